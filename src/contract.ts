@@ -1,0 +1,129 @@
+// The contract between reporter, controller, API and users. This is the only file that
+// spells out annotation keys, the condition type and the DatapathResult identity; every
+// other file imports them from here so the names cannot drift.
+import { z } from 'zod';
+
+export const GROUP = 'perf.github.com';
+export const VERSION = 'v1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'DatapathResult';
+export const LIST_KIND = 'DatapathResultList';
+export const PLURAL = 'datapathresults';
+export const SINGULAR = 'datapathresult';
+export const SHORT_NAME = 'dpr';
+export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+/** Object name of the result for one pod. Keyed by UID so a recreated pod gets its own. */
+export function resultName(podUid: string): string {
+  return `dpresult-${podUid}`;
+}
+
+/** Every annotation dpready writes lives under this prefix (the admission policy relies on it). */
+export const ANNOTATION_PREFIX = `${GROUP}/`;
+/** Reporter start, RFC3339 UTC with sub-second precision. Name kept from the existing system. */
+export const ANNOTATION_START = `${GROUP}/azure-start-ts`;
+/** First successful probe, RFC3339 UTC with sub-second precision. Name kept from the existing system. */
+export const ANNOTATION_DP_READY = `${GROUP}/azure-dp-ready-ts`;
+/** JSON ProbeDetails: targets, attempts, last error, round trip, monotonic start-to-ready. */
+export const ANNOTATION_PROBE = `${GROUP}/datapath-probe`;
+/** JSON ReporterFailure, written when the reporter gives up, so "failed" differs from "running". */
+export const ANNOTATION_FAILURE = `${GROUP}/datapath-failure`;
+
+/** The pod condition the controller owns; pods list it in spec.readinessGates. */
+export const CONDITION_TYPE = `${GROUP}/datapath-ready`;
+
+/** Reasons on our condition: a small fixed set, so `kubectl describe pod` says why. */
+export const ConditionReason = {
+  /** True: the reporter's first successful probe is recorded. */
+  DatapathReady: 'DatapathReady',
+  /** False: the gate is listed but no reporter has written anything yet. */
+  AwaitingReporter: 'AwaitingReporter',
+  /** False: the reporter started and is still probing. */
+  Probing: 'Probing',
+  /** False: the reporter gave up (its deadline passed) and said why. */
+  ReporterFailed: 'ReporterFailed',
+  /** False: an annotation could not be parsed; the message quotes it. */
+  InvalidAnnotation: 'InvalidAnnotation',
+  /** False (fail-closed) : no datapath success within --datapath-timeout. */
+  DatapathTimeout: 'DatapathTimeout',
+  /** True (fail-open): no datapath success within --datapath-timeout, let the rollout go on. */
+  DatapathTimeoutFailOpen: 'DatapathTimeoutFailOpen',
+} as const;
+export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
+
+/**
+ * RFC3339 timestamps as the reporter writes them (UTC, sub-second). Offsets and whole
+ * seconds are accepted too, so results from the existing Go reporter (time.RFC3339) still parse.
+ */
+export const Rfc3339 = z.iso.datetime({ offset: true, local: false });
+
+/** Probe details written by the reporter, for people and for the result. */
+export const ProbeDetails = z.object({
+  targets: z.array(z.string()).min(1),
+  attempts: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+  /** Round trip of the successful attempt of the slowest target, ms. */
+  rttMs: z.number().nonnegative().optional(),
+  /** Start to first success on the reporter's monotonic clock: free of clock skew. */
+  startToReadyMs: z.number().nonnegative().optional(),
+});
+export type ProbeDetails = z.infer<typeof ProbeDetails>;
+
+export const ReporterFailureReason = z.enum(['ProbeDeadline']);
+export const ReporterFailure = z.object({
+  reason: ReporterFailureReason,
+  message: z.string(),
+  ts: Rfc3339,
+});
+export type ReporterFailure = z.infer<typeof ReporterFailure>;
+
+export const Outcome = z.enum(['Succeeded', 'Failed', 'TimedOut']);
+export type Outcome = z.infer<typeof Outcome>;
+
+/** Which instant stands for pod creation: creationTimestamp is truncated to the second. */
+export const CreatedAtSource = z.enum(['creationTimestamp', 'controllerFirstSeen']);
+export type CreatedAtSource = z.infer<typeof CreatedAtSource>;
+
+export const DatapathResultSpec = z.object({
+  podRef: z.object({
+    namespace: z.string().min(1),
+    name: z.string().min(1),
+    uid: z.string().min(1),
+    nodeName: z.string().optional(),
+  }),
+  timestamps: z.object({
+    createdAt: Rfc3339,
+    createdAtSource: CreatedAtSource,
+    startTs: Rfc3339.optional(),
+    dpReadyTs: Rfc3339.optional(),
+    /** When the controller decided the outcome: the time filter of the stats API uses createdAt. */
+    recordedAt: Rfc3339,
+  }),
+  metrics: z.object({
+    latStartMs: z.number().optional(),
+    latDpReadyMs: z.number().optional(),
+    /** Reporter start to first success on the reporter's monotonic clock. */
+    reporterStartToReadyMs: z.number().nonnegative().optional(),
+  }),
+  labels: z.record(z.string(), z.string()),
+  outcome: Outcome,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  probe: ProbeDetails.optional(),
+});
+export type DatapathResultSpec = z.infer<typeof DatapathResultSpec>;
+
+export const DatapathResult = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: z.looseObject({
+    name: z.string(),
+    namespace: z.string(),
+    uid: z.string().optional(),
+    resourceVersion: z.string().optional(),
+    creationTimestamp: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: DatapathResultSpec,
+});
+export type DatapathResult = z.infer<typeof DatapathResult>;
