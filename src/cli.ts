@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// `dpready <command>`: one binary for every role, so one image serves reporter and controller.
+// Each command lives in its own module, loaded only when chosen, so the reporter's start-up
+// (which is measured) does not pay for the controller's dependencies.
+import { DpreadyError, isDpreadyError } from './errors.ts';
+
+type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number> }> };
+
+const COMMANDS: Record<string, Command> = {
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `usage: dpready <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun dpready <command> --help for its flags.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 64;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new DpreadyError('DPR_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
+  const mod = await command.load();
+  return mod.main(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    if (isDpreadyError(err)) {
+      process.stderr.write(`dpready: ${err.code}: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`dpready: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
