@@ -1,0 +1,253 @@
+// A real, throwaway Kubernetes control plane on loopback: etcd and kube-apiserver, and on
+// request kube-controller-manager, kube-scheduler and KWOK with fake nodes. Every dpready test
+// that talks to Kubernetes runs against one of these; `dpready dev-cluster` and the demo too.
+// Each instance lives in its own temporary directory on its own free ports, so several can run
+// at once (node:test runs test files in parallel).
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
+import { DpreadyError } from '../errors.ts';
+import { createPki, type Pki } from './pki.ts';
+import { startProcess, type ManagedProcess } from './processes.ts';
+import { ensureBinaries } from './binaries.ts';
+
+const run = promisify(execFile);
+const STAGES_FILE = fileURLToPath(new URL('./kwok-stages.yaml', import.meta.url));
+const SERVICE_CIDR = '10.96.0.0/16';
+export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+
+export interface ControlPlaneOptions {
+  /** Fake nodes to create. Above 0 also starts kube-controller-manager, kube-scheduler and KWOK. */
+  nodes?: number;
+  /** Working directory; a new temporary one by default (removed on stop unless keepDir). */
+  dir?: string;
+  keepDir?: boolean;
+  /** Progress lines, e.g. for the dev-cluster command. */
+  log?: (line: string) => void;
+}
+
+export interface PodIdentity {
+  namespace: string;
+  serviceAccount: string;
+  podName: string;
+  podUid: string;
+}
+
+export interface ControlPlane {
+  dir: string;
+  server: string;
+  kubeconfigPath: string;
+  kubeConfig: k8s.KubeConfig;
+  binDir: string;
+  pki: Pki;
+  nodeNames: string[];
+  /** Runs the kubectl built with the control plane against it. */
+  kubectl(args: string[], input?: string): Promise<{ stdout: string; stderr: string }>;
+  /** Creates a namespace and, when no controller-manager runs, its default ServiceAccount. */
+  ensureNamespace(name: string): Promise<void>;
+  /** Writes a kubeconfig holding a token bound to the pod (TokenRequest), returns its path. */
+  podKubeconfig(identity: PodIdentity): Promise<string>;
+  /** Stops and restarts kube-apiserver on the same port and etcd data (a fault-injection aid). */
+  restartApiServer(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitFor(what: string, proc: ManagedProcess, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void proc.exited.then(() => { exited = true; });
+  for (;;) {
+    if (exited) {
+      throw new DpreadyError('DPR_CONTROL_PLANE', `${proc.name} exited while waiting for ${what}; log ${proc.logFile}:\n${proc.tail()}`);
+    }
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      throw new DpreadyError('DPR_CONTROL_PLANE', `timed out after ${timeoutMs} ms waiting for ${what}; log ${proc.logFile}:\n${proc.tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function kubeconfigYaml(server: string, caFile: string, user: Record<string, string>): string {
+  return k8s.dumpYaml({
+    apiVersion: 'v1', kind: 'Config',
+    clusters: [{ name: 'dpready-dev', cluster: { server, 'certificate-authority': caFile } }],
+    users: [{ name: 'user', user }],
+    contexts: [{ name: 'dpready-dev', context: { cluster: 'dpready-dev', user: 'user' } }],
+    'current-context': 'dpready-dev',
+  });
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = opts.log ?? (() => {});
+  const nodes = opts.nodes ?? 0;
+  const binDir = await ensureBinaries(log);
+  const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'dpready-cp-'));
+  const bin = (name: string) => join(binDir, name);
+  const procs: ManagedProcess[] = [];
+  let apiserver: ManagedProcess | undefined;
+
+  const stopAll = async () => {
+    // Reverse order: KWOK and controllers first, etcd last, so nothing logs a storm of errors.
+    for (const p of [...procs].reverse()) await p.stop();
+    procs.length = 0;
+  };
+
+  try {
+    const pki = await createPki(dir);
+    const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const server = `https://127.0.0.1:${apiPort}`;
+
+    log(`starting etcd on 127.0.0.1:${etcdClient}`);
+    procs.push(startProcess('etcd', bin('etcd'), [
+      '--name=default', `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+      // A test cluster's data is thrown away: skipping fsync makes it several times faster.
+      '--unsafe-no-fsync', '--log-level=warn', '--quota-backend-bytes=4294967296',
+    ], join(dir, 'etcd.log')));
+
+    const apiserverArgs = [
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+      `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${pki.saPublicKey}`, `--service-account-signing-key-file=${pki.saPrivateKey}`,
+      '--authorization-mode=RBAC', `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,ValidatingAdmissionPolicy',
+      '--profiling=false', '--v=1',
+    ];
+    const startApiserver = () => {
+      apiserver = startProcess('kube-apiserver', bin('kube-apiserver'), apiserverArgs, join(dir, 'kube-apiserver.log'));
+      return apiserver;
+    };
+    log(`starting kube-apiserver on ${server}`);
+    procs.push(startApiserver());
+
+    const ca = await readFile(pki.caCert);
+    const adminCert = await readFile(pki.adminCert);
+    const adminKey = await readFile(pki.adminKey);
+    const agent = new Agent({ connect: { ca, cert: adminCert, key: adminKey } });
+    const readyz = async () => (await fetch(`${server}/readyz`, { dispatcher: agent, signal: AbortSignal.timeout(2_000) })).status === 200;
+    await waitFor('kube-apiserver /readyz', apiserver!, 90_000, readyz);
+
+    const kubeconfigPath = join(dir, 'admin.kubeconfig');
+    await writeFile(kubeconfigPath, kubeconfigYaml(server, pki.caCert, {
+      'client-certificate': pki.adminCert, 'client-key': pki.adminKey,
+    }), { mode: 0o600 });
+    const kubeConfig = new k8s.KubeConfig();
+    kubeConfig.loadFromFile(kubeconfigPath);
+    const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+
+    const nodeNames = Array.from({ length: nodes }, (_, i) => `kwok-node-${i}`);
+    if (nodes > 0) {
+      const [kcmPort, schedPort, kwokPort] = [await freePort(), await freePort(), await freePort()];
+      const clientFlags = ['--kube-api-qps=500', '--kube-api-burst=1000'];
+      log('starting kube-controller-manager, kube-scheduler and KWOK');
+      procs.push(startProcess('kube-controller-manager', bin('kube-controller-manager'), [
+        `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${kcmPort}`,
+        `--service-account-private-key-file=${pki.saPrivateKey}`, `--root-ca-file=${pki.caCert}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`, '--use-service-account-credentials=false',
+        // Node lifecycle would taint fake nodes whose heartbeats jitter; nodeipam needs a cloud CIDR.
+        '--controllers=*,-nodelifecycle,-nodeipam', '--profiling=false', ...clientFlags,
+      ], join(dir, 'kube-controller-manager.log')));
+      procs.push(startProcess('kube-scheduler', bin('kube-scheduler'), [
+        `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`,
+        '--profiling=false', ...clientFlags,
+      ], join(dir, 'kube-scheduler.log')));
+      const kwok = startProcess('kwok', bin('kwok'), [
+        `--kubeconfig=${kubeconfigPath}`, `--config=${STAGES_FILE}`,
+        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+        `--server-address=127.0.0.1:${kwokPort}`,
+      ], join(dir, 'kwok.log'));
+      procs.push(kwok);
+      for (const name of nodeNames) {
+        await core.createNode({ body: {
+          metadata: { name, annotations: { [KWOK_NODE_ANNOTATION]: 'fake' }, labels: { type: 'kwok', 'kubernetes.io/hostname': name } },
+          spec: {},
+        } });
+      }
+      await waitFor(`${nodes} KWOK nodes Ready`, kwok, 60_000, async () => {
+        const list = await core.listNode();
+        const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        return ready.length >= nodes;
+      });
+      await waitFor('the default ServiceAccount (kube-controller-manager running)', procs[2]!, 60_000, async () => {
+        await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
+        return true;
+      });
+    }
+
+    const cp: ControlPlane = {
+      dir, server, kubeconfigPath, kubeConfig, binDir, pki, nodeNames,
+      async kubectl(args, input) {
+        const child = run(bin('kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args], { maxBuffer: 64 << 20 });
+        if (input !== undefined) { child.child.stdin?.end(input); }
+        const { stdout, stderr } = await child;
+        return { stdout, stderr };
+      },
+      async ensureNamespace(name) {
+        try {
+          await core.createNamespace({ body: { metadata: { name } } });
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409) throw err;
+        }
+        if (nodes > 0) return; // the controller-manager's serviceaccount controller creates it
+        try {
+          await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } });
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409) throw err;
+        }
+      },
+      async podKubeconfig({ namespace, serviceAccount, podName, podUid }) {
+        const tr = await core.createNamespacedServiceAccountToken({ name: serviceAccount, namespace, body: {
+          spec: { audiences: [], expirationSeconds: 3600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: podName, uid: podUid } },
+        } });
+        const path = join(dir, `pod-${namespace}-${podName}-${podUid.slice(0, 8)}.kubeconfig`);
+        await writeFile(path, kubeconfigYaml(server, pki.caCert, { token: tr.status?.token ?? "" }), { mode: 0o600 });
+        return path;
+      },
+      async restartApiServer() {
+        const old = apiserver!;
+        await old.stop();
+        procs[procs.indexOf(old)] = startApiserver();
+        await waitFor('kube-apiserver /readyz after restart', apiserver!, 90_000, readyz);
+      },
+      async stop() {
+        await stopAll();
+        await agent.close();
+        if (!opts.keepDir && !opts.dir) await rm(dir, { recursive: true, force: true });
+      },
+    };
+    return cp;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Where the binaries came from, for logs and benchmark reports. */
+export async function kubernetesVersion(cp: ControlPlane): Promise<string> {
+  const { stdout } = await run(join(cp.binDir, 'kube-apiserver'), ['--version']);
+  return stdout.trim();
+}
