@@ -1,0 +1,111 @@
+// Pod state → the condition dpready wants on it and the outcome to record. Pure and total:
+// every tracked pod gets a status, a reason from the fixed set in the contract and a message
+// a person can act on, and every pending pod gets an instant at which to look again, so no
+// gate waits silently or forever.
+import { ConditionReason, type Outcome } from '../contract.ts';
+import { formatDuration } from '../durations.ts';
+import { describeProblems, type ReporterReport } from './reporter-report.ts';
+
+export type TimeoutPolicy = 'fail-closed' | 'fail-open';
+
+export interface DecisionInput {
+  hasGate: boolean;
+  report: ReporterReport;
+  /** Best known creation instant (ms). */
+  createdAtMs: number;
+  now: number;
+  timeoutMs: number;
+  policy: TimeoutPolicy;
+  /**
+   * How long a new pod may go without any condition. A pod whose reporter succeeds within it
+   * gets one write (True) instead of two (False, then True); Ready is false meanwhile anyway,
+   * because the kubelet reads a missing gate condition as not ready.
+   */
+  pendingGraceMs: number;
+}
+
+export interface DesiredCondition {
+  status: 'True' | 'False';
+  reason: ConditionReason;
+  message: string;
+}
+
+export interface Decision {
+  /** Undefined: leave the pod's condition as it is (not ours to manage, or not yet). */
+  condition?: DesiredCondition;
+  /** Set once the pod's outcome is known; the result is recorded then. */
+  outcome?: { outcome: Outcome; reason: string; message: string };
+  /** Decide again at this instant (ms) even if nothing about the pod changes. */
+  recheckAt?: number;
+}
+
+function targets(report: ReporterReport): string {
+  const t = report.probe?.targets;
+  return t && t.length ? t.join(', ') : 'the probe target';
+}
+
+export function decide(input: DecisionInput): Decision {
+  const { report, now, createdAtMs, timeoutMs, policy } = input;
+  if (!input.hasGate && !report.present) return {};
+
+  const deadline = createdAtMs + timeoutMs;
+  const timedOut = now >= deadline;
+
+  if (report.problems.length) {
+    const message = describeProblems(report.problems);
+    return {
+      condition: { status: 'False', reason: ConditionReason.InvalidAnnotation, message },
+      outcome: { outcome: 'Failed', reason: ConditionReason.InvalidAnnotation, message },
+    };
+  }
+
+  if (report.ready) {
+    const latency = Math.round(report.ready.ms - createdAtMs);
+    const rtt = report.probe?.rttMs !== undefined ? `, probe round trip ${Math.round(report.probe.rttMs)} ms` : '';
+    const message = `datapath ready: ${targets(report)} answered ${latency} ms after pod creation${rtt}`;
+    return {
+      condition: { status: 'True', reason: ConditionReason.DatapathReady, message },
+      outcome: { outcome: 'Succeeded', reason: ConditionReason.DatapathReady, message },
+    };
+  }
+
+  const failOpen = timedOut && policy === 'fail-open';
+  const openMessage = (why: string) =>
+    `${why}; the gate is open because --timeout-policy=fail-open and --datapath-timeout=${formatDuration(timeoutMs)} passed`;
+
+  if (report.failure) {
+    const lastError = report.probe?.lastError ? ` (last error: ${report.probe.lastError})` : '';
+    const why = `reporter gave up on ${targets(report)}: ${report.failure.reason}: ${report.failure.message}${lastError}`;
+    return {
+      condition: failOpen
+        ? { status: 'True', reason: ConditionReason.DatapathTimeoutFailOpen, message: openMessage(why) }
+        : { status: 'False', reason: ConditionReason.ReporterFailed, message: why },
+      outcome: { outcome: 'Failed', reason: report.failure.reason, message: why },
+      recheckAt: timedOut || policy === 'fail-closed' ? undefined : deadline,
+    };
+  }
+
+  if (timedOut) {
+    const why = report.start
+      ? `no datapath success on ${targets(report)} within ${formatDuration(timeoutMs)} of pod creation` +
+        (report.probe?.lastError ? ` (last error: ${report.probe.lastError})` : '')
+      : `no reporter output within ${formatDuration(timeoutMs)} of pod creation: is the dpready reporter container in this pod and allowed to patch it?`;
+    return {
+      condition: policy === 'fail-open'
+        ? { status: 'True', reason: ConditionReason.DatapathTimeoutFailOpen, message: openMessage(why) }
+        : { status: 'False', reason: ConditionReason.DatapathTimeout, message: why },
+      outcome: { outcome: 'TimedOut', reason: ConditionReason.DatapathTimeout, message: why },
+    };
+  }
+
+  if (now < createdAtMs + input.pendingGraceMs) {
+    return { recheckAt: Math.min(createdAtMs + input.pendingGraceMs, deadline) };
+  }
+
+  const condition: DesiredCondition = report.start
+    ? { status: 'False', reason: ConditionReason.Probing,
+        message: `reporter probing ${targets(report)} since ${report.start.raw}; gives up ${formatDuration(timeoutMs)} after pod creation` }
+    : { status: 'False', reason: ConditionReason.AwaitingReporter,
+        message: `waiting for the dpready reporter to start; times out ${formatDuration(timeoutMs)} after pod creation` };
+  return { condition, recheckAt: deadline };
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START, ConditionReason,
+} from '../../src/contract.ts';
+import { decide, type DecisionInput } from '../../src/conditions/decide.ts';
+import { readReporterReport } from '../../src/conditions/reporter-report.ts';
+import { conditionPatch } from '../../src/conditions/condition-patch.ts';
+
+const CREATED = Date.parse('2026-11-22T10:00:00.000Z');
+const probe = JSON.stringify({ targets: ['tcp://10.0.0.9:80'], attempts: 3, rttMs: 1.4, lastError: 'ECONNREFUSED' });
+
+function input(annotations: Record<string, string>, over: Partial<DecisionInput> = {}): DecisionInput {
+  return {
+    hasGate: true, report: readReporterReport(annotations), createdAtMs: CREATED, now: CREATED + 5_000,
+    timeoutMs: 60_000, policy: 'fail-closed', pendingGraceMs: 2_000, ...over,
+  };
+}
+
+describe('readReporterReport', () => {
+  test('parses both timestamps with sub-second precision and the probe details', () => {
+    const r = readReporterReport({
+      [ANNOTATION_START]: '2026-11-22T10:00:00.250Z', [ANNOTATION_DP_READY]: '2026-11-22T10:00:01.375Z', [ANNOTATION_PROBE]: probe,
+    });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.start?.ms, CREATED + 250);
+    assert.equal(r.ready?.ms, CREATED + 1_375);
+    assert.equal(r.probe?.attempts, 3);
+    assert.equal(r.present, true);
+  });
+
+  test('accepts the existing Go reporter\'s whole-second RFC3339 with an offset', () => {
+    const r = readReporterReport({ [ANNOTATION_START]: '2026-11-22T11:00:01+01:00' });
+    assert.equal(r.start?.ms, CREATED + 1_000);
+  });
+
+  test('a malformed timestamp is a problem that quotes the value, not a crash', () => {
+    const r = readReporterReport({ [ANNOTATION_DP_READY]: 'yesterday-ish' });
+    assert.equal(r.ready, undefined);
+    assert.equal(r.problems.length, 1);
+    assert.equal(r.problems[0]!.value, 'yesterday-ish');
+  });
+
+  test('malformed JSON details and a ready time before start are problems', () => {
+    const r = readReporterReport({
+      [ANNOTATION_START]: '2026-11-22T10:00:02Z', [ANNOTATION_DP_READY]: '2026-11-22T10:00:01Z',
+      [ANNOTATION_PROBE]: '{not json', [ANNOTATION_FAILURE]: '{"reason":"Nope"}',
+    });
+    assert.deepEqual(r.problems.map((p) => p.annotation).sort(), [ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE].sort());
+  });
+
+  test('a pod without our annotations is not "present"', () => {
+    assert.equal(readReporterReport({ 'other/x': '1' }).present, false);
+  });
+});
+
+describe('decide', () => {
+  test('pods with no gate and no reporter annotations are not ours', () => {
+    assert.deepEqual(decide(input({}, { hasGate: false })), {});
+  });
+
+  test('a valid ready annotation makes the condition True with target and latency in the message', () => {
+    const d = decide(input({ [ANNOTATION_START]: '2026-11-22T10:00:00.100Z', [ANNOTATION_DP_READY]: '2026-11-22T10:00:01.234Z', [ANNOTATION_PROBE]: probe }));
+    assert.equal(d.condition?.status, 'True');
+    assert.equal(d.condition?.reason, ConditionReason.DatapathReady);
+    assert.match(d.condition!.message, /tcp:\/\/10\.0\.0\.9:80 answered 1234 ms after pod creation/);
+    assert.equal(d.outcome?.outcome, 'Succeeded');
+  });
+
+  test('a reporter annotation without a gate still gets a condition', () => {
+    const d = decide(input({ [ANNOTATION_DP_READY]: '2026-11-22T10:00:01Z' }, { hasGate: false }));
+    assert.equal(d.condition?.status, 'True');
+  });
+
+  test('within the pending grace nothing is written, and we look again when it ends', () => {
+    const d = decide(input({}, { now: CREATED + 500 }));
+    assert.equal(d.condition, undefined);
+    assert.equal(d.recheckAt, CREATED + 2_000);
+  });
+
+  test('after the grace: AwaitingReporter without output, Probing with a start, both False and rechecked at the deadline', () => {
+    const waiting = decide(input({}));
+    assert.equal(waiting.condition?.status, 'False');
+    assert.equal(waiting.condition?.reason, ConditionReason.AwaitingReporter);
+    assert.equal(waiting.recheckAt, CREATED + 60_000);
+    const probing = decide(input({ [ANNOTATION_START]: '2026-11-22T10:00:00.100Z', [ANNOTATION_PROBE]: probe }));
+    assert.equal(probing.condition?.reason, ConditionReason.Probing);
+    assert.match(probing.condition!.message, /tcp:\/\/10\.0\.0\.9:80/);
+    assert.equal(probing.outcome, undefined);
+  });
+
+  test('a malformed annotation is a Failed outcome whose reason quotes the value', () => {
+    const d = decide(input({ [ANNOTATION_DP_READY]: 'not-a-time' }));
+    assert.equal(d.condition?.status, 'False');
+    assert.equal(d.condition?.reason, ConditionReason.InvalidAnnotation);
+    assert.match(d.condition!.message, /"not-a-time"/);
+    assert.equal(d.outcome?.outcome, 'Failed');
+  });
+
+  test('reporter failure: False with its reason; fail-open opens the gate only after the deadline', () => {
+    const failure = JSON.stringify({ reason: 'ProbeDeadline', message: 'no success within 30s', ts: '2026-11-22T10:00:30Z' });
+    const closed = decide(input({ [ANNOTATION_START]: '2026-11-22T10:00:00Z', [ANNOTATION_FAILURE]: failure, [ANNOTATION_PROBE]: probe }, { now: CREATED + 31_000 }));
+    assert.equal(closed.condition?.reason, ConditionReason.ReporterFailed);
+    assert.match(closed.condition!.message, /ECONNREFUSED/);
+    assert.equal(closed.outcome?.reason, 'ProbeDeadline');
+    const openEarly = decide(input({ [ANNOTATION_FAILURE]: failure }, { now: CREATED + 31_000, policy: 'fail-open' }));
+    assert.equal(openEarly.condition?.status, 'False');
+    assert.equal(openEarly.recheckAt, CREATED + 60_000);
+    const openLate = decide(input({ [ANNOTATION_FAILURE]: failure }, { now: CREATED + 61_000, policy: 'fail-open' }));
+    assert.equal(openLate.condition?.status, 'True');
+    assert.equal(openLate.condition?.reason, ConditionReason.DatapathTimeoutFailOpen);
+  });
+
+  test('timeout: fail-closed keeps the gate False, fail-open turns it True with its own reason; both record TimedOut', () => {
+    const closed = decide(input({ [ANNOTATION_START]: '2026-11-22T10:00:00Z' }, { now: CREATED + 60_000 }));
+    assert.deepEqual([closed.condition?.status, closed.condition?.reason, closed.outcome?.outcome], ['False', ConditionReason.DatapathTimeout, 'TimedOut']);
+    const open = decide(input({}, { now: CREATED + 60_000, policy: 'fail-open' }));
+    assert.deepEqual([open.condition?.status, open.condition?.reason, open.outcome?.outcome], ['True', ConditionReason.DatapathTimeoutFailOpen, 'TimedOut']);
+    assert.match(open.condition!.message, /no reporter output/);
+  });
+
+  test('a late success after a timeout still records the success', () => {
+    const d = decide(input({ [ANNOTATION_DP_READY]: '2026-11-22T10:02:00Z' }, { now: CREATED + 200_000 }));
+    assert.equal(d.outcome?.outcome, 'Succeeded');
+  });
+});
+
+describe('conditionPatch', () => {
+  const now = new Date('2026-11-22T10:00:05.678Z');
+  const want = { status: 'False' as const, reason: ConditionReason.Probing, message: 'm' };
+
+  test('holds only our condition and the UID precondition', () => {
+    const p = conditionPatch('uid-1', undefined, want, now)!;
+    assert.equal(p.metadata.uid, 'uid-1');
+    assert.equal(p.status.conditions.length, 1);
+    assert.equal(p.status.conditions[0]!.type, 'perf.github.com/datapath-ready');
+    assert.equal(p.status.conditions[0]!.lastTransitionTime, '2026-11-22T10:00:05Z');
+  });
+
+  test('is skipped when status, reason and message are unchanged', () => {
+    assert.equal(conditionPatch('u', { status: 'False', reason: ConditionReason.Probing, message: 'm' }, want, now), undefined);
+  });
+
+  test('keeps lastTransitionTime when only the reason changes, moves it when the status flips', () => {
+    const same = conditionPatch('u', { status: 'False', reason: ConditionReason.AwaitingReporter, message: 'x', lastTransitionTime: '2026-01-01T00:00:00Z' }, want, now)!;
+    assert.equal(same.status.conditions[0]!.lastTransitionTime, '2026-01-01T00:00:00Z');
+    const flip = conditionPatch('u', { status: 'False', reason: ConditionReason.Probing, message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      { status: 'True', reason: ConditionReason.DatapathReady, message: 'ok' }, now)!;
+    assert.equal(flip.status.conditions[0]!.lastTransitionTime, '2026-11-22T10:00:05Z');
+  });
+});
