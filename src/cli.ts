@@ -7,6 +7,7 @@ import { DpreadyError, isDpreadyError } from './errors.ts';
 type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number> }> };
 
 const COMMANDS: Record<string, Command> = {
+  reporter: { summary: 'probe the datapath from inside a pod and record it on the pod', load: () => import('./reporter/main.ts') },
 };
 
 function usage(): string {

@@ -66,6 +66,20 @@ export const ProbeDetails = z.object({
   rttMs: z.number().nonnegative().optional(),
   /** Start to first success on the reporter's monotonic clock: free of clock skew. */
   startToReadyMs: z.number().nonnegative().optional(),
+  /**
+   * True when the start annotation was kept from an earlier reporter run (a restart):
+   * startToReadyMs then counts from this run's process start, not from the recorded start.
+   */
+  startKept: z.boolean().optional(),
+  /** One entry per target, same order as `targets`. */
+  perTarget: z.array(z.object({
+    target: z.string(),
+    attempts: z.number().int().nonnegative(),
+    lastError: z.string().optional(),
+    rttMs: z.number().nonnegative().optional(),
+    /** Process start to this target's success, monotonic clock. */
+    readyAfterMs: z.number().nonnegative().optional(),
+  })).optional(),
 });
 export type ProbeDetails = z.infer<typeof ProbeDetails>;
 
@@ -74,6 +88,8 @@ export const ReporterFailure = z.object({
   reason: ReporterFailureReason,
   message: z.string(),
   ts: Rfc3339,
+  /** What was tried before giving up (the same shape as the success details). */
+  probe: ProbeDetails.optional(),
 });
 export type ReporterFailure = z.infer<typeof ReporterFailure>;
 

@@ -1,0 +1,95 @@
+// What the reporter writes, decided without I/O: the idempotency decision from the pod's
+// current annotations, and the JSON merge-patch bodies. A merge patch on metadata.annotations
+// touches only the keys it names (null deletes a key), so other annotations are never at risk.
+import {
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START,
+  ProbeDetails, ReporterFailure, Rfc3339,
+} from '../contract.ts';
+import type { TargetResult } from './prober.ts';
+
+export type Annotations = Record<string, string | null>;
+export interface AnnotationPatch { metadata: { annotations: Annotations } }
+
+export type Decision =
+  /** Ready is recorded already: do not probe, do not write (a restart after success). */
+  | { action: 'done'; ready: string }
+  /** Probe. `keepStart` is the start recorded by an earlier run, if any (it stays). */
+  | { action: 'probe'; keepStart?: string; invalid: string[] };
+
+/** What a (re)started reporter should do, given the pod's annotations. */
+export function decide(existing: Record<string, string> | undefined): Decision {
+  const a = existing ?? {};
+  const invalid: string[] = [];
+  const valid = (key: string): string | undefined => {
+    const v = a[key];
+    if (v === undefined) return undefined;
+    if (Rfc3339.safeParse(v).success) return v;
+    invalid.push(`${key}=${JSON.stringify(v)}`);
+    return undefined;
+  };
+  const ready = valid(ANNOTATION_DP_READY);
+  const start = valid(ANNOTATION_START);
+  // An unparseable ready value is not a result: probe again and overwrite it, rather than
+  // leave the pod stuck on garbage. The same holds for an unparseable start.
+  if (ready !== undefined) return { action: 'done', ready };
+  return start !== undefined ? { action: 'probe', keepStart: start, invalid } : { action: 'probe', invalid };
+}
+
+const MAX_ERROR_CHARS = 300;
+function clip(s: string | undefined): string | undefined {
+  return s === undefined || s.length <= MAX_ERROR_CHARS ? s : `${s.slice(0, MAX_ERROR_CHARS - 1)}…`;
+}
+
+/** The probe-details annotation value; `processStart` is the monotonic origin (0 in production). */
+export function probeDetails(results: TargetResult[], opts: { readyAt?: number; processStart?: number; startKept: boolean }): ProbeDetails {
+  const origin = opts.processStart ?? 0;
+  const rtts = results.map((r) => r.rttMs).filter((x): x is number => x !== undefined);
+  const lastError = results.map((r) => r.lastError).filter((x) => x !== undefined).at(-1);
+  const round = (n: number) => Math.round(n * 1000) / 1000;
+  const details: ProbeDetails = {
+    targets: results.map((r) => r.target.raw),
+    attempts: results.reduce((n, r) => n + r.attempts, 0),
+    ...(lastError !== undefined ? { lastError: clip(lastError)! } : {}),
+    ...(rtts.length === results.length && rtts.length > 0 ? { rttMs: round(Math.max(...rtts)) } : {}),
+    ...(opts.readyAt !== undefined ? { startToReadyMs: round(opts.readyAt - origin) } : {}),
+    ...(opts.startKept ? { startKept: true } : {}),
+    perTarget: results.map((r) => ({
+      target: r.target.raw,
+      attempts: r.attempts,
+      ...(r.lastError !== undefined ? { lastError: clip(r.lastError)! } : {}),
+      ...(r.rttMs !== undefined ? { rttMs: round(r.rttMs) } : {}),
+      ...(r.doneAt !== undefined ? { readyAfterMs: round(r.doneAt - origin) } : {}),
+    })),
+  };
+  return ProbeDetails.parse(details);
+}
+
+function patch(annotations: Annotations): AnnotationPatch {
+  return { metadata: { annotations } };
+}
+
+/** Start only: sent when the grace period ends without a first success. */
+export function startPatch(start: string): AnnotationPatch {
+  return patch({ [ANNOTATION_START]: start });
+}
+
+/**
+ * Ready (with start when it has not been written yet: the one-write healthy path). Clears a
+ * failure left by an earlier run, since it no longer describes the pod.
+ */
+export function readyPatch(opts: { start?: string; ready: string; details: ProbeDetails }): AnnotationPatch {
+  return patch({
+    ...(opts.start !== undefined ? { [ANNOTATION_START]: opts.start } : {}),
+    [ANNOTATION_DP_READY]: opts.ready,
+    [ANNOTATION_PROBE]: JSON.stringify(opts.details),
+    [ANNOTATION_FAILURE]: null,
+  });
+}
+
+/** Deadline passed: say why, so the controller can tell "failed" from "still running". */
+export function failurePatch(opts: { start?: string; failure: ReporterFailure }): AnnotationPatch {
+  return patch({
+    ...(opts.start !== undefined ? { [ANNOTATION_START]: opts.start } : {}),
+    [ANNOTATION_FAILURE]: JSON.stringify(ReporterFailure.parse(opts.failure)),
+  });
+}

@@ -1,0 +1,29 @@
+// Time as the reporter sees it, injected everywhere so tests drive time instead of waiting.
+// `now` is monotonic (performance.now: ms since process start), so durations are immune to
+// wall-clock steps; wall time is derived once as performance.timeOrigin + now.
+import { setTimeout as delay } from 'node:timers/promises';
+
+export interface Clock {
+  /** Monotonic ms since process start. */
+  now(): number;
+  /** Resolves after `ms`, or early (never rejects) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Wall-clock epoch ms for a monotonic instant from now(). */
+  wallAt(mono: number): number;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms, signal) => {
+    if (signal?.aborted) return Promise.resolve();
+    return delay(Math.max(0, ms), undefined, signal ? { signal } : undefined).catch(() => undefined);
+  },
+  // timeOrigin is the instant the process started; adding monotonic time keeps start and
+  // ready on one time base, so ready - start equals the skew-free duration exactly.
+  wallAt: (mono) => performance.timeOrigin + mono,
+};
+
+/** RFC3339 UTC with milliseconds, the annotation format. */
+export function rfc3339(epochMs: number): string {
+  return new Date(Math.round(epochMs)).toISOString();
+}

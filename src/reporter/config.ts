@@ -1,0 +1,176 @@
+// The reporter's environment, validated in one place. The existing reporter fell back to
+// defaults on bad values, which turned typos into silently wrong measurements; here every
+// bad value is an error naming the variable, the value given and what is expected. Unset
+// variables take documented defaults; a variable set to an empty string is a bad value.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+import { parseDuration } from '../durations.ts';
+import { DpreadyError } from '../errors.ts';
+import { DEFAULT_SCHEDULE, type ScheduleOptions } from './schedule.ts';
+import { parseTargets, type Target } from './targets.ts';
+
+export type Mode = 'sidecar' | 'init';
+
+export interface ReporterConfig {
+  podName: string;
+  namespace: string;
+  targets: Target[];
+  /** Overall deadline, ms after process start (PROBE_TIMEOUT). */
+  timeoutMs: number;
+  schedule: ScheduleOptions;
+  attemptTimeoutMs: number;
+  maxInFlight: number;
+  mode: Mode;
+  ca?: Buffer;
+  caFile?: string;
+  insecureSkipVerify: boolean;
+  /** How long the start annotation waits for a first success to share its patch. */
+  startGraceMs: number;
+  /** Timeout of each Kubernetes API call. */
+  apiCallTimeoutMs: number;
+  /** PROBE_* variables we do not know: probably typos, reported as warnings. */
+  unknownVariables: string[];
+}
+
+/** Every variable the reporter reads, its default and meaning; the README table mirrors this. */
+export const VARIABLES = {
+  MY_POD_NAME: { default: undefined, help: 'name of this pod (downward API metadata.name); required' },
+  MY_POD_NAMESPACE: { default: undefined, help: 'namespace of this pod (downward API metadata.namespace); required' },
+  PROBE_TARGET: { default: undefined, help: 'comma-separated targets; required' },
+  PROBE_TIMEOUT: { default: '60s', help: 'overall deadline from process start' },
+  PROBE_INTERVAL: { default: '2s', help: 'cap of the growing interval between attempt starts' },
+  PROBE_INITIAL_INTERVAL: { default: '20ms', help: 'floor of the interval (the first attempts)' },
+  PROBE_INTERVAL_GROWTH: { default: '0.015', help: 'interval as a fraction of time waited so far; 0 = fixed interval' },
+  PROBE_ATTEMPT_TIMEOUT: { default: '2s', help: 'each attempt is abandoned after this long' },
+  PROBE_MAX_IN_FLIGHT: { default: '8', help: 'overlapping attempts per target; at the limit the oldest is replaced' },
+  PROBE_MODE: { default: 'sidecar', help: 'sidecar: stay alive after writing until SIGTERM; init: exit after writing' },
+  PROBE_CA_FILE: { default: undefined, help: 'PEM bundle trusted for https targets (in addition to the system roots)' },
+  PROBE_INSECURE_SKIP_VERIFY: { default: 'false', help: 'true to skip certificate verification for https targets' },
+  PROBE_START_GRACE: { default: '1s', help: 'a first success within this long shares one patch with the start' },
+  PROBE_API_TIMEOUT: { default: '5s', help: 'timeout of each Kubernetes API call' },
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function show(name: string, value: string | undefined): string {
+  return value === undefined ? `${name} is not set` : `${name}=${JSON.stringify(value)}`;
+}
+
+/** A zod field that reads one variable through `read`, turning its errors into issues. */
+function variable<T>(name: keyof typeof VARIABLES, read: (value: string) => T) {
+  const fallback: string | undefined = VARIABLES[name].default;
+  return z.string().optional().transform((given, ctx): T => {
+    const value = given ?? fallback;
+    try {
+      if (value === undefined) throw new Error(`${show(name, given)}; expected ${VARIABLES[name].help}`);
+      return read(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err), params: { name } });
+      return z.NEVER;
+    }
+  });
+}
+
+function duration(name: keyof typeof VARIABLES, min: number) {
+  return variable(name, (value) => {
+    const ms = parseDuration(value, { name, bareUnit: 's', code: 'DPR_BAD_CONFIG' });
+    if (ms < min) throw new Error(`${show(name, value)}: too small; expected at least ${min} ms`);
+    return ms;
+  });
+}
+
+function pattern(name: keyof typeof VARIABLES, re: RegExp, what: string) {
+  return variable(name, (value) => {
+    if (!re.test(value)) throw new Error(`${show(name, value)}: expected ${what}`);
+    return value;
+  });
+}
+
+function oneOf<T extends string>(name: keyof typeof VARIABLES, choices: readonly T[]) {
+  return variable(name, (value) => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new Error(`${show(name, value)}: expected one of ${choices.join(', ')}`);
+    }
+    return value as T;
+  });
+}
+
+const EnvSchema = z.object({
+  MY_POD_NAME: pattern('MY_POD_NAME', DNS_SUBDOMAIN, 'a pod name (lowercase DNS subdomain, at most 253 characters)'),
+  MY_POD_NAMESPACE: pattern('MY_POD_NAMESPACE', DNS_LABEL, 'a namespace name (lowercase DNS label, at most 63 characters)'),
+  PROBE_TARGET: variable('PROBE_TARGET', parseTargets),
+  PROBE_TIMEOUT: duration('PROBE_TIMEOUT', 1),
+  PROBE_INTERVAL: duration('PROBE_INTERVAL', 1),
+  PROBE_INITIAL_INTERVAL: duration('PROBE_INITIAL_INTERVAL', 1),
+  PROBE_INTERVAL_GROWTH: variable('PROBE_INTERVAL_GROWTH', (value) => {
+    const n = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+    if (!(n >= 0 && n <= 1)) throw new Error(`${show('PROBE_INTERVAL_GROWTH', value)}: expected a fraction from 0 to 1, such as 0.015`);
+    return n;
+  }),
+  PROBE_ATTEMPT_TIMEOUT: duration('PROBE_ATTEMPT_TIMEOUT', 1),
+  PROBE_MAX_IN_FLIGHT: variable('PROBE_MAX_IN_FLIGHT', (value) => {
+    const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!(n >= 1 && n <= 1000)) throw new Error(`${show('PROBE_MAX_IN_FLIGHT', value)}: expected a whole number from 1 to 1000`);
+    return n;
+  }),
+  PROBE_MODE: oneOf('PROBE_MODE', ['sidecar', 'init'] as const),
+  PROBE_CA_FILE: z.string().optional().transform((path, ctx) => {
+    if (path === undefined) return undefined;
+    try {
+      const pem = readFileSync(path);
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+      return { path, pem };
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      ctx.addIssue({ code: 'custom', message: `${show('PROBE_CA_FILE', path)}: ${why}; expected a readable PEM file of CA certificates`, params: { name: 'PROBE_CA_FILE' } });
+      return z.NEVER;
+    }
+  }),
+  PROBE_INSECURE_SKIP_VERIFY: oneOf('PROBE_INSECURE_SKIP_VERIFY', ['true', 'false'] as const),
+  PROBE_START_GRACE: duration('PROBE_START_GRACE', 0),
+  PROBE_API_TIMEOUT: duration('PROBE_API_TIMEOUT', 1),
+});
+
+/** Reads and validates the reporter's environment; throws DpreadyError listing every problem. */
+export function loadConfig(env: Env): ReporterConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues;
+    const onlyTargets = issues.every((i) => i.path[0] === 'PROBE_TARGET');
+    throw new DpreadyError(onlyTargets ? 'DPR_BAD_TARGET' : 'DPR_BAD_CONFIG', issues.map((i) => i.message).join('\n'));
+  }
+  const v = parsed.data;
+  const insecureSkipVerify = v.PROBE_INSECURE_SKIP_VERIFY === 'true';
+  if (insecureSkipVerify && v.PROBE_CA_FILE) {
+    throw new DpreadyError('DPR_BAD_CONFIG',
+      `PROBE_INSECURE_SKIP_VERIFY="true" with PROBE_CA_FILE=${JSON.stringify(v.PROBE_CA_FILE.path)}: expected one of them, not both (skipping verification would ignore the CA)`);
+  }
+  const known = new Set(Object.keys(VARIABLES));
+  return {
+    podName: v.MY_POD_NAME,
+    namespace: v.MY_POD_NAMESPACE,
+    targets: v.PROBE_TARGET,
+    timeoutMs: v.PROBE_TIMEOUT,
+    schedule: {
+      ...DEFAULT_SCHEDULE,
+      initialMs: v.PROBE_INITIAL_INTERVAL,
+      growth: v.PROBE_INTERVAL_GROWTH,
+      capMs: v.PROBE_INTERVAL,
+    },
+    attemptTimeoutMs: v.PROBE_ATTEMPT_TIMEOUT,
+    maxInFlight: v.PROBE_MAX_IN_FLIGHT,
+    mode: v.PROBE_MODE,
+    ...(v.PROBE_CA_FILE ? { ca: v.PROBE_CA_FILE.pem, caFile: v.PROBE_CA_FILE.path } : {}),
+    insecureSkipVerify,
+    startGraceMs: v.PROBE_START_GRACE,
+    apiCallTimeoutMs: v.PROBE_API_TIMEOUT,
+    // Kubernetes injects <SERVICE>_PORT… variables for every service, so a service named
+    // "probe" would collide; unknown names are warned about, not rejected.
+    unknownVariables: Object.keys(env).filter((k) => k.startsWith('PROBE_') && !known.has(k)
+      && !/^PROBE_(SERVICE_|PORT)/.test(k)).sort(),
+  };
+}

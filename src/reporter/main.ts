@@ -1,0 +1,68 @@
+// `dpready reporter`: environment in, one run, exit code out. In sidecar mode the process
+// stays alive after the run whatever its outcome, because an exiting sidecar is restarted by
+// the kubelet: exiting on a deadline or an API failure would turn into a crash loop that
+// probes and writes again and again. Only a bad configuration exits (code 2) in both modes,
+// since nothing useful can run and a crash loop is then the visible signal it should be.
+import { systemClock } from './clock.ts';
+import { loadConfig, VARIABLES } from './config.ts';
+import { createLogger } from './log.ts';
+import { kubePodApi } from './pod-writer.ts';
+import { probeOnce } from './probes.ts';
+import { run } from './run.ts';
+
+function help(): string {
+  const rows = Object.entries(VARIABLES).map(([k, v]) => `  ${k.padEnd(27)} ${v.help}${v.default !== undefined ? ` (default ${v.default})` : ''}`);
+  return [
+    'usage: dpready reporter',
+    '',
+    'Probes PROBE_TARGET from inside the pod and records, as annotations on the pod, when the',
+    'process started and when the datapath first worked. Configured by environment:',
+    ...rows,
+    '',
+    'exit codes: 0 written (or already recorded, or stopped by SIGTERM), 2 bad configuration,',
+    '            3 probe deadline passed (failure annotation written), 4 Kubernetes API failure.',
+    'In sidecar mode only code 2 exits; other outcomes wait for SIGTERM and then exit 0.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${help()}\n`);
+    return 0;
+  }
+  const log = createLogger();
+  const config = loadConfig(process.env);
+  if (config.unknownVariables.length) log.warn('unknown PROBE_* variables ignored (typo?)', { names: config.unknownVariables });
+
+  const terminated = new AbortController();
+  const onSignal = (sig: string) => () => {
+    log.info('signal received; stopping', { signal: sig });
+    terminated.abort();
+  };
+  process.once('SIGTERM', onSignal('SIGTERM'));
+  process.once('SIGINT', onSignal('SIGINT'));
+
+  const result = await run({
+    config,
+    clock: systemClock,
+    probe: probeOnce,
+    log,
+    signal: terminated.signal,
+    podApi: async () => {
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      const kc = new KubeConfig();
+      // In-cluster service account when running in a pod, else KUBECONFIG or ~/.kube/config.
+      kc.loadFromDefault();
+      return kubePodApi(kc, config.podName, config.namespace);
+    },
+  });
+
+  if (config.mode === 'init') return result.exitCode;
+  if (terminated.signal.aborted) return 0;
+  log.info('sidecar mode: idle until SIGTERM', { outcome: result.outcome });
+  // An unresolved promise does not keep Node alive; a timer does.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  await new Promise<void>((resolve) => terminated.signal.addEventListener('abort', () => resolve(), { once: true }));
+  clearInterval(keepAlive);
+  return 0;
+}

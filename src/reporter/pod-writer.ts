@@ -1,0 +1,131 @@
+// The reporter's only I/O with the API server: read its own pod's annotations and merge-patch
+// them. Every call has its own timeout (the existing reporter could hang forever on one), and
+// failures are retried with capped exponential backoff and jitter, but never past a deadline.
+import type { KubeConfig } from '@kubernetes/client-node';
+
+import { DpreadyError } from '../errors.ts';
+import type { AnnotationPatch } from './annotations.ts';
+import type { Clock } from './clock.ts';
+
+/** The two calls the reporter makes, as an interface so tests substitute a recording fake. */
+export interface PodApi {
+  getAnnotations(signal: AbortSignal): Promise<Record<string, string>>;
+  patch(body: AnnotationPatch, signal: AbortSignal): Promise<void>;
+}
+
+export interface RetryOptions {
+  clock: Clock;
+  /** Monotonic instant after which no call starts and no backoff sleeps. */
+  until: number;
+  callTimeoutMs: number;
+  /** First backoff, ms; doubles per failure up to capMs. */
+  baseMs?: number;
+  capMs?: number;
+  /** [0,1); injected so tests see deterministic delays. */
+  random?: () => number;
+  onRetry?: (info: { what: string; attempt: number; delayMs: number; error: string }) => void;
+}
+
+/** HTTP status of a failed call, if the server answered at all. */
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A short, readable cause: client-node's ApiException message embeds every header. */
+export function describeApiError(err: unknown): string {
+  const status = statusOf(err);
+  if (status !== undefined) {
+    const body = (err as { body?: unknown }).body;
+    let message: unknown;
+    try {
+      message = typeof body === 'string' ? (JSON.parse(body) as { message?: unknown }).message : (body as { message?: unknown } | undefined)?.message;
+    } catch {
+      message = body;
+    }
+    return `HTTP ${status}${message ? `: ${String(message)}` : ''}`;
+  }
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}
+
+/**
+ * Worth another try: no answer (network error, timeout), throttling, conflicts and server
+ * errors. A definite "no" (400, 401, 403 from RBAC or the admission policy, 404 pod gone,
+ * 422 invalid) will not change by retrying and fails at once.
+ */
+export function isRetryable(err: unknown): boolean {
+  const status = statusOf(err);
+  return status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** Full-jitter backoff: random in [d/2, d) with d = min(cap, base·2^n), to spread 1000 pods apart. */
+export function backoffDelay(failures: number, opts: { baseMs: number; capMs: number; random: () => number }): number {
+  const d = Math.min(opts.capMs, opts.baseMs * 2 ** Math.max(0, failures - 1));
+  return d / 2 + (d / 2) * opts.random();
+}
+
+/** Runs `call` with a per-call timeout, retrying as above; throws DPR_API_FAILURE at the end. */
+export async function withRetry<T>(what: string, call: (signal: AbortSignal) => Promise<T>, opts: RetryOptions): Promise<T> {
+  const { clock } = opts;
+  const backoff = { baseMs: opts.baseMs ?? 200, capMs: opts.capMs ?? 5_000, random: opts.random ?? Math.random };
+  for (let attempt = 1; ; attempt++) {
+    const timeout = Math.min(opts.callTimeoutMs, Math.max(1, opts.until - clock.now()));
+    const ac = new AbortController();
+    void clock.sleep(timeout, ac.signal).then(() => {
+      if (!ac.signal.aborted) ac.abort(new Error(`${what}: no answer within ${Math.round(timeout)} ms`));
+    });
+    let error: unknown;
+    try {
+      return await call(ac.signal);
+    } catch (err) {
+      error = ac.signal.aborted ? ac.signal.reason : err;
+    } finally {
+      ac.abort();
+    }
+    const text = describeApiError(error);
+    if (!isRetryable(error)) {
+      throw new DpreadyError('DPR_API_FAILURE', `${what}: ${text} (not retried)`, { cause: error });
+    }
+    const delayMs = backoffDelay(attempt, backoff);
+    if (clock.now() + delayMs >= opts.until) {
+      throw new DpreadyError('DPR_API_FAILURE', `${what}: ${text} (gave up after ${attempt} attempts at the deadline)`, { cause: error });
+    }
+    opts.onRetry?.({ what, attempt, delayMs, error: text });
+    await clock.sleep(delayMs);
+  }
+}
+
+/**
+ * PodApi over client-node. Loaded lazily by main so its import cost is paid while the first
+ * probe attempts are already running. The header middleware forces a JSON merge patch
+ * (client-node otherwise sends JSON Patch); a second middleware attaches the abort signal
+ * to the request, which client-node hands to undici's fetch.
+ */
+export async function kubePodApi(kc: KubeConfig, name: string, namespace: string): Promise<PodApi> {
+  const k8s = await import('@kubernetes/client-node');
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  // Each call's options carry one header middleware, wrapped so that it also sets the signal.
+  const options = (signal: AbortSignal, header: string, value: string) => {
+    const set = k8s.setHeaderMiddleware(header, value);
+    return {
+      middleware: [{
+        pre: (ctx: Parameters<typeof set.pre>[0]) => { ctx.setSignal(signal); return set.pre(ctx); },
+        post: (res: Parameters<typeof set.post>[0]) => set.post(res),
+      }],
+      middlewareMergeStrategy: 'append' as const,
+    };
+  };
+  return {
+    async getAnnotations(signal) {
+      const pod = await core.readNamespacedPod({ name, namespace }, options(signal, 'Accept', 'application/json'));
+      return pod.metadata?.annotations ?? {};
+    },
+    async patch(body, signal) {
+      await core.patchNamespacedPod({ name, namespace, body }, options(signal, 'Content-Type', k8s.PatchStrategy.MergePatch));
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Runs the schedule against every target until all have succeeded once, the deadline
+// passes, or the caller stops it. Attempts overlap: each tick starts a new attempt without
+// waiting for earlier ones, so a dropped SYN or a hung server delays nothing. I/O (the probe)
+// and time (the clock) are injected; the decisions are in schedule.ts.
+import type { Clock } from './clock.ts';
+import type { ProbeFn, ProbeOptions } from './probes.ts';
+import { admit, intervalAt, type ScheduleOptions } from './schedule.ts';
+import type { Target } from './targets.ts';
+
+export interface ProberOptions {
+  targets: Target[];
+  schedule: ScheduleOptions;
+  /** Each attempt is abandoned after this long. */
+  attemptTimeoutMs: number;
+  /** Per target; at the limit a tick replaces the oldest attempt. */
+  maxInFlight: number;
+  /** Monotonic instant after which no attempt starts and the run fails. */
+  deadline: number;
+  clock: Clock;
+  probe: ProbeFn;
+  /** Passed through to every probe (TLS trust). */
+  probeOptions?: Pick<ProbeOptions, 'ca' | 'insecureSkipVerify'>;
+  /** Stops the run early (SIGTERM, or the pod turned out to be ready already). */
+  signal?: AbortSignal;
+  /** Called as each attempt starts; the benchmark uses it for "process start to first attempt". */
+  onAttempt?: (target: Target, at: number) => void;
+}
+
+export interface TargetResult {
+  target: Target;
+  attempts: number;
+  lastError?: string;
+  /** Round trip of the successful attempt. */
+  rttMs?: number;
+  /** Monotonic instant of success. */
+  doneAt?: number;
+}
+
+export type ProbeRun =
+  | { outcome: 'ready'; readyAt: number; results: TargetResult[] }
+  | { outcome: 'deadline' | 'stopped'; results: TargetResult[] };
+
+/** Why an attempt was aborted; only timeouts and replacements say anything about the path. */
+class AttemptAbort extends Error {
+  constructor(readonly kind: 'timeout' | 'replaced' | 'finished', message: string) {
+    super(message);
+  }
+}
+
+export async function runProber(opts: ProberOptions): Promise<ProbeRun> {
+  const { clock } = opts;
+  const t0 = clock.now();
+  // One signal ends everything: deadline, external stop, or all targets done.
+  const end = new AbortController();
+  let deadlineHit = false;
+  const onStop = () => end.abort();
+  opts.signal?.addEventListener('abort', onStop, { once: true });
+  if (opts.signal?.aborted) end.abort();
+  void clock.sleep(opts.deadline - t0, end.signal).then(() => {
+    if (!end.signal.aborted) { deadlineHit = true; end.abort(); }
+  });
+
+  const results = opts.targets.map((target): TargetResult => ({ target, attempts: 0 }));
+  try {
+    await Promise.all(results.map((r) => runTarget(r, t0, end.signal, opts)));
+  } finally {
+    opts.signal?.removeEventListener('abort', onStop);
+    end.abort();
+  }
+  if (results.every((r) => r.doneAt !== undefined)) {
+    return { outcome: 'ready', readyAt: Math.max(...results.map((r) => r.doneAt!)), results };
+  }
+  return { outcome: deadlineHit ? 'deadline' : 'stopped', results };
+}
+
+async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opts: ProberOptions): Promise<void> {
+  const { clock } = opts;
+  const done = new AbortController();
+  const stop = AbortSignal.any([end, done.signal]);
+  const inFlight: { attempt: AbortController; startedAt: number }[] = [];
+
+  const launch = () => {
+    const attempt = new AbortController();
+    const entry = { attempt, startedAt: clock.now() };
+    inFlight.push(entry);
+    result.attempts++;
+    opts.onAttempt?.(result.target, entry.startedAt);
+    void clock.sleep(opts.attemptTimeoutMs, AbortSignal.any([attempt.signal, stop])).then(() => {
+      if (!attempt.signal.aborted && !stop.aborted) {
+        attempt.abort(new AttemptAbort('timeout', `no answer within ${opts.attemptTimeoutMs} ms`));
+      }
+    });
+    opts.probe(result.target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now }).then(
+      (ok) => {
+        // The first success wins; later ones (overlapping attempts) change nothing.
+        if (result.doneAt === undefined && !end.aborted) {
+          result.doneAt = ok.doneAt;
+          result.rttMs = ok.rttMs;
+          done.abort();
+        }
+      },
+      (err: unknown) => {
+        const reason: unknown = attempt.signal.aborted ? attempt.signal.reason : err;
+        if (reason instanceof AttemptAbort && reason.kind === 'finished') return;
+        if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
+      },
+    ).finally(() => {
+      const i = inFlight.indexOf(entry);
+      if (i >= 0) inFlight.splice(i, 1);
+      attempt.abort(new AttemptAbort('finished', 'settled'));
+    });
+  };
+
+  let next = t0;
+  while (!stop.aborted) {
+    const wait = next - clock.now();
+    if (wait > 0) await clock.sleep(wait, stop);
+    if (stop.aborted) break;
+    if (admit(inFlight.length, opts.maxInFlight) === 'replace-oldest') {
+      const oldest = inFlight.shift()!;
+      const age = Math.round(clock.now() - oldest.startedAt);
+      oldest.attempt.abort(new AttemptAbort('replaced', `no answer within ${age} ms (replaced by a newer attempt)`));
+    }
+    launch();
+    next += intervalAt(next - t0, opts.schedule);
+    // A timer that fired very late (a stalled event loop) must not cause a burst of
+    // catch-up attempts: resume the schedule from now.
+    if (next < clock.now()) next = clock.now();
+  }
+  // Whatever is still waiting is moot now: release its sockets.
+  for (const { attempt } of inFlight.splice(0)) attempt.abort(new AttemptAbort('finished', 'probing ended'));
+}

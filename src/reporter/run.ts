@@ -1,0 +1,168 @@
+// One reporter run: probe, and write what was measured, in as few patches as possible.
+// Everything it touches is injected (clock, probe, pod API), so the timeline of writes is
+// tested without sockets or sleeps; main.ts wires the real ones.
+//
+// Timeline:
+//   t=0 (process start)  start instant taken; probing begins at once; GET pod in parallel
+//   first success < grace  one patch: start + ready + details         (a healthy pod: 1 write)
+//   grace ends first       patch start; later, patch ready + details  (2 writes)
+//   deadline               patch failure (+ start if not written yet), exit code 3
+// A restarted reporter keeps a recorded start, and stops without probing if ready is recorded.
+import { ErrorCodes, isDpreadyError } from '../errors.ts';
+import { formatDuration } from '../durations.ts';
+import { decide, failurePatch, probeDetails, readyPatch, startPatch, type AnnotationPatch } from './annotations.ts';
+import { rfc3339, type Clock } from './clock.ts';
+import type { ReporterConfig } from './config.ts';
+import type { Logger } from './log.ts';
+import type { PodApi } from './pod-writer.ts';
+import { withRetry } from './pod-writer.ts';
+import { runProber, type ProbeRun } from './prober.ts';
+import type { ProbeFn } from './probes.ts';
+import type { Target } from './targets.ts';
+
+/** Writes after the probe deadline (the failure annotation, a late ready) get this much more time. */
+export const API_GRACE_MS = 10_000;
+
+export type Outcome = 'ready' | 'already-ready' | 'deadline' | 'stopped' | 'api-failure';
+
+export interface RunResult {
+  outcome: Outcome;
+  /** Process exit code in init mode (0, 3 deadline, 4 API failure). */
+  exitCode: number;
+  /** Patches sent successfully, in order. */
+  writes: AnnotationPatch[];
+  probe?: ProbeRun;
+  error?: string;
+}
+
+export interface RunDeps {
+  config: Pick<ReporterConfig, 'targets' | 'timeoutMs' | 'schedule' | 'attemptTimeoutMs' | 'maxInFlight'
+    | 'ca' | 'insecureSkipVerify' | 'startGraceMs' | 'apiCallTimeoutMs'>;
+  clock: Clock;
+  probe: ProbeFn;
+  /** Created lazily: building the client must not delay the first attempt. */
+  podApi: () => Promise<PodApi>;
+  log: Logger;
+  /** Monotonic instant of process start; 0 in production (performance.now's origin). */
+  processStart?: number;
+  /** SIGTERM: stop probing and write nothing more. */
+  signal?: AbortSignal;
+  random?: () => number;
+  onAttempt?: (target: Target, at: number) => void;
+}
+
+export async function run(deps: RunDeps): Promise<RunResult> {
+  const { config, clock, log } = deps;
+  const origin = deps.processStart ?? 0;
+  const startTs = rfc3339(clock.wallAt(origin));
+  const deadline = origin + config.timeoutMs;
+  const retry = {
+    clock, until: deadline + API_GRACE_MS, callTimeoutMs: config.apiCallTimeoutMs,
+    ...(deps.random ? { random: deps.random } : {}),
+    onRetry: (i: { what: string; attempt: number; delayMs: number; error: string }) =>
+      log.warn('API call failed; retrying', { ...i, delayMs: Math.round(i.delayMs) }),
+  };
+  const writes: AnnotationPatch[] = [];
+
+  // Probing starts before anything else: the API round trips below must not delay it.
+  const stopProbing = new AbortController();
+  const stop = deps.signal ? AbortSignal.any([deps.signal, stopProbing.signal]) : stopProbing.signal;
+  let firstAttemptLogged = false;
+  const probing = runProber({
+    targets: config.targets, schedule: config.schedule, attemptTimeoutMs: config.attemptTimeoutMs,
+    maxInFlight: config.maxInFlight, deadline, clock, probe: deps.probe, signal: stop,
+    probeOptions: { ...(config.ca ? { ca: config.ca } : {}), insecureSkipVerify: config.insecureSkipVerify },
+    onAttempt: (target, at) => {
+      if (!firstAttemptLogged) {
+        firstAttemptLogged = true;
+        log.info('first probe attempt', { target: target.raw, sinceProcessStartMs: round(at - origin) });
+      }
+      deps.onAttempt?.(target, at);
+    },
+  });
+
+  // The pod's current annotations decide whether this is a re-run. A failure here must not
+  // leave the prober running (unhandled) behind us.
+  const api = deps.podApi().then((podApi) => ({ podApi }));
+  const decision = api.then(({ podApi }) => withRetry('get pod', (s) => podApi.getAnnotations(s), retry)).then(decide);
+  let decided: Awaited<typeof decision>;
+  let podApi: PodApi;
+  try {
+    [decided, { podApi }] = await Promise.all([decision, api]);
+  } catch (err) {
+    stopProbing.abort();
+    const probe = await probing;
+    return failed(err, writes, probe, log);
+  }
+  if (decided.action === 'done') {
+    stopProbing.abort();
+    await probing;
+    log.info('datapath ready already recorded by an earlier run; not probing again', { ready: decided.ready });
+    return { outcome: 'already-ready', exitCode: 0, writes };
+  }
+  if (decided.invalid.length) log.warn('ignoring unparseable annotations; they will be overwritten', { invalid: decided.invalid });
+  const startKept = decided.keepStart !== undefined;
+  if (startKept) log.info('keeping the start recorded by an earlier run', { start: decided.keepStart });
+  let startWritten = startKept;
+  const send = async (what: string, body: AnnotationPatch) => {
+    await withRetry(what, (s) => podApi.patch(body, s), retry);
+    writes.push(body);
+  };
+
+  // Batching: wait for whichever comes first, first success or the end of the grace period.
+  const graceOver = new AbortController();
+  const grace = clock.sleep(origin + config.startGraceMs - clock.now(), graceOver.signal).then(() => 'grace' as const);
+  const first = await Promise.race([probing.then(() => 'probe' as const), grace]);
+  graceOver.abort();
+  let startWrite: Promise<void> | undefined;
+  if (first === 'grace' && !startWritten) {
+    // Written while probing goes on, so a pod whose datapath never works still has a start.
+    startWrite = send('patch start', startPatch(startTs)).then(
+      () => { startWritten = true; },
+      (err: unknown) => log.warn('start annotation not written yet; it goes out with the next patch', { error: describe(err) }),
+    );
+  }
+  const probe = await probing;
+  await startWrite;
+  const start = startWritten ? undefined : startTs;
+
+  try {
+    if (probe.outcome === 'ready') {
+      const details = probeDetails(probe.results, { readyAt: probe.readyAt, processStart: origin, startKept });
+      const ready = rfc3339(clock.wallAt(probe.readyAt));
+      await send('patch ready', readyPatch({ ...(start ? { start } : {}), ready, details }));
+      log.info('datapath ready', { ready, startToReadyMs: details.startToReadyMs, attempts: details.attempts, writes: writes.length });
+      return { outcome: 'ready', exitCode: 0, writes, probe };
+    }
+    if (probe.outcome === 'deadline') {
+      const details = probeDetails(probe.results, { processStart: origin, startKept });
+      const pending = probe.results.filter((r) => r.doneAt === undefined).map((r) => r.target.raw);
+      const message = `no success within ${formatDuration(config.timeoutMs)} from ${pending.join(', ')}`
+        + ` after ${details.attempts} attempts${details.lastError ? `; last error: ${details.lastError}` : ''}`;
+      await send('patch failure', failurePatch({
+        ...(start ? { start } : {}),
+        failure: { reason: 'ProbeDeadline', message, ts: rfc3339(clock.wallAt(clock.now())), probe: details },
+      }));
+      log.error('probe deadline passed', { message });
+      return { outcome: 'deadline', exitCode: ErrorCodes.DPR_PROBE_DEADLINE.exitCode, writes, probe };
+    }
+    log.info('stopped before the datapath was ready; nothing more written');
+    return { outcome: 'stopped', exitCode: 0, writes, probe };
+  } catch (err) {
+    return failed(err, writes, probe, log);
+  }
+}
+
+function failed(err: unknown, writes: AnnotationPatch[], probe: ProbeRun, log: Logger): RunResult {
+  const error = isDpreadyError(err) ? `${err.code}: ${err.message}` : describe(err);
+  log.error('Kubernetes API failure', { error });
+  return { outcome: 'api-failure', exitCode: ErrorCodes.DPR_API_FAILURE.exitCode, writes, probe, error };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
