@@ -1,0 +1,90 @@
+// Response shapes, as zod schemas: fastify serializes through them (so a handler cannot drift
+// from the documented shape) and the OpenAPI document is generated from them. Fields of the
+// existing system come first and are never renamed; everything after them is additive.
+import { z } from 'zod';
+import { Outcome } from '../contract.ts';
+import { PERCENTILE_METHOD } from './stats.ts';
+
+const ms = (what: string) => z.number().meta({ description: `${what}, ms; 0 when count is 0` });
+
+export const WorstPodSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  nodeName: z.string(),
+  createdAt: z.string().meta({ description: 'Pod creation instant used for the latency (RFC3339)' }),
+  measuredTs: z.string().meta({ description: 'When the metric was reached: reporter start or first successful probe (RFC3339)' }),
+  value: z.number().meta({ description: 'Latency, ms' }),
+});
+
+export const FailedPodSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  nodeName: z.string(),
+  reason: z.string().meta({ description: 'Why the metric has no value: the result reason, or its outcome' }),
+  outcome: Outcome,
+  message: z.string(),
+});
+
+export const MetricStatsSchema = z.object({
+  metric: z.enum(['time-to-start', 'time-to-datapath-ready']),
+  unit: z.literal('ms'),
+  count: z.number().int().meta({ description: 'Results with a value for this metric (the percentile sample)' }),
+  totalSuccessful: z.number().int().meta({ description: 'Same as count (kept from the existing system)' }),
+  totalFailed: z.number().int().meta({ description: 'Results without a value for this metric' }),
+  p50: ms('Median'),
+  p90: ms('90th percentile'),
+  p99: ms('99th percentile'),
+  worstPods: z.array(WorstPodSchema).meta({ description: 'Highest values first; ties by namespace, name' }),
+  failedPods: z.array(FailedPodSchema).meta({ description: 'Sorted by reason, namespace, name; at most 1000' }),
+  p95: ms('95th percentile'),
+  min: ms('Smallest value'),
+  max: ms('Largest value'),
+  mean: ms('Arithmetic mean'),
+  pending: z.number().int().meta({ description: 'Tracked pods matching the filters with no result yet; not failures' }),
+  timedOut: z.number().int().meta({ description: 'Results with outcome TimedOut' }),
+  percentileMethod: z.literal(PERCENTILE_METHOD).meta({
+    description: 'Linear interpolation (R type 7, numpy default): h=(n-1)p, x[floor h] + (h-floor h)(x[floor h + 1] - x[floor h])',
+  }),
+  failedPodsTruncated: z.boolean(),
+});
+
+const PodPhase = z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
+
+export const HealthPodSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  nodeName: z.string(),
+  phase: PodPhase,
+  reason: z.string(),
+  message: z.string(),
+  outcome: z.union([Outcome, z.literal('')]).meta({ description: "Datapath outcome, '' while pending" }),
+});
+
+export const PodHealthSchema = z.object({
+  desired: z.number().int().meta({ description: 'Tracked pods matching the filters' }),
+  running: z.number().int().meta({ description: 'Pods in phase Running' }),
+  pending: z.number().int().meta({ description: 'Pods with no datapath result yet (not in phase Failed)' }),
+  failed: z.number().int().meta({ description: 'Pods with a Failed/TimedOut result, or in phase Failed' }),
+  succeeded: z.number().int().meta({ description: 'Pods with a Succeeded result' }),
+  successPct: z.number().meta({ description: '100 * succeeded / desired, two decimals; 0 when desired is 0' }),
+  phases: z.record(PodPhase, z.number().int()),
+  pendingPods: z.array(HealthPodSchema).meta({ description: 'Sorted by namespace, name; at most 1000' }),
+  failedPods: z.array(HealthPodSchema).meta({ description: 'Sorted by reason, namespace, name; at most 1000' }),
+  pendingPodsTruncated: z.boolean(),
+  failedPodsTruncated: z.boolean(),
+});
+
+export const ErrorSchema = z.object({
+  statusCode: z.number().int(),
+  error: z.string(),
+  code: z.string(),
+  message: z.string(),
+  parameter: z.string().optional().meta({ description: 'On 400: the first offending query parameter' }),
+  problem: z.string().optional(),
+  problems: z.array(z.object({ parameter: z.string(), problem: z.string() })).optional(),
+});
+
+export const StatusSchema = z.object({ status: z.string() });
