@@ -8,6 +8,7 @@ type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) =
 
 const COMMANDS: Record<string, Command> = {
   reporter: { summary: 'probe the datapath from inside a pod and record it on the pod', load: () => import('./reporter/main.ts') },
+  stats: { summary: 'print time-to-start and time-to-datapath-ready percentiles, worst and failed pods', load: () => import('./api/stats-command.ts') },
 };
 
 function usage(): string {

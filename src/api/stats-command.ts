@@ -1,0 +1,173 @@
+// `dpready stats`: asks a running controller for both latency metrics and prints them. Without
+// --server it goes through the current kubeconfig to the API server's service proxy, so it works
+// from a laptop with nothing but kubectl access.
+import { parseArgs } from 'node:util';
+import { fetch } from 'undici';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { DpreadyError, isDpreadyError } from '../errors.ts';
+import { parseDuration } from '../durations.ts';
+import { parseSelector } from '../labels/selector.ts';
+import { readTokenFile } from './auth.ts';
+import { TOP_N_MAX } from './query.ts';
+import { METRICS } from './result-index.ts';
+import type { MetricStats } from './stats.ts';
+import { formatStats } from './stats-format.ts';
+
+const USAGE = `usage: dpready stats [flags]
+
+Prints percentiles, worst pods and failed pods of time-to-start and time-to-datapath-ready.
+
+  --server URL              the controller's API, e.g. http://127.0.0.1:8080 (after kubectl port-forward);
+                            default: through the current kubeconfig's API server (service proxy)
+  --output table|json       default table; json prints both raw answers keyed by metric
+  --namespace NS            only pods in NS
+  --label-selector SEL      Kubernetes label selector (a=b, a in (x,y), !a, ...)
+  --top N                   worst pods to list (0-${TOP_N_MAX}, default 10)
+  --since T, --until T      RFC3339 time or a duration before now (1h, 30m)
+  --outcome O               Succeeded, Failed or TimedOut
+  --token-file FILE         bearer token for --server (the controller's --api-token-file)
+  --kubeconfig FILE         default: $KUBECONFIG or ~/.kube/config
+  --service-namespace NS    default dpready-system
+  --service NAME            default dpready
+  --service-port PORT       default 8080 (a number or the port's name)
+  --timeout D               per request, default 10s
+`;
+
+interface Io { out: (s: string) => void }
+
+export async function main(argv: string[], io: Io = { out: (s) => void process.stdout.write(s) }): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: 'string' },
+        output: { type: 'string', default: 'table' },
+        namespace: { type: 'string' },
+        'label-selector': { type: 'string' },
+        top: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        outcome: { type: 'string' },
+        'token-file': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        'service-namespace': { type: 'string', default: 'dpready-system' },
+        service: { type: 'string', default: 'dpready' },
+        'service-port': { type: 'string', default: '8080' },
+        timeout: { type: 'string', default: '10s' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new DpreadyError('DPR_USAGE', `${(err as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (values.output !== 'table' && values.output !== 'json') {
+    throw new DpreadyError('DPR_USAGE', `--output=${JSON.stringify(values.output)}: expected table or json`);
+  }
+  // Checked here too so a typo fails before any network round trip, with the same message.
+  if (values['label-selector'] !== undefined) parseSelector(values['label-selector'], '--label-selector');
+  if (values.top !== undefined && (!/^\d+$/.test(values.top) || Number(values.top) > TOP_N_MAX)) {
+    throw new DpreadyError('DPR_USAGE', `--top=${JSON.stringify(values.top)}: expected a whole number from 0 to ${TOP_N_MAX}`);
+  }
+  const timeoutMs = parseDuration(values.timeout, { name: '--timeout', code: 'DPR_USAGE' });
+
+  const query = new URLSearchParams();
+  const pass: [string, string | undefined][] = [
+    ['topN', values.top], ['namespace', values.namespace], ['labelSelector', values['label-selector']],
+    ['since', values.since], ['until', values.until], ['outcome', values.outcome],
+  ];
+  for (const [k, v] of pass) if (v !== undefined) query.set(k, v);
+  const qs = query.size > 0 ? `?${query}` : '';
+
+  const get = values.server !== undefined
+    ? await directGetter(values.server, values['token-file'])
+    : proxyGetter({
+      kubeconfig: values.kubeconfig, namespace: values['service-namespace'], service: values.service, port: values['service-port'],
+    });
+
+  const answers = await Promise.all(METRICS.map((m) => get(`/api/v1/${m}${qs}`, timeoutMs) as Promise<MetricStats>));
+  if (values.output === 'json') {
+    io.out(JSON.stringify(Object.fromEntries(METRICS.map((m, i) => [m, answers[i]])), null, 2) + '\n');
+  } else {
+    io.out(formatStats(answers));
+  }
+  return 0;
+}
+
+type Getter = (path: string, timeoutMs: number) => Promise<unknown>;
+
+async function directGetter(server: string, tokenFile: string | undefined): Promise<Getter> {
+  let base: URL;
+  try {
+    base = new URL(server);
+  } catch {
+    throw new DpreadyError('DPR_USAGE', `--server=${JSON.stringify(server)}: expected a URL such as http://127.0.0.1:8080`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new DpreadyError('DPR_USAGE', `--server=${JSON.stringify(server)}: expected an http or https URL`);
+  }
+  const token = tokenFile !== undefined ? await readTokenFile(tokenFile).catch((err: unknown) => {
+    throw isDpreadyError(err) ? new DpreadyError('DPR_USAGE', err.message.replace('--api-token-file', '--token-file')) : err;
+  }) : undefined;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const root = base.href.replace(/\/$/, '');
+  return (path, timeoutMs) => request(`${root}${path}`, { headers }, timeoutMs, server);
+}
+
+function proxyGetter(o: { kubeconfig?: string; namespace: string; service: string; port: string }): Getter {
+  const kc = new KubeConfig();
+  try {
+    if (o.kubeconfig !== undefined) kc.loadFromFile(o.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new DpreadyError('DPR_API_FAILURE', `cannot load kubeconfig: ${(err as Error).message}`, { cause: err });
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new DpreadyError('DPR_API_FAILURE', 'the kubeconfig has no current cluster; pass --server or set a context');
+  const svc = `http:${encodeURIComponent(o.service)}:${encodeURIComponent(o.port)}`;
+  const root = `${cluster.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(o.namespace)}/services/${svc}/proxy`;
+  const where = `service ${o.namespace}/${o.service}:${o.port} via ${cluster.server}`;
+  return async (path, timeoutMs) => {
+    const ctx = new RequestContext(`${root}${path}`, HttpMethod.GET);
+    await kc.applySecurityAuthentication(ctx);
+    return request(ctx.getUrl(), { headers: { ...ctx.getHeaders(), accept: 'application/json' }, dispatcher: ctx.getDispatcher() }, timeoutMs, where);
+  };
+}
+
+async function request(url: string, init: { headers: Record<string, string>; dispatcher?: unknown }, timeoutMs: number, where: string): Promise<unknown> {
+  let res;
+  try {
+    res = await fetch(url, { ...(init as object), signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describe(err);
+    throw new DpreadyError('DPR_API_FAILURE', `stats API at ${where}: ${why}`, { cause: err });
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const b = body as { message?: unknown } | undefined;
+    const detail = typeof b?.message === 'string' ? b.message : text.slice(0, 300);
+    // 400s are the user's query: report them as usage errors, with the server's wording.
+    const code = res.status === 400 ? 'DPR_USAGE' : 'DPR_API_FAILURE';
+    throw new DpreadyError(code, `stats API at ${where}: HTTP ${res.status}: ${detail}`);
+  }
+  if (body === undefined) throw new DpreadyError('DPR_API_FAILURE', `stats API at ${where}: answer is not JSON: ${text.slice(0, 200)}`);
+  return body;
+}
+
+function describe(err: unknown): string {
+  const e = err as Error & { cause?: Error & { code?: string } };
+  return e.cause ? `${e.message}: ${e.cause.code ?? ''} ${e.cause.message}`.trim() : e.message;
+}

@@ -1,0 +1,51 @@
+// Renders the two time-route answers as the table `dpready stats` prints. Pure, so its output
+// is tested without a server.
+import { formatDuration } from '../durations.ts';
+import type { MetricStats } from './stats.ts';
+
+/** A plain-text table: columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function ms(v: number, count: number): string {
+  return count === 0 ? '-' : formatDuration(v);
+}
+
+export function formatStats(stats: readonly MetricStats[]): string {
+  const out: string[] = [];
+  out.push(table(
+    ['METRIC', 'COUNT', 'FAILED', 'TIMEDOUT', 'PENDING', 'P50', 'P90', 'P95', 'P99', 'MIN', 'MAX', 'MEAN'],
+    stats.map((s) => [
+      s.metric, String(s.count), String(s.totalFailed), String(s.timedOut), String(s.pending),
+      ms(s.p50, s.count), ms(s.p90, s.count), ms(s.p95, s.count), ms(s.p99, s.count),
+      ms(s.min, s.count), ms(s.max, s.count), ms(s.mean, s.count),
+    ]),
+  ));
+  out.push(`(percentiles: ${stats[0]?.percentileMethod ?? 'linear-interpolation-r7'}, linear interpolation between closest ranks)`);
+  for (const s of stats) {
+    out.push('', `Worst pods, ${s.metric}:`);
+    out.push(s.worstPods.length === 0 ? '  (none)' : table(
+      ['NAMESPACE', 'NAME', 'NODE', 'VALUE', 'CREATED'],
+      s.worstPods.map((p) => [p.namespace, p.name, p.nodeName || '-', formatDuration(p.value), p.createdAt]),
+    ));
+  }
+  // Failed pods are the same set for both metrics more often than not: print each pod once.
+  const failed = new Map<string, { ns: string; name: string; node: string; reasons: Set<string> }>();
+  for (const s of stats) {
+    for (const p of s.failedPods) {
+      const f = failed.get(p.uid) ?? { ns: p.namespace, name: p.name, node: p.nodeName, reasons: new Set<string>() };
+      f.reasons.add(`${p.reason} (${s.metric})`);
+      failed.set(p.uid, f);
+    }
+  }
+  if (failed.size > 0) {
+    out.push('', 'Failed pods:');
+    out.push(table(['NAMESPACE', 'NAME', 'NODE', 'REASON'],
+      [...failed.values()].map((f) => [f.ns, f.name, f.node || '-', [...f.reasons].join(', ')])));
+    if (stats.some((s) => s.failedPodsTruncated)) out.push('(list truncated; totals are in the FAILED column)');
+  }
+  return out.join('\n') + '\n';
+}
