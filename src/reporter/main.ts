@@ -6,7 +6,7 @@
 import { systemClock } from './clock.ts';
 import { loadConfig, VARIABLES } from './config.ts';
 import { createLogger } from './log.ts';
-import { kubePodApi } from './pod-writer.ts';
+import { startPodApiThread, type PodApiThread } from './pod-api-thread.ts';
 import { probeOnce } from './probes.ts';
 import { run } from './run.ts';
 
@@ -42,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal('SIGTERM'));
   process.once('SIGINT', onSignal('SIGINT'));
 
+  let apiThread: PodApiThread | undefined;
   const result = await run({
     config,
     clock: systemClock,
@@ -49,13 +50,11 @@ export async function main(argv: string[]): Promise<number> {
     log,
     signal: terminated.signal,
     podApi: async () => {
-      const { KubeConfig } = await import('@kubernetes/client-node');
-      const kc = new KubeConfig();
-      // In-cluster service account when running in a pod, else KUBECONFIG or ~/.kube/config.
-      kc.loadFromDefault();
-      return kubePodApi(kc, config.podName, config.namespace);
+      apiThread = startPodApiThread({ podName: config.podName, namespace: config.namespace });
+      return apiThread;
     },
   });
+  await apiThread?.close();
 
   if (config.mode === 'init') return result.exitCode;
   if (terminated.signal.aborted) return 0;

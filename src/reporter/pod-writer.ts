@@ -26,6 +26,11 @@ export interface RetryOptions {
   onRetry?: (info: { what: string; attempt: number; delayMs: number; error: string }) => void;
 }
 
+/** An error relayed from the pod API thread, already described and classified there. */
+function isRelayed(err: unknown): err is Error & { retryable: boolean } {
+  return err instanceof Error && typeof (err as { retryable?: unknown }).retryable === 'boolean';
+}
+
 /** HTTP status of a failed call, if the server answered at all. */
 function statusOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -34,6 +39,7 @@ function statusOf(err: unknown): number | undefined {
 
 /** A short, readable cause: client-node's ApiException message embeds every header. */
 export function describeApiError(err: unknown): string {
+  if (isRelayed(err)) return err.message;
   const status = statusOf(err);
   if (status !== undefined) {
     const body = (err as { body?: unknown }).body;
@@ -58,9 +64,19 @@ export function describeApiError(err: unknown): string {
  * 422 invalid) will not change by retrying and fails at once.
  */
 export function isRetryable(err: unknown): boolean {
+  if (isRelayed(err)) return err.retryable;
   const status = statusOf(err);
-  return status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+  if (status !== undefined) return status === 408 || status === 409 || status === 429 || status >= 500;
+  if (err instanceof CallTimeout) return true;
+  // undici reports network failures as TypeError('fetch failed') with the socket error as
+  // cause; anything else without a status is a client-side problem (e.g. an unusable
+  // kubeconfig) that a retry cannot fix.
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  return err instanceof TypeError && err.message === 'fetch failed' || typeof cause?.code === 'string';
 }
+
+/** Our per-call timeout fired. */
+export class CallTimeout extends Error {}
 
 /** Full-jitter backoff: random in [d/2, d) with d = min(cap, base·2^n), to spread 1000 pods apart. */
 export function backoffDelay(failures: number, opts: { baseMs: number; capMs: number; random: () => number }): number {
@@ -76,7 +92,7 @@ export async function withRetry<T>(what: string, call: (signal: AbortSignal) => 
     const timeout = Math.min(opts.callTimeoutMs, Math.max(1, opts.until - clock.now()));
     const ac = new AbortController();
     void clock.sleep(timeout, ac.signal).then(() => {
-      if (!ac.signal.aborted) ac.abort(new Error(`${what}: no answer within ${Math.round(timeout)} ms`));
+      if (!ac.signal.aborted) ac.abort(new CallTimeout(`no answer within ${Math.round(timeout)} ms`));
     });
     let error: unknown;
     try {
@@ -100,8 +116,7 @@ export async function withRetry<T>(what: string, call: (signal: AbortSignal) => 
 }
 
 /**
- * PodApi over client-node. Loaded lazily by main so its import cost is paid while the first
- * probe attempts are already running. The header middleware forces a JSON merge patch
+ * PodApi over client-node, used inside the pod API thread (pod-api-thread.ts). The header middleware forces a JSON merge patch
  * (client-node otherwise sends JSON Patch); a second middleware attaches the abort signal
  * to the request, which client-node hands to undici's fetch.
  */
