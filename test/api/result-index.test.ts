@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ResultIndex } from '../../src/api/result-index.ts';
+import { result } from './fixtures.ts';
+
+describe('ResultIndex', () => {
+  it('keys results by pod UID: upsert replaces, delete removes', () => {
+    const idx = new ResultIndex();
+    idx.upsert(result({ name: 'a', uid: 'u1', dp: 10, rv: '1' }));
+    idx.upsert(result({ name: 'a', uid: 'u1', dp: 30, rv: '2' }));
+    idx.upsert(result({ name: 'a', uid: 'u2', dp: 20, rv: '3' }));
+    assert.equal(idx.size, 2);
+    assert.deepEqual([...idx.view('time-to-datapath-ready').values], [20, 30]);
+    assert.equal(idx.delete('u1'), true);
+    assert.equal(idx.delete('u1'), false);
+    assert.deepEqual([...idx.view('time-to-datapath-ready').values], [20]);
+  });
+
+  it('keeps only slim fields, and reuses its orders until something changes', () => {
+    const idx = new ResultIndex();
+    idx.upsert(result({ name: 'a', uid: 'u1', dp: 10, start: 2, rv: '5', labels: { app: 'x' } }));
+    const v1 = idx.view('time-to-datapath-ready');
+    assert.equal(idx.view('time-to-datapath-ready'), v1, 'no rebuild without a change');
+    // An informer resync re-delivers the same resourceVersion: no rebuild.
+    idx.upsert(result({ name: 'a', uid: 'u1', dp: 10, start: 2, rv: '5', labels: { app: 'x' } }));
+    assert.equal(idx.view('time-to-datapath-ready'), v1);
+    idx.upsert(result({ name: 'a', uid: 'u1', dp: 11, start: 2, rv: '6', labels: { app: 'x' } }));
+    assert.notEqual(idx.view('time-to-datapath-ready'), v1);
+    assert.deepEqual(Object.keys(idx.get('u1')!).sort(), [
+      'createdAt', 'createdAtMs', 'dpReadyTs', 'labels', 'latDpReadyMs', 'latStartMs', 'message', 'name', 'namespace',
+      'nodeName', 'outcome', 'reason', 'resourceVersion', 'startTs', 'uid',
+    ]);
+  });
+
+  it('replaceAll makes a re-list exact (drops results deleted while the watch was down)', () => {
+    const idx = new ResultIndex();
+    idx.upsert(result({ name: 'gone', uid: 'u1', dp: 10 }));
+    idx.replaceAll([result({ name: 'kept', uid: 'u2', dp: 20 })]);
+    assert.equal(idx.has('u1'), false);
+    assert.equal(idx.get('u2')!.name, 'kept');
+  });
+
+  it('is not synced until told, and gives failures a reason even when the result has none', () => {
+    const idx = new ResultIndex();
+    assert.equal(idx.synced, false);
+    idx.markSynced();
+    assert.equal(idx.synced, true);
+    idx.upsert(result({ name: 'f', uid: 'u3', outcome: 'Failed' }));
+    assert.equal(idx.get('u3')!.reason, 'Failed');
+    assert.ok(Number.isNaN(idx.get('u3')!.latDpReadyMs));
+  });
+});
