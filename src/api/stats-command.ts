@@ -136,7 +136,11 @@ function proxyGetter(o: { kubeconfig?: string; namespace: string; service: strin
   const where = `service ${o.namespace}/${o.service}:${o.port} via ${cluster.server}`;
   return async (path, timeoutMs) => {
     const ctx = new RequestContext(`${root}${path}`, HttpMethod.GET);
-    await kc.applySecurityAuthentication(ctx);
+    try {
+      await kc.applySecurityAuthentication(ctx);
+    } catch (err) {
+      throw new DpreadyError('DPR_API_FAILURE', `kubeconfig credentials for ${cluster.server}: ${(err as Error).message}`, { cause: err });
+    }
     return request(ctx.getUrl(), { headers: { ...ctx.getHeaders(), accept: 'application/json' }, dispatcher: ctx.getDispatcher() }, timeoutMs, where);
   };
 }

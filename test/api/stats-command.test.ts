@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { buildApp } from '../../src/api/app.ts';
+import { ResultIndex } from '../../src/api/result-index.ts';
+import { startApiServer, type ApiServer } from '../../src/api/server.ts';
+import { main } from '../../src/api/stats-command.ts';
+import { isDpreadyError } from '../../src/errors.ts';
+import { pod, podSource, result } from './fixtures.ts';
+
+function seeded(): ResultIndex {
+  const idx = new ResultIndex();
+  idx.upsert(result({ ns: 'perf', name: 'slow', start: 250, dp: 4500 }));
+  idx.upsert(result({ ns: 'perf', name: 'fast', start: 120, dp: 800 }));
+  idx.upsert(result({ ns: 'perf', name: 'lost', start: 90, outcome: 'TimedOut', reason: 'DatapathTimeout' }));
+  idx.markSynced();
+  return idx;
+}
+const deps = () => ({ results: seeded(), pods: podSource([pod({ ns: 'perf', name: 'waiting', phase: 'Pending' })]), registry: new Registry(), isReady: () => true });
+
+async function run(argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await main(argv, { out: (s) => { out += s; } });
+  return { code, out };
+}
+
+describe('dpready stats --server', () => {
+  let srv: ApiServer;
+  let tokenFile: string;
+  before(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dpready-stats-'));
+    tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, 'abc\n');
+    srv = await startApiServer({ ...deps(), listen: '127.0.0.1:0', tokenFile });
+  });
+  after(() => srv.close());
+
+  it('prints both metrics, the worst pods and the failed pods as a table', async () => {
+    const { code, out } = await run(['--server', srv.url, '--token-file', tokenFile]);
+    assert.equal(code, 0);
+    assert.match(out, /^METRIC\s+COUNT\s+FAILED\s+TIMEDOUT\s+PENDING\s+P50/m);
+    assert.match(out, /^time-to-start\s+3\s+0\s+1\s+1\s+/m);
+    assert.match(out, /^time-to-datapath-ready\s+2\s+1\s+1\s+1\s+/m);
+    assert.match(out, /Worst pods, time-to-datapath-ready:\nNAMESPACE.*\nperf\s+slow\s+node-1\s+4\.5s/);
+    assert.match(out, /Failed pods:\nNAMESPACE.*\nperf\s+lost\s+node-1\s+DatapathTimeout \(time-to-datapath-ready\)/);
+  });
+
+  it('--output json prints the raw answers keyed by metric, passing filters through', async () => {
+    const { out } = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'json', '--top', '1', '--namespace', 'perf', '--label-selector', '!nope']);
+    const json = JSON.parse(out);
+    assert.deepEqual(Object.keys(json), ['time-to-start', 'time-to-datapath-ready']);
+    assert.deepEqual(json['time-to-datapath-ready'].worstPods.map((p: { name: string }) => p.name), ['slow']);
+  });
+
+  it('reports server-side 400s and auth failures clearly', async () => {
+    await assert.rejects(run(['--server', srv.url, '--token-file', tokenFile, '--since', 'soon']),
+      (err: unknown) => isDpreadyError(err, 'DPR_USAGE') && /HTTP 400: since: must be an RFC3339/.test(err.message));
+    await assert.rejects(run(['--server', srv.url]),
+      (err: unknown) => isDpreadyError(err, 'DPR_API_FAILURE') && /HTTP 401/.test(err.message));
+  });
+});
+
+describe('dpready stats: errors before and during the request', () => {
+  it('rejects bad flags without touching the network', async () => {
+    await assert.rejects(run(['--output', 'yaml', '--server', 'http://127.0.0.1:9']), /--output="yaml"/);
+    await assert.rejects(run(['--label-selector', 'a in ()', '--server', 'http://127.0.0.1:9']),
+      (err: unknown) => isDpreadyError(err, 'DPR_BAD_SELECTOR') && /^--label-selector: /.test(err.message));
+    await assert.rejects(run(['--top=-3', '--server', 'http://127.0.0.1:9']), /--top="-3"/);
+    await assert.rejects(run(['--bogus']), (err: unknown) => isDpreadyError(err, 'DPR_USAGE'));
+    await assert.rejects(run(['--server', 'not a url']), /--server="not a url"/);
+  });
+
+  it('names the server when it cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    await assert.rejects(run(['--server', `http://127.0.0.1:${port}`, '--timeout', '2s']),
+      (err: unknown) => isDpreadyError(err, 'DPR_API_FAILURE') && err.message.includes(`127.0.0.1:${port}`));
+  });
+});
+
+describe('dpready stats through the kubeconfig (service proxy)', () => {
+  let apiServer: Server;
+  let kubeconfig: string;
+  const seen: string[] = [];
+  before(async () => {
+    const app = await buildApp(deps());
+    const prefix = '/api/v1/namespaces/dpready-system/services/http:dpready:8080/proxy';
+    // Stands in for kube-apiserver: checks the kubeconfig's credentials, strips the proxy prefix.
+    apiServer = createServer((req, res) => {
+      seen.push(req.url!);
+      if (req.headers.authorization !== 'Bearer kube-user-token') { res.writeHead(401).end('{"message":"Unauthorized"}'); return; }
+      if (!req.url!.startsWith(prefix)) { res.writeHead(404).end('{"message":"services \\"x\\" not found"}'); return; }
+      void app.inject({ method: 'GET', url: req.url!.slice(prefix.length) }).then((r) => {
+        res.writeHead(r.statusCode, { 'content-type': r.headers['content-type']!.toString() }).end(r.body);
+      });
+    });
+    await new Promise<void>((r) => apiServer.listen(0, '127.0.0.1', r));
+    const port = (apiServer.address() as { port: number }).port;
+    const dir = await mkdtemp(join(tmpdir(), 'dpready-kc-'));
+    kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(kubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{ name: local, cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]
+users: [{ name: me, user: { token: kube-user-token } }]
+contexts: [{ name: local, context: { cluster: local, user: me } }]
+current-context: local
+`);
+  });
+  after(() => new Promise((r) => apiServer.close(r)));
+
+  it('goes through /api/v1/namespaces/<ns>/services/http:<svc>:<port>/proxy with the kubeconfig credentials', async () => {
+    const { code, out } = await run(['--kubeconfig', kubeconfig, '--output', 'json', '--namespace', 'perf']);
+    assert.equal(code, 0);
+    assert.equal(JSON.parse(out)['time-to-start'].count, 3);
+    assert.ok(seen.some((u) => u.endsWith('/proxy/api/v1/time-to-datapath-ready?namespace=perf')), seen.join('\n'));
+  });
+
+  it('says which service it tried when the proxy answers 404', async () => {
+    await assert.rejects(run(['--kubeconfig', kubeconfig, '--service', 'other']),
+      (err: unknown) => isDpreadyError(err, 'DPR_API_FAILURE') && /service dpready-system\/other:8080 .*HTTP 404/.test(err.message));
+  });
+});
