@@ -1,0 +1,101 @@
+// `dpready controller` flags → settings. Every bad value is an error naming the flag, the
+// value and what was expected; nothing falls back to a default silently.
+import { parseArgs } from 'node:util';
+import { DpreadyError } from '../errors.ts';
+import { parseDuration } from '../durations.ts';
+import type { ControllerSettings } from './controller.ts';
+
+export interface ControllerConfig extends ControllerSettings {
+  kubeconfig?: string;
+  listen: string;
+  apiTokenFile?: string;
+  logLevel: string;
+}
+
+export const CONTROLLER_USAGE = `usage: dpready controller [flags]
+
+  --kubeconfig PATH              kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
+  --namespace NS                 watch only this namespace (default: all namespaces)
+  --label-selector SELECTOR      watch only pods matching this selector; full Kubernetes syntax, applied by the API server
+  --datapath-timeout DURATION    a pod with no datapath success this long after creation is recorded as timed out (default 5m)
+  --timeout-policy POLICY        what the gate does on timeout: fail-closed keeps it False, fail-open turns it True (default fail-closed)
+  --pending-grace DURATION       how long a new pod goes without our condition before it is set False (default 2s)
+  --result-ttl DURATION          delete DatapathResults older than this (default: keep)
+  --workers N                    pods reconciled at once (default 8)
+  --resync DURATION              re-examine every pod this often (default 5m)
+  --leader-elect                 elect one writer among replicas with a Lease (default off)
+  --leader-elect-namespace NS    namespace of the Lease (default $POD_NAMESPACE, else dpready-system)
+  --leader-elect-name NAME       name of the Lease (default dpready-controller)
+  --listen ADDR                  address of the stats API, metrics and health (default :8080)
+  --api-token-file PATH          require "Authorization: Bearer <token>" on the stats API, token read from PATH
+  --api-timeout DURATION         timeout of each Kubernetes API call (default 10s)
+  --log-level LEVEL              trace, debug, info, warn, error (default info)
+`;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+// A Kubernetes name: used for the Lease name and namespaces.
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function bad(flag: string, value: string, expected: string): never {
+  throw new DpreadyError('DPR_BAD_CONFIG', `--${flag}=${JSON.stringify(value)}: expected ${expected}`);
+}
+
+export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env,
+  validateSelector: (s: string) => void = () => {}): ControllerConfig | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'label-selector': { type: 'string' },
+        'datapath-timeout': { type: 'string' }, 'timeout-policy': { type: 'string' }, 'pending-grace': { type: 'string' },
+        'result-ttl': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' },
+        'leader-elect': { type: 'boolean' }, 'leader-elect-namespace': { type: 'string' }, 'leader-elect-name': { type: 'string' },
+        listen: { type: 'string' }, 'api-token-file': { type: 'string' }, 'api-timeout': { type: 'string' },
+        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new DpreadyError('DPR_USAGE', `${(err as Error).message}\n\n${CONTROLLER_USAGE}`);
+  }
+  if (values.help) return 'help';
+  const str = (k: string) => values[k] as string | undefined;
+  const duration = (k: string, dflt: string) => parseDuration(str(k) ?? dflt, { name: `--${k}`, code: 'DPR_BAD_CONFIG' });
+
+  const namespace = str('namespace') ?? '';
+  if (namespace && !DNS_LABEL.test(namespace)) bad('namespace', namespace, 'a namespace name (lowercase letters, digits and -)');
+  const labelSelector = str('label-selector');
+  if (labelSelector !== undefined) validateSelector(labelSelector);
+  const policy = str('timeout-policy') ?? 'fail-closed';
+  if (policy !== 'fail-closed' && policy !== 'fail-open') bad('timeout-policy', policy, 'fail-closed or fail-open');
+  const workersText = str('workers') ?? '8';
+  const workers = Number(workersText);
+  if (!/^\d+$/.test(workersText) || workers < 1 || workers > 256) bad('workers', workersText, 'a whole number from 1 to 256');
+  const leaseNamespace = str('leader-elect-namespace') ?? env.POD_NAMESPACE ?? 'dpready-system';
+  if (!DNS_LABEL.test(leaseNamespace)) bad('leader-elect-namespace', leaseNamespace, 'a namespace name');
+  const leaseName = str('leader-elect-name') ?? 'dpready-controller';
+  if (!DNS_LABEL.test(leaseName)) bad('leader-elect-name', leaseName, 'a Lease name (lowercase letters, digits and -)');
+  const logLevel = str('log-level') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) bad('log-level', logLevel, LOG_LEVELS.join(', '));
+  const listen = str('listen') ?? ':8080';
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/.test(listen) || Number(listen.split(':').pop()) > 65535) {
+    bad('listen', listen, 'host:port or :port, e.g. :8080 or 127.0.0.1:8080');
+  }
+  const datapathTimeoutMs = duration('datapath-timeout', '5m');
+  if (datapathTimeoutMs < 1_000) bad('datapath-timeout', str('datapath-timeout')!, 'at least 1s');
+  const resultTtl = str('result-ttl');
+  const resultTtlMs = resultTtl === undefined ? undefined : duration('result-ttl', '0s');
+  if (resultTtlMs !== undefined && resultTtlMs < 60_000) bad('result-ttl', resultTtl!, 'at least 1m');
+  const resyncMs = duration('resync', '5m');
+  if (resyncMs < 1_000) bad('resync', str('resync')!, 'at least 1s');
+
+  return {
+    kubeconfig: str('kubeconfig'),
+    namespace, labelSelector, timeoutPolicy: policy, workers, leaseNamespace, leaseName, logLevel, listen,
+    datapathTimeoutMs, resultTtlMs, resyncMs,
+    pendingGraceMs: duration('pending-grace', '2s'),
+    apiTimeoutMs: duration('api-timeout', '10s'),
+    leaderElect: values['leader-elect'] === true,
+    apiTokenFile: str('api-token-file'),
+  };
+}

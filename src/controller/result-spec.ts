@@ -1,0 +1,63 @@
+// Builds the DatapathResult for a pod whose outcome is known. Pure. This is where the
+// measurement is made, so it is where its error is kept small: the creation instant is the
+// controller's own first sight of the pod when that falls inside creationTimestamp's second
+// (which is truncated to whole seconds), and the result says which instant it used.
+import { createHash } from 'node:crypto';
+import type { CreatedAtSource, DatapathResultSpec, Outcome } from '../contract.ts';
+import type { ReporterReport } from '../conditions/reporter-report.ts';
+import type { TrackedPod } from './pod-store.ts';
+
+export interface CreationInstant { ms: number; source: CreatedAtSource }
+
+export function creationInstant(pod: TrackedPod): CreationInstant {
+  const cts = pod.creationTimestampMs;
+  if (pod.firstSeenMs !== undefined && pod.firstSeenMs >= cts && pod.firstSeenMs < cts + 1_000) {
+    return { ms: pod.firstSeenMs, source: 'controllerFirstSeen' };
+  }
+  return { ms: cts, source: 'creationTimestamp' };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function buildResultSpec(pod: TrackedPod, report: ReporterReport,
+  outcome: { outcome: Outcome; reason: string; message: string }, now: number): DatapathResultSpec {
+  const created = creationInstant(pod);
+  const latency = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms - created.ms));
+  const spec: DatapathResultSpec = {
+    podRef: { namespace: pod.namespace, name: pod.name, uid: pod.uid, ...(pod.nodeName ? { nodeName: pod.nodeName } : {}) },
+    timestamps: {
+      createdAt: iso(created.ms),
+      createdAtSource: created.source,
+      ...(report.start ? { startTs: iso(report.start.ms) } : {}),
+      ...(report.ready ? { dpReadyTs: iso(report.ready.ms) } : {}),
+      recordedAt: iso(now),
+    },
+    metrics: {
+      ...(report.start ? { latStartMs: latency(report.start.ms) } : {}),
+      ...(report.ready ? { latDpReadyMs: latency(report.ready.ms) } : {}),
+      ...(report.probe?.startToReadyMs !== undefined ? { reporterStartToReadyMs: report.probe.startToReadyMs } : {}),
+    },
+    labels: { ...pod.labels },
+    outcome: outcome.outcome,
+    reason: outcome.reason,
+    message: outcome.message,
+    ...(report.probe ? { probe: {
+      targets: report.probe.targets, attempts: report.probe.attempts,
+      ...(report.probe.lastError !== undefined ? { lastError: report.probe.lastError } : {}),
+      ...(report.probe.rttMs !== undefined ? { rttMs: report.probe.rttMs } : {}),
+      ...(report.probe.startToReadyMs !== undefined ? { startToReadyMs: report.probe.startToReadyMs } : {}),
+    } } : {}),
+  };
+  return spec;
+}
+
+/**
+ * What makes two results "the same outcome": a result is rewritten only when this changes.
+ * The creation instant is left out on purpose: after a controller restart the first-seen
+ * instant is gone, and a rewrite would replace a precise measurement with a coarser one.
+ */
+export function outcomeFingerprint(spec: Pick<DatapathResultSpec, 'outcome' | 'reason' | 'timestamps'>): string {
+  return createHash('sha1')
+    .update(`${spec.outcome}\0${spec.reason ?? ''}\0${spec.timestamps.startTs ?? ''}\0${spec.timestamps.dpReadyTs ?? ''}`)
+    .digest('base64');
+}

@@ -1,0 +1,50 @@
+// Records one DatapathResult per pod UID. Creating by the UID-derived name makes the write
+// idempotent across restarts and replicas: a second create gets 409, and the existing object
+// is rewritten only if its outcome differs (a fixed annotation, a late success).
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
+import { callOptions, httpStatus } from '../kube/request-options.ts';
+import type { Metrics } from './metrics.ts';
+import { outcomeFingerprint } from './result-spec.ts';
+
+export type WriteResult = 'created' | 'replaced' | 'unchanged' | 'namespace-gone';
+
+export class ResultWriter {
+  constructor(private readonly api: CustomObjectsApi, private readonly metrics: Metrics, private readonly timeoutMs = 10_000) {}
+
+  async write(spec: DatapathResultSpec): Promise<WriteResult> {
+    const namespace = spec.podRef.namespace;
+    const name = resultName(spec.podRef.uid);
+    const opts = callOptions({ timeoutMs: this.timeoutMs });
+    const body = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec };
+    try {
+      await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body }, opts);
+      this.metrics.writes.inc({ resource: PLURAL, verb: 'create' });
+      return 'created';
+    } catch (err) {
+      const code = httpStatus(err);
+      if (code === 404) return 'namespace-gone';
+      if (code !== 409) {
+        this.metrics.writeErrors.inc({ resource: PLURAL, code: String(code ?? 0) });
+        throw err;
+      }
+    }
+    const existing = await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name }, opts) as
+      { metadata: { resourceVersion: string }; spec?: DatapathResultSpec };
+    if (existing.spec && outcomeFingerprint(existing.spec) === outcomeFingerprint(spec)) return 'unchanged';
+    await this.api.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name,
+      body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } } }, opts);
+    this.metrics.writes.inc({ resource: PLURAL, verb: 'update' });
+    return 'replaced';
+  }
+
+  async delete(namespace: string, name: string): Promise<void> {
+    try {
+      await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name },
+        callOptions({ timeoutMs: this.timeoutMs }));
+      this.metrics.writes.inc({ resource: PLURAL, verb: 'delete' });
+    } catch (err) {
+      if (httpStatus(err) !== 404) throw err;
+    }
+  }
+}

@@ -1,0 +1,29 @@
+// Writes our condition. A strategic-merge patch on pods/status whose body holds only our
+// condition (it merges into the list by type, so the kubelet's conditions stay as they are),
+// with the pod UID as a precondition and no resourceVersion, so it never conflicts with the
+// kubelet's own status writes.
+import { PatchStrategy, type CoreV1Api } from '@kubernetes/client-node';
+import type { ConditionPatch } from '../conditions/condition-patch.ts';
+import { callOptions, httpStatus } from '../kube/request-options.ts';
+import type { Metrics } from './metrics.ts';
+
+export type PatchResult = 'patched' | 'pod-gone';
+
+export class StatusPatcher {
+  constructor(private readonly core: CoreV1Api, private readonly metrics: Metrics, private readonly timeoutMs = 10_000) {}
+
+  async patch(namespace: string, name: string, body: ConditionPatch): Promise<PatchResult> {
+    try {
+      await this.core.patchNamespacedPodStatus({ name, namespace, body },
+        callOptions({ timeoutMs: this.timeoutMs, patch: PatchStrategy.StrategicMergePatch }));
+      this.metrics.writes.inc({ resource: 'pods/status', verb: 'patch' });
+      return 'patched';
+    } catch (err) {
+      const code = httpStatus(err);
+      this.metrics.writeErrors.inc({ resource: 'pods/status', code: String(code ?? 0) });
+      // 404: the pod is gone. 409: the UID precondition failed, the name now belongs to a new pod.
+      if (code === 404 || code === 409) return 'pod-gone';
+      throw err;
+    }
+  }
+}
