@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { isDpreadyError } from '../../src/errors.ts';
+import { loadConfig } from '../../src/reporter/config.ts';
+
+const base = { MY_POD_NAME: 'web-0', MY_POD_NAMESPACE: 'perf', PROBE_TARGET: '10.0.0.1:80' };
+
+test('defaults: the existing environment alone is enough', () => {
+  const c = loadConfig(base);
+  assert.equal(c.podName, 'web-0');
+  assert.equal(c.namespace, 'perf');
+  assert.equal(c.timeoutMs, 60_000);
+  assert.deepEqual(c.schedule, { initialMs: 20, growth: 0.015, capMs: 2_000 });
+  assert.equal(c.attemptTimeoutMs, 2_000);
+  assert.equal(c.maxInFlight, 8);
+  assert.equal(c.mode, 'sidecar');
+  assert.equal(c.insecureSkipVerify, false);
+  assert.equal(c.startGraceMs, 1_000);
+  assert.equal(c.apiCallTimeoutMs, 5_000);
+  assert.equal(c.ca, undefined);
+  assert.deepEqual(c.unknownVariables, []);
+});
+
+test('seconds as in the existing reporter, and durations', () => {
+  const c = loadConfig({ ...base, PROBE_TIMEOUT: '90', PROBE_INTERVAL: '0.5', PROBE_ATTEMPT_TIMEOUT: '750ms',
+    PROBE_INITIAL_INTERVAL: '10ms', PROBE_INTERVAL_GROWTH: '0', PROBE_MAX_IN_FLIGHT: '3', PROBE_MODE: 'init',
+    PROBE_INSECURE_SKIP_VERIFY: 'true', PROBE_START_GRACE: '0', PROBE_API_TIMEOUT: '2m' });
+  assert.equal(c.timeoutMs, 90_000);
+  assert.deepEqual(c.schedule, { initialMs: 10, growth: 0, capMs: 500 });
+  assert.equal(c.attemptTimeoutMs, 750);
+  assert.equal(c.maxInFlight, 3);
+  assert.equal(c.mode, 'init');
+  assert.equal(c.insecureSkipVerify, true);
+  assert.equal(c.startGraceMs, 0);
+  assert.equal(c.apiCallTimeoutMs, 120_000);
+});
+
+test('CA bundle is read at start-up', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpready-cfg-'));
+  const path = join(dir, 'ca.pem');
+  writeFileSync(path, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const c = loadConfig({ ...base, PROBE_CA_FILE: path });
+  assert.equal(c.caFile, path);
+  assert.match(String(c.ca), /BEGIN CERTIFICATE/);
+});
+
+test('unknown PROBE_* variables are reported, service-link variables are not', () => {
+  const c = loadConfig({ ...base, PROBE_TIMEOUTS: '5', PROBE_SERVICE_HOST: '10.0.0.9', PROBE_PORT_80_TCP: 'tcp://x' });
+  assert.deepEqual(c.unknownVariables, ['PROBE_TIMEOUTS']);
+});
+
+const notPem = join(mkdtempSync(join(tmpdir(), 'dpready-cfg-')), 'x.txt');
+writeFileSync(notPem, 'hello');
+
+// [variable, value (undefined = unset), what the message must say]
+const bad: [string, string | undefined, RegExp][] = [
+  ['MY_POD_NAME', undefined, /MY_POD_NAME is not set; expected name of this pod/],
+  ['MY_POD_NAME', '', /MY_POD_NAME="": expected a pod name/],
+  ['MY_POD_NAME', 'Web_0', /MY_POD_NAME="Web_0": expected a pod name/],
+  ['MY_POD_NAMESPACE', undefined, /MY_POD_NAMESPACE is not set/],
+  ['MY_POD_NAMESPACE', 'a.b', /MY_POD_NAMESPACE="a.b": expected a namespace name/],
+  ['PROBE_TARGET', undefined, /PROBE_TARGET is not set/],
+  ['PROBE_TARGET', 'nohostport', /PROBE_TARGET entry "nohostport": no port; expected/],
+  ['PROBE_TIMEOUT', 'abc', /PROBE_TIMEOUT="abc": .*expected a number of seconds or a duration/],
+  ['PROBE_TIMEOUT', '', /PROBE_TIMEOUT="": empty; expected/],
+  ['PROBE_TIMEOUT', '-5', /PROBE_TIMEOUT="-5": .*expected/],
+  ['PROBE_TIMEOUT', '0', /PROBE_TIMEOUT="0": too small; expected at least 1 ms/],
+  ['PROBE_TIMEOUT', '10x', /PROBE_TIMEOUT="10x": .*expected/],
+  ['PROBE_INTERVAL', '2 s', /PROBE_INTERVAL="2 s": .*expected/],
+  ['PROBE_INTERVAL', '0ms', /PROBE_INTERVAL="0ms": too small/],
+  ['PROBE_INITIAL_INTERVAL', 'fast', /PROBE_INITIAL_INTERVAL="fast": .*expected/],
+  ['PROBE_INTERVAL_GROWTH', '2', /PROBE_INTERVAL_GROWTH="2": expected a fraction from 0 to 1/],
+  ['PROBE_INTERVAL_GROWTH', '1.5%', /PROBE_INTERVAL_GROWTH="1.5%": expected a fraction/],
+  ['PROBE_INTERVAL_GROWTH', '-0.1', /PROBE_INTERVAL_GROWTH="-0.1": expected a fraction/],
+  ['PROBE_ATTEMPT_TIMEOUT', '1y', /PROBE_ATTEMPT_TIMEOUT="1y": .*expected/],
+  ['PROBE_MAX_IN_FLIGHT', '0', /PROBE_MAX_IN_FLIGHT="0": expected a whole number from 1 to 1000/],
+  ['PROBE_MAX_IN_FLIGHT', '2.5', /PROBE_MAX_IN_FLIGHT="2.5": expected a whole number/],
+  ['PROBE_MAX_IN_FLIGHT', '5000', /PROBE_MAX_IN_FLIGHT="5000": expected a whole number/],
+  ['PROBE_MODE', 'daemon', /PROBE_MODE="daemon": expected one of sidecar, init/],
+  ['PROBE_MODE', 'Init', /PROBE_MODE="Init": expected one of sidecar, init/],
+  ['PROBE_INSECURE_SKIP_VERIFY', 'yes', /PROBE_INSECURE_SKIP_VERIFY="yes": expected one of true, false/],
+  ['PROBE_CA_FILE', '/nonexistent/ca.pem', /PROBE_CA_FILE="\/nonexistent\/ca.pem": .*ENOENT.*expected a readable PEM file/],
+  ['PROBE_CA_FILE', notPem, /PROBE_CA_FILE=".*x.txt": no PEM certificate in it; expected a readable PEM file/],
+  ['PROBE_START_GRACE', 'soon', /PROBE_START_GRACE="soon": .*expected/],
+  ['PROBE_API_TIMEOUT', '0', /PROBE_API_TIMEOUT="0": too small/],
+];
+
+for (const [name, value, why] of bad) {
+  test(`bad ${name}=${JSON.stringify(value)}`, () => {
+    const env: Record<string, string | undefined> = { ...base, [name]: value };
+    if (value === undefined) delete env[name];
+    assert.throws(() => loadConfig(env), (err: unknown) => {
+      assert.ok(isDpreadyError(err), String(err));
+      assert.equal(err.code, name === 'PROBE_TARGET' ? 'DPR_BAD_TARGET' : 'DPR_BAD_CONFIG');
+      assert.equal(err.exitCode, 2);
+      assert.match(err.message, why);
+      return true;
+    });
+  });
+}
+
+test('every problem is listed at once', () => {
+  assert.throws(() => loadConfig({ MY_POD_NAMESPACE: 'perf', PROBE_TARGET: 'x', PROBE_TIMEOUT: 'abc' }), (err: unknown) => {
+    assert.ok(isDpreadyError(err, 'DPR_BAD_CONFIG'));
+    assert.match(err.message, /MY_POD_NAME is not set/);
+    assert.match(err.message, /PROBE_TARGET entry "x"/);
+    assert.match(err.message, /PROBE_TIMEOUT="abc"/);
+    return true;
+  });
+});
+
+test('CA bundle and insecure together are contradictory', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'dpready-cfg-')), 'ca.pem');
+  writeFileSync(path, '-----BEGIN CERTIFICATE-----\n');
+  assert.throws(() => loadConfig({ ...base, PROBE_CA_FILE: path, PROBE_INSECURE_SKIP_VERIFY: 'true' }), (err: unknown) => {
+    assert.ok(isDpreadyError(err, 'DPR_BAD_CONFIG'));
+    assert.equal(err.exitCode, 2);
+    assert.match(err.message, /PROBE_INSECURE_SKIP_VERIFY="true" with PROBE_CA_FILE=.*expected one of them, not both/);
+    return true;
+  });
+});
