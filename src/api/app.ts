@@ -10,6 +10,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { Histogram, type Registry } from 'prom-client';
+import { Rfc3339 } from '../contract.ts';
+import { AnswerCache } from './answer-cache.ts';
 import { bearerTokenCheck } from './auth.ts';
 import { compileFilter } from './filters.ts';
 import { countPending, podHealth } from './pod-health.ts';
@@ -113,6 +115,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const api = app.withTypeProvider<ZodTypeProvider>();
   const errors = { 400: ErrorSchema, 401: ErrorSchema, 503: ErrorSchema };
+  const toJson = {
+    stats: serializerCompiler({ schema: MetricStatsSchema, method: 'GET', url: '/api/v1/time-to-*', httpStatus: '200' }),
+    health: serializerCompiler({ schema: PodHealthSchema, method: 'GET', url: '/api/v1/pod-health', httpStatus: '200' }),
+  };
+  const cache = new AnswerCache();
+  // Serialized here rather than by fastify so the cached string is sent as is.
+  const answer = (url: string, reply: FastifyReply, compute: () => string): void => {
+    const stamp = deps.pods.version ? `${deps.results.version}:${deps.pods.version()}` : undefined;
+    const key = stamp !== undefined && !dependsOnNow(url) ? url : undefined;
+    let body = key !== undefined ? cache.get(stamp!, key) : undefined;
+    if (body === undefined) {
+      body = compute();
+      if (key !== undefined) cache.set(stamp!, key, body);
+    }
+    void reply.type('application/json; charset=utf-8').send(body);
+  };
 
   for (const metric of METRICS) {
     api.get(`/api/v1/${metric}`, {
@@ -124,9 +142,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     }, (req, reply) => {
       if (!deps.isReady()) return void sendNotReady(reply);
-      const filters = toFilters(req.query);
-      const pending = countPending(deps.pods.snapshot(), deps.results, filters);
-      return metricStats(deps.results.view(metric), compileFilter(filters), { metric, topN: req.query.topN, pending });
+      answer(req.url, reply, () => {
+        const filters = toFilters(req.query);
+        const pending = countPending(deps.pods.snapshot(), deps.results, filters);
+        return toJson.stats(metricStats(deps.results.view(metric), compileFilter(filters), { metric, topN: req.query.topN, pending }));
+      });
     });
   }
 
@@ -139,7 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }, (req, reply) => {
     if (!deps.isReady()) return void sendNotReady(reply);
-    return podHealth(deps.pods.snapshot(), deps.results, toFilters(req.query));
+    answer(req.url, reply, () => toJson.health(podHealth(deps.pods.snapshot(), deps.results, toFilters(req.query))));
   });
 
   api.get('/metrics', { schema: { summary: 'Prometheus metrics of the controller', tags: ['operations'] } }, async (_req, reply) => {
@@ -156,6 +176,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   return app;
+}
+
+/** since/until given as a duration ("1h") move with the clock: such answers are not reusable. */
+function dependsOnNow(url: string): boolean {
+  const q = url.indexOf('?');
+  if (q < 0) return false;
+  const params = new URLSearchParams(url.slice(q + 1));
+  return ['since', 'until'].some((k) => params.has(k) && !Rfc3339.safeParse(params.get(k)).success);
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {

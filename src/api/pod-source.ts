@@ -24,6 +24,12 @@ export interface PodView {
 export interface PodSource {
   /** The tracked pods now. Called once per request; must not copy the store to answer. */
   snapshot(): Iterable<PodView>;
+  /**
+   * Optional: a number that changes whenever a tracked pod is added, removed or changed. With
+   * it the API reuses answers until pods or results change (after a run, pipelines poll the
+   * same query over a static set); without it every request recomputes.
+   */
+  version?(): number;
 }
 
 /** For tests and for a controller that tracks no pods: nothing is pending. */

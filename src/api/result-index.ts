@@ -48,17 +48,22 @@ export interface MetricView {
   readonly values: Float64Array;
   /** Results this metric has no value for, by reason then namespace, name, uid. */
   readonly unmeasured: readonly IndexedResult[];
+  /** Results with outcome TimedOut among `measured`, so an unfiltered query need not walk them. */
+  readonly measuredTimedOut: number;
 }
 
 export class ResultIndex {
   readonly #byUid = new Map<string, IndexedResult>();
   readonly #views = new Map<Metric, MetricView>();
   #synced = false;
+  #version = 0;
 
   get size(): number { return this.#byUid.size; }
   /** True once the watch's initial list is in: before that, counts would be silently low. */
   get synced(): boolean { return this.#synced; }
   markSynced(): void { this.#synced = true; }
+  /** Changes whenever the content changes: answers computed at one version can be reused. */
+  get version(): number { return this.#version; }
 
   get(uid: string): IndexedResult | undefined { return this.#byUid.get(uid); }
   has(uid: string): boolean { return this.#byUid.has(uid); }
@@ -72,12 +77,12 @@ export class ResultIndex {
     // Informer resyncs re-deliver unchanged objects; they must not invalidate the orders.
     if (old && rv !== '' && old.resourceVersion === rv) return;
     this.#byUid.set(uid, toEntry(result));
-    this.#views.clear();
+    this.#changed();
   }
 
   delete(uid: string): boolean {
     const existed = this.#byUid.delete(uid);
-    if (existed) this.#views.clear();
+    if (existed) this.#changed();
     return existed;
   }
 
@@ -85,7 +90,12 @@ export class ResultIndex {
   replaceAll(results: Iterable<DatapathResult>): void {
     this.#byUid.clear();
     for (const r of results) this.#byUid.set(r.spec.podRef.uid, toEntry(r));
+    this.#changed();
+  }
+
+  #changed(): void {
     this.#views.clear();
+    this.#version++;
   }
 
   view(metric: Metric): MetricView {
@@ -135,6 +145,10 @@ export function buildView(entries: Iterable<IndexedResult>, metric: Metric): Met
   measured.sort((a, b) => a[field] - b[field] || byName(b, a));
   unmeasured.sort((a, b) => cmp(a.reason, b.reason) || byName(a, b));
   const values = new Float64Array(measured.length);
-  for (let i = 0; i < measured.length; i++) values[i] = measured[i]![field];
-  return { measured, values, unmeasured };
+  let measuredTimedOut = 0;
+  for (let i = 0; i < measured.length; i++) {
+    values[i] = measured[i]![field];
+    if (measured[i]!.outcome === 'TimedOut') measuredTimedOut++;
+  }
+  return { measured, values, unmeasured, measuredTimedOut };
 }

@@ -99,7 +99,7 @@ export function metricStats(
     }
     values = values.subarray(0, n);
   } else {
-    for (const r of measured) if (r.outcome === 'TimedOut') timedOut++;
+    timedOut = view.measuredTimedOut;
   }
 
   const worstPods: WorstPod[] = [];

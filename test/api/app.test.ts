@@ -272,3 +272,31 @@ describe('bearer token', () => {
     assert.equal((await get(a, '/readyz')).status, 200);
   });
 });
+
+describe('answer reuse', () => {
+  it('reuses an answer until results or pods change, and never for clock-relative windows', async () => {
+    const results = seededIndex();
+    const list = [pod({ ns: 'perf', name: 'w1', phase: 'Pending' })];
+    let podVersion = 1;
+    let now = NOW;
+    const a = await app({ results, pods: { snapshot: () => list, version: () => podVersion }, now: () => now });
+    const pending = async (q = '') => (await get(a, `/api/v1/time-to-start${q}`)).json.pending;
+    assert.equal(await pending(), 1);
+    list.push(pod({ ns: 'perf', name: 'w2', phase: 'Pending' }));
+    assert.equal(await pending(), 1, 'same versions: the stored answer is served');
+    podVersion++;
+    assert.equal(await pending(), 2, 'pod store changed');
+    results.upsert(result({ ns: 'perf', name: 'w1', start: 5, dp: 50 }));
+    assert.equal(await pending(), 1, 'results changed');
+    const count = async () => (await get(a, '/api/v1/time-to-start?since=1h')).json.count;
+    assert.equal(await count(), 1);
+    now += 3_600_000;
+    assert.equal(await count(), 0, 'since=1h moved with the clock');
+    // The cached body is the same JSON the serializer produces.
+    const first = await a.inject({ url: '/api/v1/pod-health' });
+    const second = await a.inject({ url: '/api/v1/pod-health' });
+    assert.equal(second.body, first.body);
+    assert.match(second.headers['content-type']!.toString(), /^application\/json/);
+    await a.close();
+  });
+});
