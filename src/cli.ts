@@ -7,6 +7,8 @@ import { DpreadyError, isDpreadyError } from './errors.ts';
 type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number> }> };
 
 const COMMANDS: Record<string, Command> = {
+  controller: { summary: 'mirror datapath readiness into the pod condition, record results, serve the stats API', load: () => import('./controller/main.ts') },
+  'dev-cluster': { summary: 'run a local Kubernetes control plane with fake (KWOK) nodes until interrupted', load: () => import('./devcluster/command.ts') },
   reporter: { summary: 'probe the datapath from inside a pod and record it on the pod', load: () => import('./reporter/main.ts') },
   stats: { summary: 'print time-to-start and time-to-datapath-ready percentiles, worst and failed pods', load: () => import('./api/stats-command.ts') },
 };

@@ -44,19 +44,28 @@ export interface MetricView {
    * a walk from the end with no sort.
    */
   readonly measured: readonly IndexedResult[];
-  /** measured[i]'s value, contiguous, for percentiles without touching the objects. */
-  readonly values: Float64Array;
+  /** measured[i]'s value, contiguous (a packed double array), for percentiles without touching the objects. */
+  readonly values: readonly number[];
   /** Results this metric has no value for, by reason then namespace, name, uid. */
   readonly unmeasured: readonly IndexedResult[];
   /** Results with outcome TimedOut among `measured`, so an unfiltered query need not walk them. */
   readonly measuredTimedOut: number;
 }
 
+/**
+ * Watch events arriving between two queries are applied to the built orders in place (binary
+ * search and splice: microseconds each), so a query during a run does not re-sort 100,000
+ * results. Past this many changes without a query (a re-list, a burst) the orders are dropped
+ * and rebuilt once, lazily, which is cheaper than that many splices.
+ */
+const MAX_INCREMENTAL_CHANGES = 2000;
+
 export class ResultIndex {
   readonly #byUid = new Map<string, IndexedResult>();
-  readonly #views = new Map<Metric, MetricView>();
+  readonly #views = new Map<Metric, MutableView>();
   #synced = false;
   #version = 0;
+  #changesSinceQuery = 0;
 
   get size(): number { return this.#byUid.size; }
   /** True once the watch's initial list is in: before that, counts would be silently low. */
@@ -76,32 +85,45 @@ export class ResultIndex {
     const old = this.#byUid.get(uid);
     // Informer resyncs re-deliver unchanged objects; they must not invalidate the orders.
     if (old && rv !== '' && old.resourceVersion === rv) return;
-    this.#byUid.set(uid, toEntry(result));
-    this.#changed();
+    const entry = toEntry(result);
+    this.#byUid.set(uid, entry);
+    this.#changed(old, entry);
   }
 
   delete(uid: string): boolean {
-    const existed = this.#byUid.delete(uid);
-    if (existed) this.#changed();
-    return existed;
+    const old = this.#byUid.get(uid);
+    if (!old) return false;
+    this.#byUid.delete(uid);
+    this.#changed(old, undefined);
+    return true;
   }
 
   /** Makes the index hold exactly `results`, for a full re-list after the watch restarted. */
   replaceAll(results: Iterable<DatapathResult>): void {
     this.#byUid.clear();
     for (const r of results) this.#byUid.set(r.spec.podRef.uid, toEntry(r));
-    this.#changed();
-  }
-
-  #changed(): void {
     this.#views.clear();
     this.#version++;
   }
 
+  #changed(old: IndexedResult | undefined, entry: IndexedResult | undefined): void {
+    this.#version++;
+    if (this.#views.size === 0) return;
+    if (++this.#changesSinceQuery > MAX_INCREMENTAL_CHANGES) {
+      this.#views.clear();
+      return;
+    }
+    for (const v of this.#views.values()) {
+      if (old) v.remove(old);
+      if (entry) v.insert(entry);
+    }
+  }
+
   view(metric: Metric): MetricView {
+    this.#changesSinceQuery = 0;
     let v = this.#views.get(metric);
     if (!v) {
-      v = buildView(this.#byUid.values(), metric);
+      v = new MutableView(this.#byUid.values(), metric);
       this.#views.set(metric, v);
     }
     return v;
@@ -137,18 +159,66 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function buildView(entries: Iterable<IndexedResult>, metric: Metric): MetricView {
-  const field = METRIC_FIELDS[metric].value;
-  const measured: IndexedResult[] = [];
-  const unmeasured: IndexedResult[] = [];
-  for (const e of entries) (Number.isNaN(e[field]) ? unmeasured : measured).push(e);
-  measured.sort((a, b) => a[field] - b[field] || byName(b, a));
-  unmeasured.sort((a, b) => cmp(a.reason, b.reason) || byName(a, b));
-  const values = new Float64Array(measured.length);
-  let measuredTimedOut = 0;
-  for (let i = 0; i < measured.length; i++) {
-    values[i] = measured[i]![field];
-    if (measured[i]!.outcome === 'TimedOut') measuredTimedOut++;
+/** The orders of one metric, built once and then kept current entry by entry. */
+class MutableView implements MetricView {
+  readonly measured: IndexedResult[] = [];
+  readonly values: number[] = [];
+  readonly unmeasured: IndexedResult[] = [];
+  measuredTimedOut = 0;
+  readonly #field: 'latStartMs' | 'latDpReadyMs';
+  // Strict total orders (uid breaks every tie), so binary search finds an entry's exact slot.
+  readonly #measuredOrder: (a: IndexedResult, b: IndexedResult) => number;
+  readonly #unmeasuredOrder = (a: IndexedResult, b: IndexedResult): number => cmp(a.reason, b.reason) || byName(a, b);
+
+  constructor(entries: Iterable<IndexedResult>, metric: Metric) {
+    const field = (this.#field = METRIC_FIELDS[metric].value);
+    this.#measuredOrder = (a, b) => a[field] - b[field] || byName(b, a);
+    for (const e of entries) (Number.isNaN(e[field]) ? this.unmeasured : this.measured).push(e);
+    this.measured.sort(this.#measuredOrder);
+    this.unmeasured.sort(this.#unmeasuredOrder);
+    for (const e of this.measured) {
+      this.values.push(e[field]);
+      if (e.outcome === 'TimedOut') this.measuredTimedOut++;
+    }
   }
-  return { measured, values, unmeasured, measuredTimedOut };
+
+  insert(e: IndexedResult): void {
+    if (Number.isNaN(e[this.#field])) {
+      this.unmeasured.splice(slot(this.unmeasured, e, this.#unmeasuredOrder), 0, e);
+      return;
+    }
+    const i = slot(this.measured, e, this.#measuredOrder);
+    this.measured.splice(i, 0, e);
+    this.values.splice(i, 0, e[this.#field]);
+    if (e.outcome === 'TimedOut') this.measuredTimedOut++;
+  }
+
+  remove(e: IndexedResult): void {
+    if (Number.isNaN(e[this.#field])) {
+      const i = slot(this.unmeasured, e, this.#unmeasuredOrder);
+      if (this.unmeasured[i] === e) this.unmeasured.splice(i, 1);
+      return;
+    }
+    const i = slot(this.measured, e, this.#measuredOrder);
+    if (this.measured[i] !== e) return;
+    this.measured.splice(i, 1);
+    this.values.splice(i, 1);
+    if (e.outcome === 'TimedOut') this.measuredTimedOut--;
+  }
+}
+
+/** First index whose element is not before `e` (lower bound). */
+function slot(list: readonly IndexedResult[], e: IndexedResult, order: (a: IndexedResult, b: IndexedResult) => number): number {
+  let lo = 0, hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order(list[mid]!, e) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The orders of `metric` over `entries`, built from scratch. */
+export function buildView(entries: Iterable<IndexedResult>, metric: Metric): MetricView {
+  return new MutableView(entries, metric);
 }

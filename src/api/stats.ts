@@ -87,17 +87,17 @@ export function metricStats(
   const failedLimit = opts.failedLimit ?? FAILED_PODS_LIMIT;
   let timedOut = 0;
 
-  let values: Float64Array = view.values;
+  let values: ArrayLike<number> = view.values;
   if (match) {
-    values = new Float64Array(measured.length);
+    const picked = new Float64Array(measured.length);
     let n = 0;
     for (let i = 0; i < measured.length; i++) {
       const r = measured[i]!;
       if (!match(r)) continue;
-      values[n++] = view.values[i]!;
+      picked[n++] = view.values[i]!;
       if (r.outcome === 'TimedOut') timedOut++;
     }
-    values = values.subarray(0, n);
+    values = picked.subarray(0, n);
   } else {
     timedOut = view.measuredTimedOut;
   }

@@ -21,8 +21,9 @@ export class StatusPatcher {
     } catch (err) {
       const code = httpStatus(err);
       this.metrics.writeErrors.inc({ resource: 'pods/status', code: String(code ?? 0) });
-      // 404: the pod is gone. 409: the UID precondition failed, the name now belongs to a new pod.
-      if (code === 404 || code === 409) return 'pod-gone';
+      // 404: the pod is gone. A UID mismatch (the name now belongs to a new pod) comes back
+      // as 422 "metadata.uid: field is immutable".
+      if (code === 404 || (code === 422 && /metadata\.uid/.test(String((err as { body?: unknown }).body)))) return 'pod-gone';
       throw err;
     }
   }

@@ -168,8 +168,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${kcmPort}`,
         `--service-account-private-key-file=${pki.saPrivateKey}`, `--root-ca-file=${pki.caCert}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`, '--use-service-account-credentials=false',
-        // Node lifecycle would taint fake nodes whose heartbeats jitter; nodeipam needs a cloud CIDR.
-        '--controllers=*,-nodelifecycle,-nodeipam', '--profiling=false', ...clientFlags,
+        // Node lifecycle lifts the not-ready taint new nodes get; a long grace period keeps it
+        // from tainting fake nodes whose heartbeats jitter. nodeipam needs a cluster CIDR.
+        '--controllers=*,-nodeipam', '--node-monitor-grace-period=1h', '--profiling=false', ...clientFlags,
       ], join(dir, 'kube-controller-manager.log')));
       procs.push(startProcess('kube-scheduler', bin('kube-scheduler'), [
         `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`,

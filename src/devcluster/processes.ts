@@ -1,6 +1,7 @@
 // Child processes of the local control plane. Each runs in its own process group with its
-// output in a log file, and every one still running is killed when this process exits for
-// any reason, so a failing test never leaves etcd or kube-apiserver behind.
+// output in a log file. None outlives this process: an exit hook kills them, and each is
+// started under `setpriv --pdeathsig SIGKILL`, so the kernel kills it even when this process
+// is itself killed (a test runner's timeout), which no exit hook survives.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 
@@ -16,12 +17,6 @@ function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.on('exit', () => { for (const c of live) killGroup(c, 'SIGKILL'); });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      for (const c of live) killGroup(c, 'SIGKILL');
-      process.kill(process.pid, sig);
-    });
-  }
 }
 
 export interface ManagedProcess {
@@ -39,7 +34,7 @@ export function startProcess(name: string, command: string, args: string[], logF
   env: NodeJS.ProcessEnv = process.env): ManagedProcess {
   installExitHooks();
   const fd = openSync(logFile, 'a');
-  const child = spawn(command, args, { stdio: ['ignore', fd, fd], detached: true, env });
+  const child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', command, ...args], { stdio: ['ignore', fd, fd], detached: true, env });
   closeSync(fd);
   live.add(child);
   const exited = new Promise<number | null>((resolve) => {

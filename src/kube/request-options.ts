@@ -2,7 +2,7 @@
 // timeout (a hung API server would hang a reporter or a controller worker forever) and,
 // without an explicit content type, sends patches as JSON Patch. Every dpready call goes
 // through here to get a deadline and, for patches, the patch type it means.
-import type { ConfigurationOptions, PatchStrategy, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import { Observable, type ConfigurationOptions, type PatchStrategy, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
 
 export interface CallOptions {
   timeoutMs: number;
@@ -11,16 +11,17 @@ export interface CallOptions {
 
 export function callOptions({ timeoutMs, patch }: CallOptions): ConfigurationOptions {
   return {
+    // The object-parameter APIs run middleware on the client's own Observable stub.
     middleware: [{
-      pre: async (ctx: RequestContext) => {
+      pre: (ctx: RequestContext) => {
         ctx.setSignal(AbortSignal.timeout(timeoutMs));
         if (patch) ctx.setHeaderParam('Content-Type', patch);
-        return ctx;
+        return new Observable(Promise.resolve(ctx));
       },
-      post: async (rsp: ResponseContext) => rsp,
+      post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
     }],
     middlewareMergeStrategy: 'append',
-  } as unknown as ConfigurationOptions;
+  };
 }
 
 /** HTTP status of a failed client-node call (ApiException.code), if it got that far. */

@@ -10,7 +10,8 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 bin="$cache_root/bin"
 mkdir -p "$bin"
 
-k8s_version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$here/kube/go.mod")
+k8s_version=$(grep -oE 'k8s\.io/kubernetes v[0-9]+\.[0-9]+\.[0-9]+' "$here/kube/go.mod" | head -1 | cut -d' ' -f2)
+if [ -z "$k8s_version" ]; then echo "cannot find the k8s.io/kubernetes version in $here/kube/go.mod" >&2; exit 1; fi
 major_minor=${k8s_version#v}; major=${major_minor%%.*}; minor=${major_minor#*.}; minor=${minor%%.*}
 version_flags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -22,7 +23,8 @@ done
 build_module() {
   local dir=$1 ldflags=$2; shift 2
   local key stamp
-  key=$(cd "$here/$dir" && cat go.mod go.sum $(ls *.go 2>/dev/null) | sha256sum | cut -c1-16)
+  # The key covers this script too: its flags (versions stamped into the binaries) matter.
+  key=$(cd "$here/$dir" && cat "$here/build.sh" go.mod go.sum $(ls *.go 2>/dev/null) | sha256sum | cut -c1-16)
   stamp="$bin/.$dir.$key"
   if [ -f "$stamp" ]; then return 0; fi
   echo "building $dir ($*) into $bin; the first build takes many minutes" >&2

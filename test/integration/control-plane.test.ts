@@ -91,10 +91,13 @@ describe('local control plane', () => {
     assert.equal(condition(after, CONDITION_TYPE)?.status, 'True');
     assert.equal(after.status?.conditions?.length, kubelet.length + 1);
 
-    // The UID precondition: a patch meant for an earlier pod of the same name is refused.
+    // The UID precondition: a patch meant for an earlier pod of the same name is refused
+    // (the API server reports the UID mismatch as an invalid change to an immutable field).
     const stale = conditionPatch('00000000-0000-0000-0000-000000000000', undefined, { status: 'False', reason: ConditionReason.Probing, message: 'x' }, new Date())!;
     await assert.rejects(api.patchNamespacedPodStatus({ name: 'p', namespace: ns, body: stale },
-      callOptions({ timeoutMs: 10_000, patch: PatchStrategy.StrategicMergePatch })), (err: { code?: number }) => err.code === 409);
+      callOptions({ timeoutMs: 10_000, patch: PatchStrategy.StrategicMergePatch })),
+    (err: { code?: number; body?: string }) => err.code === 422 && /metadata\.uid/.test(String(err.body)));
+    assert.equal(condition(await api.readNamespacedPodStatus({ name: 'p', namespace: ns }), CONDITION_TYPE)?.status, 'True');
   });
 
   test('on a KWOK node a gated pod stays not Ready until our condition is True, and turns back when it is False', async () => {

@@ -1,0 +1,68 @@
+// `dpready controller`: the controller and its HTTP API in one process. The API starts
+// first, so probes get answers (503 from /readyz) while the caches fill.
+import * as k8s from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { DatapathResult } from '../contract.ts';
+import { DpreadyError } from '../errors.ts';
+import { ResultIndex } from '../api/result-index.ts';
+import { startApiServer } from '../api/server.ts';
+import { parseSelector } from '../labels/selector.ts';
+import { CONTROLLER_USAGE, parseControllerArgs } from './config.ts';
+import { Controller, type Logger, type ResultListener } from './controller.ts';
+import { podSource } from './pod-views.ts';
+
+/** Feeds the stats API's index from the DatapathResult watch, skipping objects that do not validate. */
+export function indexListener(index: ResultIndex, log: Logger): ResultListener {
+  const valid = (obj: unknown): DatapathResult | undefined => {
+    const r = DatapathResult.safeParse(obj);
+    if (r.success) return r.data;
+    const m = (obj as { metadata?: { namespace?: string; name?: string } })?.metadata;
+    log.warn({ result: `${m?.namespace}/${m?.name}`, problem: r.error.issues[0]?.message }, 'ignoring a DatapathResult that does not match the schema');
+    return undefined;
+  };
+  return {
+    replace: (objs) => index.replaceAll(objs.map(valid).filter((r): r is DatapathResult => !!r)),
+    upsert: (obj) => { const r = valid(obj); if (r) index.upsert(r); },
+    delete: (obj) => { const uid = (obj as { spec?: { podRef?: { uid?: string } } })?.spec?.podRef?.uid; if (uid) index.delete(uid); },
+    markSynced: () => index.markSynced(),
+  };
+}
+
+export function loadKubeConfig(path?: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  try {
+    if (path) kc.loadFromFile(path); else kc.loadFromDefault();
+  } catch (err) {
+    throw new DpreadyError('DPR_BAD_CONFIG', `cannot load kubeconfig${path ? ` ${path}` : ''}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!kc.getCurrentCluster()) throw new DpreadyError('DPR_BAD_CONFIG', `no current cluster in kubeconfig${path ? ` ${path}` : ''}`);
+  return kc;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cfg = parseControllerArgs(argv, process.env, (s) => { parseSelector(s, '--label-selector'); });
+  if (cfg === 'help') { process.stdout.write(CONTROLLER_USAGE); return 0; }
+  const log = pino({ level: cfg.logLevel, base: { component: 'dpready-controller' } });
+  const kc = loadKubeConfig(cfg.kubeconfig);
+  const controller = new Controller(kc, cfg, log);
+  const index = new ResultIndex();
+  controller.addResultListener(indexListener(index, log));
+  const api = await startApiServer({
+    listen: cfg.listen, tokenFile: cfg.apiTokenFile,
+    results: index, pods: podSource(controller.store), registry: controller.metrics.registry,
+    isReady: () => controller.synced,
+  });
+  log.info({ url: api.url, namespace: cfg.namespace || '(all)', labelSelector: cfg.labelSelector, leaderElect: cfg.leaderElect,
+    datapathTimeoutMs: cfg.datapathTimeoutMs, timeoutPolicy: cfg.timeoutPolicy }, 'dpready controller starting');
+
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  void controller.start();
+  await stopped;
+  log.info({}, 'shutting down');
+  await controller.stop();
+  await api.close();
+  return 0;
+}

@@ -1,0 +1,27 @@
+// The controller's pod store seen through the stats API's PodSource: tracked pods with the
+// reason a person needs (our condition's while gated) and the same creation instant the
+// result would record.
+import type { PodPhase, PodSource, PodView } from '../api/pod-source.ts';
+import type { PodStore, TrackedPod } from './pod-store.ts';
+import { creationInstant } from './result-spec.ts';
+
+const PHASES: ReadonlySet<string> = new Set(['Pending', 'Running', 'Succeeded', 'Failed']);
+
+function toView(p: TrackedPod): PodView {
+  return {
+    namespace: p.namespace, name: p.name, uid: p.uid, nodeName: p.nodeName ?? '',
+    phase: (PHASES.has(p.phase) ? p.phase : 'Unknown') as PodPhase,
+    reason: p.condition?.reason ?? p.ready?.reason ?? '',
+    message: p.condition?.message ?? p.ready?.message ?? '',
+    labels: p.labels,
+    createdAtMs: creationInstant(p).ms,
+  };
+}
+
+export function podSource(store: PodStore): PodSource {
+  return {
+    *snapshot() {
+      for (const p of store.values()) yield toView(p);
+    },
+  };
+}
