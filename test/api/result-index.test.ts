@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ResultIndex } from '../../src/api/result-index.ts';
+import { buildView, ResultIndex } from '../../src/api/result-index.ts';
 import { result } from './fixtures.ts';
 
 describe('ResultIndex', () => {
@@ -24,12 +24,46 @@ describe('ResultIndex', () => {
     // An informer resync re-delivers the same resourceVersion: no rebuild.
     idx.upsert(result({ name: 'a', uid: 'u1', dp: 10, start: 2, rv: '5', labels: { app: 'x' } }));
     assert.equal(idx.view('time-to-datapath-ready'), v1);
+    const version = idx.version;
     idx.upsert(result({ name: 'a', uid: 'u1', dp: 11, start: 2, rv: '6', labels: { app: 'x' } }));
-    assert.notEqual(idx.view('time-to-datapath-ready'), v1);
+    assert.ok(idx.version > version);
+    assert.deepEqual([...idx.view('time-to-datapath-ready').values], [11], 'kept current in place');
     assert.deepEqual(Object.keys(idx.get('u1')!).sort(), [
       'createdAt', 'createdAtMs', 'dpReadyTs', 'labels', 'latDpReadyMs', 'latStartMs', 'message', 'name', 'namespace',
       'nodeName', 'outcome', 'reason', 'resourceVersion', 'startTs', 'uid',
     ]);
+  });
+
+  it('keeps built orders identical to a rebuild through random upserts and deletes', () => {
+    let seed = 42;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const idx = new ResultIndex();
+    const check = () => {
+      for (const metric of ['time-to-start', 'time-to-datapath-ready'] as const) {
+        const live = idx.view(metric);
+        const fresh = buildView(idx.values(), metric);
+        assert.deepEqual(live.measured.map((e) => e.uid), fresh.measured.map((e) => e.uid), metric);
+        assert.deepEqual([...live.values], [...fresh.values]);
+        assert.deepEqual(live.unmeasured.map((e) => e.uid), fresh.unmeasured.map((e) => e.uid));
+        assert.equal(live.measuredTimedOut, fresh.measuredTimedOut);
+      }
+    };
+    check();
+    let rv = 0;
+    // Rounds of 50 changes stay incremental; the 3,000-change round exceeds the limit and rebuilds.
+    for (const changes of [50, 50, 3000, 50]) {
+      for (let i = 0; i < changes; i++) {
+        const uid = `u${rnd(300)}`;
+        if (rnd(4) === 0) { idx.delete(uid); continue; }
+        const kind = rnd(3);
+        idx.upsert(result({
+          ns: `ns${rnd(3)}`, name: `p${rnd(40)}`, uid, rv: String(++rv),
+          // Few distinct values, so ties (broken by namespace/name/uid) are common.
+          ...(kind === 0 ? { start: rnd(5), dp: rnd(5) * 10 } : kind === 1 ? { start: rnd(5), outcome: 'TimedOut' as const, reason: `R${rnd(2)}` } : { outcome: 'Failed' as const }),
+        }));
+      }
+      check();
+    }
   });
 
   it('replaceAll makes a re-list exact (drops results deleted while the watch was down)', () => {
