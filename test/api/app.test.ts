@@ -147,6 +147,16 @@ describe('bad input gets a 400 naming the parameter and the problem', () => {
     }
   }
 
+  it('answers hostile query strings with a 400, never a 500', async () => {
+    for (const q of ['__proto__=1', 'constructor=1', 'topN[]=1', 'labelSelector=%E0%A4%A', 'topN=%00', '%zz=1', 'topN=99999999999999999999', 'namespace=']) {
+      const { status, json } = await get(a, `/api/v1/time-to-start?${q}`);
+      assert.equal(status, 400, q);
+      assert.equal(typeof json.parameter, 'string', q);
+    }
+    const badUrl = await get(a, '/api/v1/time-to-start/%');
+    assert.equal(badUrl.status, 400);
+  });
+
   it('lists every problem when there are several', async () => {
     const { json } = await get(a, '/api/v1/time-to-start?topN=-5&bogus=1&since=x');
     assert.deepEqual(json.problems.map((p: { parameter: string }) => p.parameter).sort(), ['bogus', 'since', 'topN']);
@@ -239,7 +249,9 @@ describe('operational routes', () => {
     assert.equal(nf.status, 404);
     assert.deepEqual(Object.keys(nf.json).sort(), ['code', 'error', 'message', 'statusCode']);
     assert.equal(nf.json.code, 'DPR_NOT_FOUND');
-    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH'] as const) {
+    const head = await a.inject({ method: 'HEAD', url: '/api/v1/time-to-start' });
+    assert.equal(head.statusCode, 200);
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const) {
       const res = await a.inject({ method, url: '/api/v1/time-to-start', payload: method === 'DELETE' ? undefined : '{}' });
       assert.equal(res.statusCode, 405, method);
       assert.equal(res.headers.allow, 'GET, HEAD');
