@@ -176,7 +176,8 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.queue.shutdown();
+    // In-flight writes finish first, so a replacement starting now sees everything we wrote.
+    await this.queue.shutdown();
     this.podReflector.stop();
     this.resultReflector.stop();
     await this.elector?.stop();

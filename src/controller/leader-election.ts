@@ -21,6 +21,16 @@ export interface LeaderElectionOptions {
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
 
+/**
+ * metav1.MicroTime wants exactly six fractional digits; client-node serialises Date with
+ * three, which the API server rejects. Strings pass through its serializer untouched.
+ */
+function microTime(d: Date | string | undefined): Date | undefined {
+  if (d === undefined) return undefined;
+  const iso = new Date(d).toISOString();
+  return iso.replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}
+
 export class LeaderElector {
   private lastRenewMs = -Infinity;
   private leading = false;
@@ -57,6 +67,8 @@ export class LeaderElector {
       if (lease?.spec?.holderIdentity === this.o.identity) {
         lease.spec.holderIdentity = '';
         lease.spec.leaseDurationSeconds = 1;
+        lease.spec.acquireTime = microTime(lease.spec.acquireTime);
+        lease.spec.renewTime = microTime(lease.spec.renewTime);
         await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease }, callOptions({ timeoutMs: 2_000 }));
       }
     } catch (err) {
@@ -98,7 +110,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<'held' | 'other' | 'conflict'> {
     const now = this.o.clock.now();
-    const nowTime = new Date(now);
+    const nowTime = microTime(new Date(now))!;
     const opts = callOptions({ timeoutMs: Math.min(this.retryMs, this.renewDeadlineMs) });
     const lease = await this.get();
     if (!lease) {
@@ -127,6 +139,7 @@ export class LeaderElector {
     const taking = holder !== this.o.identity;
     lease.spec = {
       ...spec,
+      acquireTime: microTime(spec.acquireTime),
       holderIdentity: this.o.identity,
       leaseDurationSeconds: Math.ceil(this.leaseMs / 1000),
       renewTime: nowTime,

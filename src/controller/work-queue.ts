@@ -24,6 +24,7 @@ export class WorkQueue {
   private readonly timers = new Map<string, { at: number; handle: unknown }>();
   private readonly failures = new Map<string, number>();
   private running = false;
+  private closed = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: WorkQueueOptions) {}
@@ -32,6 +33,7 @@ export class WorkQueue {
   get scheduled(): number { return this.timers.size; }
 
   add(key: string): void {
+    if (this.closed) return;
     if (this.active.has(key)) { this.dirty.add(key); return; }
     if (this.queued.has(key)) return;
     this.queued.add(key);
@@ -41,6 +43,7 @@ export class WorkQueue {
 
   /** Processes the key after delayMs; an earlier schedule for the same key wins. */
   addAfter(key: string, delayMs: number): void {
+    if (this.closed) return;
     if (delayMs <= 0) { this.add(key); return; }
     const at = this.opts.clock.now() + delayMs;
     const existing = this.timers.get(key);
@@ -69,10 +72,16 @@ export class WorkQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  shutdown(): void {
+  /** Stops dispatching, drops schedules and queued keys, and resolves once in-flight work ends. */
+  async shutdown(): Promise<void> {
     this.running = false;
+    this.closed = true;
     for (const t of this.timers.values()) this.opts.clock.clearTimeout(t.handle);
     this.timers.clear();
+    this.queue.length = 0;
+    this.queued.clear();
+    this.dirty.clear();
+    await this.idle();
   }
 
   private pump(): void {
