@@ -1,5 +1,5 @@
 // One catalogue of dpready's errors: a stable code, a message that names what was wrong,
-// and for the CLI an exit code. Modelled on fastify's lib/errors.js: callers throw
+// for the CLI an exit code and for the HTTP API a status. Modelled on fastify's lib/errors.js: callers throw
 // `new DpreadyError('DPR_BAD_ENV', 'PROBE_TIMEOUT="abc": expected seconds or a duration like 30s')`.
 
 export const ErrorCodes = {
@@ -19,7 +19,20 @@ export const ErrorCodes = {
   DPR_CONTROL_PLANE: { exitCode: 5, summary: 'local control plane failure' },
   /** Unknown CLI command or flag. */
   DPR_USAGE: { exitCode: 64, summary: 'usage' },
-} as const;
+
+  // Stats API responses: `{statusCode, error, code, message}` bodies carry these codes.
+  /** A query parameter is unknown or has a bad value; the body names it. */
+  DPR_BAD_QUERY: { exitCode: 2, httpStatus: 400, summary: 'bad query parameter' },
+  /** Some other malformed request. */
+  DPR_BAD_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'bad request' },
+  /** --api-token-file is set and the request has no valid bearer token. */
+  DPR_UNAUTHORIZED: { exitCode: 4, httpStatus: 401, summary: 'unauthorized' },
+  DPR_NOT_FOUND: { exitCode: 4, httpStatus: 404, summary: 'no such route' },
+  DPR_METHOD_NOT_ALLOWED: { exitCode: 4, httpStatus: 405, summary: 'method not allowed' },
+  /** The controller's caches have not finished their first list: answers would be incomplete. */
+  DPR_NOT_SYNCED: { exitCode: 4, httpStatus: 503, summary: 'caches not synced yet' },
+  DPR_INTERNAL: { exitCode: 1, httpStatus: 500, summary: 'internal error' },
+} as const satisfies Record<string, { exitCode: number; httpStatus?: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
 

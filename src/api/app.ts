@@ -11,6 +11,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { Histogram, type Registry } from 'prom-client';
 import { Rfc3339 } from '../contract.ts';
+import type { ErrorCode } from '../errors.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { bearerTokenCheck } from './auth.ts';
 import { compileFilter } from './filters.ts';
@@ -84,7 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) return sendBadQuery(reply, queryProblems(err.validation as never));
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
-    if (status >= 400 && status < 500) return sendError(reply, status, err.code ?? 'DPR_BAD_REQUEST', err.message);
+    // fastify's own 4xx (bad JSON, body too large …) keep their status under our catalogue's code.
+    if (status >= 400 && status < 500) return sendError(reply, status, 'DPR_BAD_REQUEST', `${err.code ? `${err.code}: ` : ''}${err.message}`);
     req.log.error({ err }, 'API request failed');
     return sendError(reply, 500, 'DPR_INTERNAL', 'internal error; the controller log has the details');
   });
@@ -186,7 +188,7 @@ function dependsOnNow(url: string): boolean {
   return ['since', 'until'].some((k) => params.has(k) && !Rfc3339.safeParse(params.get(k)).success);
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+function sendError(reply: FastifyReply, status: number, code: ErrorCode, message: string): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8')
     .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message });
 }

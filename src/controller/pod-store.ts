@@ -14,7 +14,11 @@ export class PodStore {
   private readonly pods = new Map<string, TrackedPod>();
   private readonly tombstones = new Map<string, TrackedPod>();
 
+  #version = 0;
+
   get size(): number { return this.pods.size; }
+  /** Changes whenever a pod is added, changed or removed: lets the stats API reuse answers. */
+  get version(): number { return this.#version; }
 
   get(uid: string): TrackedPod | undefined { return this.pods.get(uid); }
   tombstone(uid: string): TrackedPod | undefined { return this.tombstones.get(uid); }
@@ -31,12 +35,14 @@ export class PodStore {
       readySeenMs: prev?.readySeenMs ?? extra.readySeenMs,
     };
     this.pods.set(pod.uid, tracked);
+    this.#version++;
     return tracked;
   }
 
   delete(uid: string, last?: PodSummary): void {
     const prev = this.pods.get(uid);
     this.pods.delete(uid);
+    this.#version++;
     const final = last ? { ...last, firstSeenMs: prev?.firstSeenMs, readySeenMs: prev?.readySeenMs } : prev;
     if (final) this.tombstones.set(uid, final);
   }

@@ -19,9 +19,16 @@ function toView(p: TrackedPod): PodView {
 }
 
 export function podSource(store: PodStore): PodSource {
+  // The store replaces a pod's object on every change, so a view cached per object is never stale.
+  const views = new WeakMap<TrackedPod, PodView>();
   return {
     *snapshot() {
-      for (const p of store.values()) yield toView(p);
+      for (const p of store.values()) {
+        let v = views.get(p);
+        if (!v) { v = toView(p); views.set(p, v); }
+        yield v;
+      }
     },
+    version: () => store.version,
   };
 }

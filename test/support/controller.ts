@@ -1,6 +1,11 @@
 // Runs the real controller in-process against a test control plane.
 import { pino } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.ts';
+import { ResultIndex } from '../../src/api/result-index.ts';
 import { Controller, type ControllerSettings } from '../../src/controller/controller.ts';
+import { indexListener } from '../../src/controller/main.ts';
+import { podSource } from '../../src/controller/pod-views.ts';
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
 
 export const testLog = pino({ level: process.env.DPREADY_TEST_LOG ?? 'silent' });
@@ -17,4 +22,14 @@ export async function startController(cp: ControlPlane, over: Partial<Controller
   const c = new Controller(cp.kubeConfig, settings(over), testLog);
   await c.start();
   return c;
+}
+
+/** The controller wired to the stats API the way `dpready controller` wires it; use app.inject(). */
+export async function startControllerWithApi(cp: ControlPlane, over: Partial<ControllerSettings> = {}): Promise<{ controller: Controller; app: FastifyInstance; index: ResultIndex }> {
+  const controller = new Controller(cp.kubeConfig, settings(over), testLog);
+  const index = new ResultIndex();
+  controller.addResultListener(indexListener(index, testLog));
+  const app = await buildApp({ results: index, pods: podSource(controller.store), registry: controller.metrics.registry, isReady: () => controller.synced });
+  await controller.start();
+  return { controller, app, index };
 }
