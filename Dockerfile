@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# One image for both roles: `dpready controller` (the Deployment in manifests/) and
+# `dpready reporter` (the sidecar or init container in examples/). Build:
+#   docker build -t ghcr.io/dpready/dpready:0.1.0 .
+# TypeScript is compiled here, at build time; the image runs plain JavaScript from dist/ and
+# has neither TypeScript nor tsx, so the reporter's start-up (which it measures) compiles nothing.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: dev dependencies, tsc -> dist/ ---------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: the `node` dev dependency's install script fetches a Node binary; the base
+# image already has Node 24 and the compiler needs nothing else.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build \
+ # dev-cluster builds Kubernetes from source with Go and reads test/ scripts: not for an image.
+ && rm -rf dist/devcluster \
+ && node dist/cli.js --help >/dev/null
+
+# ---- deps: production dependencies only ------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime ---------------------------------------------------------------------------------
+FROM ${NODE_IMAGE}
+LABEL org.opencontainers.image.source="https://github.com/dpready/dpready" \
+      org.opencontainers.image.description="dpready: Kubernetes readiness gate for pod datapath readiness (controller and reporter)" \
+      org.opencontainers.image.licenses="MIT"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+# 65532: the conventional "nonroot" uid (distroless); numeric, so runAsNonRoot can verify it.
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["--help"]
