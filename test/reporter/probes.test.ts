@@ -1,0 +1,153 @@
+// Probes against real servers on loopback only.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { systemClock } from '../../src/reporter/clock.ts';
+import { runProber } from '../../src/reporter/prober.ts';
+import { probeOnce, type ProbeOptions } from '../../src/reporter/probes.ts';
+import { parseTarget } from '../../src/reporter/targets.ts';
+
+const listen = (server: Server | HttpServer, host = '127.0.0.1', port = 0) =>
+  new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+const close = (server: Server | HttpServer) => new Promise<void>((r) => {
+  if ('closeAllConnections' in server) server.closeAllConnections();
+  server.close(() => r());
+});
+const opts = (extra: Partial<ProbeOptions> = {}): ProbeOptions => ({ signal: AbortSignal.timeout(2_000), now: systemClock.now, ...extra });
+const fast = { initialMs: 10, growth: 0, capMs: 10 };
+
+/** A port that nothing listens on (bound then released). */
+async function freePort(host = '127.0.0.1'): Promise<number> {
+  const s = createTcpServer();
+  const port = await listen(s, host);
+  await close(s);
+  return port;
+}
+
+test('tcp: a listener answers; a closed port is refused with the socket error', async () => {
+  const server = createTcpServer((s) => s.end());
+  const port = await listen(server);
+  const ok = await probeOnce(parseTarget(`127.0.0.1:${port}`), opts());
+  assert.ok(ok.rttMs >= 0 && ok.rttMs < 1_000);
+  await close(server);
+  await assert.rejects(probeOnce(parseTarget(`tcp://127.0.0.1:${port}`), opts()), /ECONNREFUSED/);
+});
+
+test('tcp over IPv6 loopback [::1]:port', async (t) => {
+  const server = createTcpServer((s) => s.end());
+  let port: number;
+  try {
+    port = await listen(server, '::1');
+  } catch {
+    t.skip('no IPv6 loopback here');
+    return;
+  }
+  await probeOnce(parseTarget(`[::1]:${port}`), opts());
+  await close(server);
+});
+
+test('a port that opens after a delay is detected promptly by the overlapping schedule', async () => {
+  const port = await freePort();
+  const server = createTcpServer((s) => s.end());
+  let openedAt = 0;
+  setTimeout(() => { void listen(server, '127.0.0.1', port).then(() => { openedAt = systemClock.now(); }); }, 300);
+  const run = await runProber({
+    targets: [parseTarget(`127.0.0.1:${port}`)], schedule: fast, attemptTimeoutMs: 1_000, maxInFlight: 8,
+    deadline: systemClock.now() + 5_000, clock: systemClock, probe: probeOnce,
+  });
+  await close(server);
+  assert.ok(run.outcome === 'ready');
+  const lag = run.readyAt - openedAt;
+  assert.ok(lag >= 0 && lag < 100, `detected ${lag.toFixed(1)} ms after the port opened`);
+  assert.match(run.results[0]!.lastError!, /ECONNREFUSED/);
+  assert.ok(run.results[0]!.attempts > 5);
+});
+
+let connections = 0;
+let requests = 0;
+let http: HttpServer;
+let httpPort: number;
+before(async () => {
+  http = createHttpServer((req, res) => {
+    requests++;
+    // 500 for the first three requests, then 200: the "server up, app not ready" case.
+    if (req.url === '/flaky' && requests <= 3) res.writeHead(500).end('not yet');
+    else if (req.url === '/redirect') res.writeHead(302, { location: '/elsewhere' }).end();
+    else if (req.url === '/missing') res.writeHead(404).end();
+    else res.writeHead(200).end('ok');
+  });
+  http.on('connection', () => { connections++; });
+  httpPort = await listen(http);
+});
+after(() => close(http));
+
+test('http: 500 is a failure with the status; probing goes on until 200', async () => {
+  requests = 0;
+  connections = 0;
+  const run = await runProber({
+    targets: [parseTarget(`http://127.0.0.1:${httpPort}/flaky`)], schedule: fast, attemptTimeoutMs: 1_000, maxInFlight: 8,
+    deadline: systemClock.now() + 5_000, clock: systemClock, probe: probeOnce,
+  });
+  assert.ok(run.outcome === 'ready');
+  const r = run.results[0]!;
+  assert.equal(r.lastError, `HTTP 500 from http://127.0.0.1:${httpPort}/flaky`);
+  assert.ok(r.attempts >= 4);
+  // A fresh connection for every attempt: never a kept-alive socket.
+  assert.equal(connections, requests);
+});
+
+test('http: 3xx counts as success (not followed), 4xx does not', async () => {
+  await probeOnce(parseTarget(`http://127.0.0.1:${httpPort}/redirect`), opts());
+  await assert.rejects(probeOnce(parseTarget(`http://127.0.0.1:${httpPort}/missing`), opts()), /HTTP 404/);
+});
+
+test('an attempt is aborted by its signal', async () => {
+  // A listener that accepts TCP but never answers HTTP.
+  const mute = createTcpServer((s) => s.resume());
+  const port = await listen(mute);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('no answer within 50 ms')), 50);
+  const t0 = systemClock.now();
+  await assert.rejects(probeOnce(parseTarget(`http://127.0.0.1:${port}/`), { signal: ac.signal, now: systemClock.now }), /no answer within 50 ms/);
+  assert.ok(systemClock.now() - t0 < 500);
+  await close(mute);
+});
+
+test('https with a self-signed certificate: CA bundle, insecure option, and neither', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpready-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  } catch {
+    t.skip('openssl CLI not available');
+    return;
+  }
+  const cert = readFileSync(join(dir, 'cert.pem'));
+  const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (_req, res) => res.writeHead(204).end());
+  const port = await listen(server);
+  const target = parseTarget(`https://127.0.0.1:${port}/healthz`);
+  try {
+    await assert.rejects(probeOnce(target, opts()), /self-signed certificate/);
+    await probeOnce(target, opts({ ca: cert }));
+    await probeOnce(target, opts({ insecureSkipVerify: true }));
+  } finally {
+    await close(server);
+  }
+});
+
+test('dns: a name that resolves succeeds', async () => {
+  // "localhost" comes from /etc/hosts through getaddrinfo: no packet leaves the machine.
+  // (No negative case: any unresolvable name would be sent to the configured name server.)
+  await probeOnce(parseTarget('dns://localhost'), opts());
+});
