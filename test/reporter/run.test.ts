@@ -48,7 +48,7 @@ function pathWorksAt(clock: FakeClock, worksAt: number): ProbeFn & { calls: numb
     if (start < worksAt) throw new Error('connect ECONNREFUSED');
     await clock.sleep(1);
     return { doneAt: clock.now(), rttMs: clock.now() - start };
-  }) as ProbeFn & { calls: number };
+  }) as unknown as ProbeFn & { calls: number };
   fn.calls = 0;
   return fn;
 }

@@ -1,0 +1,184 @@
+// The real reporter process against the real local control plane, running as the pod's own
+// identity (a TokenRequest token bound to the pod), under the manifests/reporter.yaml RBAC
+// and admission policy applied through the documented per-namespace kustomize overlay.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { KubeConfig, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+
+import {
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START, ProbeDetails, ReporterFailure, Rfc3339,
+} from '../../src/contract.ts';
+import { core, eventually, uniqueName, useControlPlane } from '../support/cluster.ts';
+
+const cluster = useControlPlane({ nodes: 0 });
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const MANIFEST = fileURLToPath(new URL('../../manifests/reporter.yaml', import.meta.url));
+const SA = 'dpready-reporter';
+
+function runReporter(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'reporter'], {
+      env: { PATH: process.env.PATH ?? '', PROBE_MODE: 'init', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`reporter still running after ${timeoutMs} ms:\n${stderr}`)); }, timeoutMs);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+  });
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+describe('reporter on the real control plane', { concurrency: false }, () => {
+  let ns: string;
+  const pods: Record<string, { uid: string; kubeconfig: string }> = {};
+  const tcp = createServer((s) => s.end());
+  // Accepts connections and never answers: an HTTP target that never succeeds.
+  const mute = createServer((s) => s.resume());
+  let tcpPort: number;
+  let mutePort: number;
+
+  const asPod = (name: string) => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(pods[name]!.kubeconfig);
+    return kc.makeApiClient(CoreV1Api);
+  };
+
+  before(async () => {
+    const cp = cluster();
+    ns = uniqueName('rep');
+    await cp.ensureNamespace(ns);
+    // The documented overlay: the namespaced part lands in ns, the policy stays cluster-wide.
+    const overlay = mkdtempSync(join(tmpdir(), 'dpready-reporter-overlay-'));
+    copyFileSync(MANIFEST, join(overlay, 'reporter.yaml'));
+    writeFileSync(join(overlay, 'kustomization.yaml'), `namespace: ${ns}\nresources: [reporter.yaml]\n`);
+    await cp.kubectl(['apply', '-k', overlay]);
+    const api = core(cp);
+    for (const name of ['p1', 'p2', 'p3']) {
+      const body: V1Pod = {
+        metadata: { name, annotations: { 'example.com/owner': 'team-a' } },
+        spec: {
+          serviceAccountName: SA,
+          // Never scheduled: the pod object is all these tests need.
+          schedulerName: 'dpready-test-no-such-scheduler',
+          containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
+        },
+      };
+      const created = await eventually(`pod ${name} created`, () => api.createNamespacedPod({ namespace: ns, body }));
+      const uid = created.metadata!.uid!;
+      pods[name] = { uid, kubeconfig: await cp.podKubeconfig({ namespace: ns, serviceAccount: SA, podName: name, podUid: uid }) };
+    }
+    // A new policy takes a moment to be loaded; wait until it denies (on p3, whose
+    // annotations no test relies on) before any test counts on it.
+    await eventually('admission policy in force', async () => {
+      try {
+        await asPod('p1').patchNamespacedPod({ name: 'p3', namespace: ns, body: { metadata: { annotations: { 'perf.github.com/policy-check': 'x' } } } }, mergePatch);
+        return false;
+      } catch (err) {
+        return (err as { code?: number }).code === 403;
+      }
+    }, 60_000, 250);
+    tcpPort = await listen(tcp);
+    mutePort = await listen(mute);
+  }, { timeout: 30 * 60_000 });
+  after(() => { tcp.close(); mute.close(); });
+
+  const annotationsOf = async (name: string) => (await core(cluster()).readNamespacedPod({ name, namespace: ns })).metadata!;
+
+  test('runs as the pod (bound token) and writes annotations that parse', async () => {
+    const { code, stderr } = await runReporter({
+      KUBECONFIG: pods.p1!.kubeconfig, MY_POD_NAME: 'p1', MY_POD_NAMESPACE: ns, PROBE_TARGET: `tcp://127.0.0.1:${tcpPort}`,
+    });
+    assert.equal(code, 0, stderr);
+    const a = (await annotationsOf('p1')).annotations!;
+    assert.equal(a['example.com/owner'], 'team-a');
+    const start = Rfc3339.parse(a[ANNOTATION_START]);
+    const ready = Rfc3339.parse(a[ANNOTATION_DP_READY]);
+    assert.match(start, /\.\d{3}Z$/);
+    assert.ok(Date.parse(ready) >= Date.parse(start));
+    const details = ProbeDetails.parse(JSON.parse(a[ANNOTATION_PROBE]!));
+    assert.deepEqual(details.targets, [`tcp://127.0.0.1:${tcpPort}`]);
+    assert.ok(details.attempts >= 1);
+    // Same clock for both: the wall-clock difference is the monotonic duration.
+    assert.ok(Math.abs(Date.parse(ready) - Date.parse(start) - details.startToReadyMs!) <= 1);
+    assert.match(stderr, /"msg":"datapath ready"/);
+  });
+
+  test('a second run is idempotent: no probing, no write', async () => {
+    const before = await annotationsOf('p1');
+    const { code, stderr } = await runReporter({
+      KUBECONFIG: pods.p1!.kubeconfig, MY_POD_NAME: 'p1', MY_POD_NAMESPACE: ns, PROBE_TARGET: `tcp://127.0.0.1:${tcpPort}`,
+    });
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /ready already recorded by an earlier run/);
+    const now = await annotationsOf('p1');
+    assert.equal(now.resourceVersion, before.resourceVersion);
+    assert.deepEqual(now.annotations, before.annotations);
+  });
+
+  test('the policy denies patching another pod, even for our own annotations', async () => {
+    await assert.rejects(
+      asPod('p1').patchNamespacedPod({ name: 'p2', namespace: ns, body: { metadata: { annotations: { [ANNOTATION_START]: new Date().toISOString() } } } }, mergePatch),
+      (err: unknown) => {
+        const e = err as { code?: number; body?: string };
+        assert.equal(e.code, 403, String(err));
+        assert.match(String(e.body), /may only patch the pod its token is bound to \(p1\), not p2/);
+        return true;
+      });
+    assert.equal((await annotationsOf('p2')).annotations?.[ANNOTATION_START], undefined);
+  });
+
+  test('the policy denies touching annotations outside perf.github.com/ and other fields', async () => {
+    const api = asPod('p1');
+    const deny = async (body: object, why: RegExp) => {
+      await assert.rejects(api.patchNamespacedPod({ name: 'p1', namespace: ns, body }, mergePatch), (err: unknown) => {
+        const e = err as { code?: number; body?: string };
+        assert.equal(e.code, 403, String(err));
+        assert.match(String(e.body), why);
+        return true;
+      });
+    };
+    await deny({ metadata: { annotations: { 'example.com/owner': 'mallory' } } }, /only add, change or remove annotations under perf\.github\.com\//);
+    await deny({ metadata: { annotations: { 'example.com/owner': null } } }, /only add, change or remove annotations/);
+    await deny({ metadata: { annotations: { 'new.example.com/x': 'y' } } }, /only add, change or remove annotations/);
+    await deny({ metadata: { labels: { tier: 'x' } } }, /nothing else of the pod/);
+    // The same identity may change its own annotations under the prefix.
+    await api.patchNamespacedPod({ name: 'p1', namespace: ns, body: { metadata: { annotations: { 'perf.github.com/note': 'ok' } } } }, mergePatch);
+    await api.patchNamespacedPod({ name: 'p1', namespace: ns, body: { metadata: { annotations: { 'perf.github.com/note': null } } } }, mergePatch);
+    assert.equal((await annotationsOf('p1')).annotations!['example.com/owner'], 'team-a');
+  });
+
+  test('a reporter told the wrong pod name is refused: API failure, exit code 4', async () => {
+    const { code, stderr } = await runReporter({
+      KUBECONFIG: pods.p1!.kubeconfig, MY_POD_NAME: 'p3', MY_POD_NAMESPACE: ns, PROBE_TARGET: `127.0.0.1:${tcpPort}`,
+    });
+    assert.equal(code, 4, stderr);
+    assert.match(stderr, /HTTP 403.*may only patch the pod its token is bound to \(p1\), not p3/);
+    assert.equal((await annotationsOf('p3')).annotations?.[ANNOTATION_DP_READY], undefined);
+  });
+
+  test('a target that never answers: failure annotation, then exit code 3', async () => {
+    const { code, stderr } = await runReporter({
+      KUBECONFIG: pods.p2!.kubeconfig, MY_POD_NAME: 'p2', MY_POD_NAMESPACE: ns,
+      PROBE_TARGET: `http://127.0.0.1:${mutePort}/healthz`, PROBE_TIMEOUT: '3s', PROBE_ATTEMPT_TIMEOUT: '500ms',
+    });
+    assert.equal(code, 3, stderr);
+    const a = (await annotationsOf('p2')).annotations!;
+    Rfc3339.parse(a[ANNOTATION_START]);
+    assert.equal(a[ANNOTATION_DP_READY], undefined);
+    const failure = ReporterFailure.parse(JSON.parse(a[ANNOTATION_FAILURE]!));
+    assert.equal(failure.reason, 'ProbeDeadline');
+    assert.match(failure.message, /no success within 3s from http:\/\/127\.0\.0\.1:\d+\/healthz after \d+ attempts; last error: no answer within/);
+    assert.ok(Date.parse(failure.ts) - Date.parse(a[ANNOTATION_START]!) >= 3_000);
+  });
+});
