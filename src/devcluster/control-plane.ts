@@ -25,7 +25,7 @@ export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 export interface ControlPlaneOptions {
   /** Fake nodes to create. Above 0 also starts kube-controller-manager, kube-scheduler and KWOK. */
   nodes?: number;
-  /** Working directory; a new temporary one by default (removed on stop unless keepDir). */
+  /** Working directory; a new temporary one by default (removed on stop unless keepDir or DPREADY_KEEP_DIR=1). */
   dir?: string;
   keepDir?: boolean;
   /** Progress lines, e.g. for the dev-cluster command. */
@@ -53,6 +53,8 @@ export interface ControlPlane {
   ensureNamespace(name: string): Promise<void>;
   /** Writes a kubeconfig holding a token bound to the pod (TokenRequest), returns its path. */
   podKubeconfig(identity: PodIdentity): Promise<string>;
+  /** Writes a kubeconfig holding a token of the ServiceAccount (to run as it, with its RBAC only). */
+  serviceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string>;
   /** Stops and restarts kube-apiserver on the same port and etcd data (a fault-injection aid). */
   restartApiServer(): Promise<void>;
   stop(): Promise<void>;
@@ -228,6 +230,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         await writeFile(path, kubeconfigYaml(server, pki.caCert, { token: tr.status?.token ?? "" }), { mode: 0o600 });
         return path;
       },
+      async serviceAccountKubeconfig(namespace, serviceAccount) {
+        const tr = await core.createNamespacedServiceAccountToken({ name: serviceAccount, namespace, body: {
+          spec: { audiences: [], expirationSeconds: 24 * 3600 },
+        } });
+        const path = join(dir, `sa-${namespace}-${serviceAccount}.kubeconfig`);
+        await writeFile(path, kubeconfigYaml(server, pki.caCert, { token: tr.status?.token ?? '' }), { mode: 0o600 });
+        return path;
+      },
       async restartApiServer() {
         const old = apiserver!;
         await old.stop();
@@ -237,7 +247,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       async stop() {
         await stopAll();
         await agent.close();
-        if (!opts.keepDir && !opts.dir) await rm(dir, { recursive: true, force: true });
+        // DPREADY_KEEP_DIR=1 keeps logs and data of a failed test run for a post-mortem.
+        const keep = opts.keepDir ?? process.env.DPREADY_KEEP_DIR === '1';
+        if (!keep && !opts.dir) await rm(dir, { recursive: true, force: true });
+        else log(`kept ${dir}`);
       },
     };
     return cp;

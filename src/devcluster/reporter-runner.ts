@@ -6,11 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import { cliCommand } from './cli-command.ts';
 import type { ControlPlane } from './control-plane.ts';
-
-const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 
 export interface ReporterProcess {
   namespace: string;
@@ -27,8 +25,8 @@ export interface ReporterRunnerOptions {
   namespace: string;
   /** Overrides of the container's environment, e.g. PROBE_TARGET pointing at a local server. */
   env?: Record<string, string>;
-  /** Command that runs the dpready CLI; default: this checkout's src/cli.ts through tsx. */
-  command?: string[];
+  /** Run the compiled CLI (dist/cli.js) instead of the sources through tsx. */
+  built?: boolean;
   log?: (line: string) => void;
 }
 
@@ -70,6 +68,8 @@ export class ReporterRunner {
         await new Promise<void>((resolve) => {
           void watch.watch(`/api/v1/namespaces/${this.opts.namespace}/pods`, {}, (type: string, pod: k8s.V1Pod) => {
             if (type === 'ADDED' || type === 'MODIFIED') void this.maybeStart(pod);
+            // The container runtime stops a deleted pod's containers.
+            if (type === 'DELETED' || pod.metadata?.deletionTimestamp) this.stopPod(pod.metadata?.uid);
           }, () => resolve()).then((ctl) => { this.abort = ctl; }, () => resolve());
         });
         // Re-watch (which replays every pod as ADDED) after a short pause, never in a hot loop.
@@ -90,6 +90,12 @@ export class ReporterRunner {
     })));
   }
 
+  private stopPod(uid: string | undefined): void {
+    for (const p of this.processes) {
+      if (p.uid === uid && p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    }
+  }
+
   /** Processes still running. */
   get running(): number {
     return this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null).length;
@@ -106,7 +112,7 @@ export class ReporterRunner {
     const kubeconfig = await this.cp.podKubeconfig({ namespace: ns, serviceAccount: pod.spec?.serviceAccountName ?? 'default', podName: name, podUid: uid });
     for (const c of containers) {
       const env = { ...resolveEnv(pod, c), ...this.opts.env };
-      const [cmd, ...args] = this.opts.command ?? [process.execPath, '--import', 'tsx', CLI];
+      const [cmd, ...args] = cliCommand({ built: this.opts.built });
       const logFile = join(this.cp.dir, `reporter-${ns}-${name}-${c.name}.log`);
       const fd = openSync(logFile, 'a');
       const child = spawn(cmd!, [...args, 'reporter'], {

@@ -1,0 +1,37 @@
+// The gated workload of the demo and the end-to-end test: a Deployment whose pods list our
+// condition in readinessGates and run the reporter as a native sidecar, rolled out with
+// maxUnavailable 0 so an old pod goes only when a new one is Ready (datapath included).
+import type { V1Deployment } from '@kubernetes/client-node';
+import { CONDITION_TYPE } from '../contract.ts';
+
+export const REPORTER_SERVICE_ACCOUNT = 'dpready-reporter';
+
+export function gatedDeployment(opts: { name: string; namespace: string; replicas: number; target: string; probeTimeout?: string }): V1Deployment {
+  const labels = { app: opts.name };
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment',
+    metadata: { name: opts.name, namespace: opts.namespace, labels },
+    spec: {
+      replicas: opts.replicas,
+      selector: { matchLabels: labels },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: REPORTER_SERVICE_ACCOUNT,
+          readinessGates: [{ conditionType: CONDITION_TYPE }],
+          initContainers: [{
+            name: 'dpready-reporter', image: 'ghcr.io/dpready/dpready:0.1.0', args: ['reporter'], restartPolicy: 'Always',
+            env: [
+              { name: 'MY_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              { name: 'MY_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'PROBE_TARGET', value: opts.target },
+              { name: 'PROBE_TIMEOUT', value: opts.probeTimeout ?? '10m' },
+            ],
+          }],
+          containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
+        },
+      },
+    },
+  };
+}
