@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { DpreadyError } from '../errors.ts';
 import { parseDuration } from '../durations.ts';
+import { DEFAULT_LISTEN, parseListen } from '../api/server.ts';
 import type { ControllerSettings } from './controller.ts';
 
 export interface ControllerConfig extends ControllerSettings {
@@ -77,10 +78,8 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   if (!DNS_LABEL.test(leaseName)) bad('leader-elect-name', leaseName, 'a Lease name (lowercase letters, digits and -)');
   const logLevel = str('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) bad('log-level', logLevel, LOG_LEVELS.join(', '));
-  const listen = str('listen') ?? ':8080';
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/.test(listen) || Number(listen.split(':').pop()) > 65535) {
-    bad('listen', listen, 'host:port or :port, e.g. :8080 or 127.0.0.1:8080');
-  }
+  const listen = str('listen') ?? DEFAULT_LISTEN;
+  parseListen(listen);
   const datapathTimeoutMs = duration('datapath-timeout', '5m');
   if (datapathTimeoutMs < 1_000) bad('datapath-timeout', str('datapath-timeout')!, 'at least 1s');
   const resultTtl = str('result-ttl');
