@@ -4,7 +4,6 @@
 // success, so the ready timestamp is not delayed by anything that runs after it.
 import { lookup } from 'node:dns/promises';
 import http from 'node:http';
-import https from 'node:https';
 import { connect, isIP } from 'node:net';
 
 import type { Target } from './targets.ts';
@@ -93,12 +92,16 @@ function tcpConnect(host: string, port: number, opts: ProbeOptions): Promise<num
   });
 }
 
-function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: string, opts: ProbeOptions): Promise<number> {
+// node:https pulls in TLS and crypto (tens of ms of start-up): loaded only when an https
+// target is first probed, so plain targets get their first attempt out sooner.
+let httpsModule: Promise<typeof import('node:https')> | undefined;
+
+async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: string, opts: ProbeOptions): Promise<number> {
+  const secure = target.kind === 'https';
+  const request = secure ? (await (httpsModule ??= import('node:https'))).request : http.request;
   return new Promise((resolve, reject) => {
     const { signal } = opts;
     if (signal.aborted) return reject(abortError(signal));
-    const secure = target.kind === 'https';
-    const request = secure ? https.request : http.request;
     const req = request({
       host: ip,
       port: target.port,
