@@ -1,0 +1,62 @@
+// API cost of a full pod lifecycle, from kube-apiserver's own apiserver_request_total, split by
+// who made each request. The counter has no client label, so the split uses what only one
+// party does: our annotations (the reporter), DatapathResults (the controller), and for
+// pods/status, which KWOK (as the kubelet) patches too, the benchmark's watch counts KWOK's
+// visible status changes; the controller's own dpready_api_writes_total cross-checks.
+import { READ_VERBS, WRITE_VERBS } from './apiserver-requests.ts';
+import type { LifecycleRun } from './lifecycle.ts';
+
+export interface CostRow { request: string; total: number; perPod: number; by: string }
+export interface CostFigures {
+  scenario: string;
+  pods: number;
+  /** Reporter and controller writes per pod: the figure with a mark. */
+  dpreadyWritesPerPod: number;
+  markWritesPerPod: number;
+  pass: boolean;
+  writes: CostRow[];
+  reads: CostRow[];
+  watch: LifecycleRun['watch'];
+  controllerSelfCount: Record<string, number>;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+export function apiCost(run: LifecycleRun, scenario: string, mark: number): CostFigures {
+  const n = run.pods.length;
+  const writes: CostRow[] = [];
+  const reads: CostRow[] = [];
+  const add = (rows: CostRow[], request: string, total: number, by: string) => {
+    if (total > 0) rows.push({ request, total, perPod: round2(total / n), by });
+  };
+  const ctlEvents = run.controllerWrites['create events'] ?? 0;
+  for (const [key, total] of [...run.requests].sort(([a], [b]) => a.localeCompare(b))) {
+    const [verb, resource] = key.split(' ') as [string, string];
+    if (READ_VERBS.has(verb)) {
+      add(reads, key, total, resource.startsWith('pods') || resource.includes('datapathresults') ? 'reporter+controller+others' : 'others');
+      continue;
+    }
+    if (!WRITE_VERBS.has(verb)) continue;
+    if (key === 'PATCH pods') add(writes, key, total, 'dpready reporter');
+    else if (key === 'PATCH pods/status') {
+      const kubelet = Math.min(total, run.watch.kubeletStatusWrites);
+      add(writes, key, total - kubelet, 'dpready controller');
+      add(writes, key, kubelet, 'KWOK (kubelet)');
+    } else if (resource.includes('datapathresults')) add(writes, key, total, 'dpready controller');
+    else if (key === 'POST events') {
+      const ours = Math.min(total, ctlEvents);
+      add(writes, key, ours, 'dpready controller');
+      add(writes, key, total - ours, 'others');
+    } else if (key === 'POST pods') add(writes, key, total, 'benchmark (user)');
+    else if (key === 'DELETE pods') {
+      add(writes, key, Math.min(total, n), 'benchmark (user)');
+      add(writes, key, total - Math.min(total, n), 'KWOK (kubelet)');
+    } else if (key === 'POST pods/binding') add(writes, key, total, 'kube-scheduler');
+    else if (key === 'POST serviceaccounts/token') add(writes, key, total, 'harness (kubelet token)');
+    else if (key.startsWith('POST events.k8s.io/events')) add(writes, key, total, 'kube-scheduler');
+    else add(writes, key, total, 'others');
+  }
+  const ours = writes.filter((w) => w.by.startsWith('dpready')).reduce((s, w) => s + w.total, 0);
+  const perPod = round2(ours / n);
+  return { scenario, pods: n, dpreadyWritesPerPod: perPod, markWritesPerPod: mark, pass: perPod <= mark, writes, reads, watch: run.watch, controllerSelfCount: run.controllerWrites };
+}

@@ -1,0 +1,111 @@
+// Turns the suite's figures into the printed table and the marks list. Pure: figures in, text out.
+import type { ApiBenchFigures } from './api.ts';
+import type { AccuracyFigures } from './accuracy.ts';
+import type { CostFigures } from './api-cost.ts';
+import type { GateLatencyFigures } from './gate-latency.ts';
+import type { ScaleFigures } from './scale.ts';
+import type { ReporterAccuracyFigures } from './reporter-accuracy.ts';
+
+export interface Machine { cores: number; cpuModel: string; memGiB: number; node: string; kubernetes: string; os: string; date: string }
+export interface Mark { what: string; figure: string; mark: string; pass: boolean }
+export interface BenchReport {
+  mode: 'quick' | 'full';
+  command: string;
+  machine: Machine;
+  durationSeconds: number;
+  accuracy?: AccuracyFigures;
+  gateLatency?: GateLatencyFigures;
+  apiCost?: CostFigures[];
+  scale?: ScaleFigures;
+  statsApi?: ApiBenchFigures;
+  reporterAccuracy?: ReporterAccuracyFigures | { skipped: string };
+  notes: string[];
+  marks: Mark[];
+}
+
+const pad = (s: string | number, n: number) => String(s).padEnd(n);
+const lpad = (s: string | number, n: number) => String(s).padStart(n);
+
+export function marksOf(r: BenchReport): Mark[] {
+  const marks: Mark[] = [];
+  if (r.accuracy) {
+    const ours = r.accuracy.methods[0]!;
+    marks.push({ what: 'accuracy: time-to-start error p99', figure: `${ours.startError.p99} ms`, mark: `≤ ${r.accuracy.markMs} ms`, pass: ours.startError.p99 <= r.accuracy.markMs });
+    marks.push({ what: 'accuracy: time-to-datapath-ready error p99', figure: `${ours.dpReadyError.p99} ms`, mark: `≤ ${r.accuracy.markMs} ms`, pass: ours.dpReadyError.p99 <= r.accuracy.markMs });
+  }
+  for (const p of r.gateLatency?.phases ?? []) {
+    marks.push({ what: `gate latency p99 vs floor (${p.phase})`, figure: `${p.dpready.p99} / ${p.floor.p99} ms = ${p.ratioP99}×`, mark: `≤ ${r.gateLatency!.markRatio}×`, pass: p.pass });
+  }
+  for (const c of r.apiCost ?? []) {
+    marks.push({ what: `writes per pod (${c.scenario})`, figure: String(c.dpreadyWritesPerPod), mark: `≤ ${c.markWritesPerPod}`, pass: c.pass });
+  }
+  if (r.scale) {
+    const rss = r.scale.controller.afterQueries?.peakRssMiB ?? NaN;
+    marks.push({ what: `controller peak RSS (${r.scale.pods} pods, ${r.scale.results} results)`, figure: `${rss} MiB`, mark: `≤ ${r.scale.markRssMiB} MiB${r.scale.pods < 5000 ? ' (mark is for 5,000 pods + 100,000 results; --full)' : ''}`, pass: rss <= r.scale.markRssMiB });
+  }
+  return marks;
+}
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(`dpready benchmark (${r.mode}) — ${m.date}`);
+  out.push(`machine: ${m.cores} cores (${m.cpuModel}), ${m.memGiB} GiB, ${m.os}; Node ${m.node}; ${m.kubernetes}; took ${r.durationSeconds} s`);
+  out.push(`command: ${r.command}`);
+  if (r.accuracy) {
+    const a = r.accuracy;
+    out.push('', `1. Accuracy: |measured − true| ms (truth: create call, reporter spawn, target open); pods per method`);
+    out.push(`   ${pad('method', 58)} ${lpad('pods', 4)} │ ${lpad('start med', 9)} ${lpad('p99', 7)} ${lpad('max', 7)} │ ${lpad('dp-ready med', 12)} ${lpad('p99', 7)} ${lpad('max', 7)}`);
+    for (const x of a.methods) {
+      out.push(`   ${pad(x.method, 58)} ${lpad(x.pods, 4)} │ ${lpad(x.startError.median, 9)} ${lpad(x.startError.p99, 7)} ${lpad(x.startError.max, 7)} │ ${lpad(x.dpReadyError.median, 12)} ${lpad(x.dpReadyError.p99, 7)} ${lpad(x.dpReadyError.max, 7)}`);
+    }
+    out.push(`   createdAt source of dpready results: ${JSON.stringify(a.createdAtSources)}; create call round trip median ${a.createCallMs.median} ms, max ${a.createCallMs.max} ms`);
+  }
+  if (r.gateLatency) {
+    out.push('', '2. Gate latency: annotation seen on a watch → our condition True seen on the same watch, ms');
+    out.push(`   ${pad('phase', 30)} │ ${lpad('dpready p50', 11)} ${lpad('p99', 7)} ${lpad('max', 7)} │ ${lpad('floor p50', 9)} ${lpad('p99', 7)} ${lpad('max', 7)} │ ${lpad('ratio p50', 9)} ${lpad('p99', 6)} │ from send: dpready p99 / floor p99`);
+    for (const p of r.gateLatency.phases) {
+      out.push(`   ${pad(p.phase, 30)} │ ${lpad(p.dpready.p50, 11)} ${lpad(p.dpready.p99, 7)} ${lpad(p.dpready.max, 7)} │ ${lpad(p.floor.p50, 9)} ${lpad(p.floor.p99, 7)} ${lpad(p.floor.max, 7)} │ ${lpad(p.ratioP50, 9)} ${lpad(p.ratioP99, 6)} │ ${p.fromSend.dpready.p99} / ${p.fromSend.floor.p99}`);
+    }
+  }
+  for (const c of r.apiCost ?? []) {
+    out.push('', `3. API cost (${c.scenario}; ${c.pods} pods, full lifecycle; kube-apiserver apiserver_request_total)`);
+    out.push(`   dpready writes per pod (reporter + controller): ${c.dpreadyWritesPerPod} (mark ≤ ${c.markWritesPerPod})`);
+    out.push(`   ${pad('writes: verb resource', 44)} ${lpad('total', 6)} ${lpad('/pod', 6)}  by`);
+    for (const w of c.writes) out.push(`   ${pad(w.request, 44)} ${lpad(w.total, 6)} ${lpad(w.perPod, 6)}  ${w.by}`);
+    out.push(`   ${pad('reads: verb resource (all clients)', 44)} ${lpad('total', 6)} ${lpad('/pod', 6)}`);
+    for (const w of c.reads) out.push(`   ${pad(w.request, 44)} ${lpad(w.total, 6)} ${lpad(w.perPod, 6)}`);
+    out.push(`   watch attribution: ${JSON.stringify(c.watch)}; controller self-count: ${JSON.stringify(c.controllerSelfCount)}`);
+  }
+  if (r.scale) {
+    const s = r.scale;
+    const u = s.controller;
+    out.push('', `4. Scale: ${s.pods} pods on ${s.nodes} KWOK nodes, then ${s.results} DatapathResults indexed`);
+    out.push(`   pods created in ${s.createSeconds} s; last pod created → last condition True: ${s.lastCreatedToLastConditionMs} ms; results topped up in ${s.resultsLoadSeconds} s`);
+    const us = (x?: { peakRssMiB: number; rssMiB: number; cpuSeconds: number }) => (x ? `peak RSS ${x.peakRssMiB} MiB, RSS ${x.rssMiB} MiB, CPU ${x.cpuSeconds} s` : 'n/a');
+    out.push(`   controller after pods: ${us(u.afterPods)}`);
+    out.push(`   controller with results: ${us(u.withResults)}`);
+    out.push(`   controller after queries: ${us(u.afterQueries)}`);
+    out.push(`   ${pad('stats API of the controller process (20 clients)', 84)} ${lpad('p50', 7)} ${lpad('p99', 7)} ${lpad('req/s', 6)} err`);
+    for (const [path, f] of Object.entries(s.statsApi)) out.push(`   ${pad(path, 84)} ${lpad(f.p50, 7)} ${lpad(f.p99, 7)} ${lpad(f.reqPerSec, 6)} ${f.errors}`);
+  }
+  if (r.statsApi) {
+    const a = r.statsApi;
+    out.push('', `5. Stats API in-process (bench/api.ts): ${a.results} results, ${a.trackedPods} pods, ${a.concurrency} clients; RSS MiB ${JSON.stringify(a.rssMiB)}`);
+    out.push(`   ${pad('route (static)', 84)} ${lpad('median', 7)} ${lpad('p99', 7)} ${lpad('req/s', 6)}`);
+    for (const [path, f] of Object.entries(a.routes)) out.push(`   ${pad(path, 84)} ${lpad(f.medianMs, 7)} ${lpad(f.p99Ms, 7)} ${lpad(f.reqPerSec, 6)}`);
+    for (const [path, f] of Object.entries(a.routesUnderChurn)) out.push(`   ${pad(`${path} (churn)`, 84)} ${lpad(f.medianMs, 7)} ${lpad(f.p99Ms, 7)} ${lpad(f.reqPerSec, 6)}`);
+  }
+  if (r.reporterAccuracy && 'tcp' in r.reporterAccuracy) {
+    const ra = r.reporterAccuracy;
+    out.push('', '6. Reporter alone (bench/reporter-accuracy.ts): reported ready − target open, ms');
+    out.push(`   in-process tcp: median ${ra.tcp.medianMs}, max ${ra.tcp.maxMs} (${ra.tcp.runs} runs); http: median ${ra.http.medianMs}, max ${ra.http.maxMs}`);
+    for (const [name, p] of Object.entries(ra.process)) out.push(`   ${name}: first attempt ${p.firstAttemptMs.medianMs} ms after start (median); ready − T median ${p.readyMinusTMs.medianMs}, max ${p.readyMinusTMs.maxMs}`);
+  } else if (r.reporterAccuracy) out.push('', `6. Reporter alone: skipped (${r.reporterAccuracy.skipped})`);
+  out.push('', 'Marks');
+  for (const k of r.marks) out.push(`   ${k.pass ? 'PASS' : 'MISS'}  ${pad(k.what, 64)} ${pad(k.figure, 28)} ${k.mark}`);
+  const missed = r.marks.filter((k) => !k.pass);
+  out.push(missed.length ? `   missed: ${missed.map((k) => k.what).join('; ')}` : '   every mark met');
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out.join('\n');
+}

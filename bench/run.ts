@@ -1,0 +1,149 @@
+// The benchmark suite: `npm run bench` (quick, a few minutes on 2 cores) or
+// `npm run bench -- --full` (5,000 pods, 100,000 results). `--only a,b` runs some parts:
+// cost, accuracy, gate, scale, api, reporter. Prints a table and writes
+// bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
+// its own time bounds, and the whole run is capped (--max-minutes, default 8 quick / 60 full).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startControlPlane, kubernetesVersion, type ControlPlane } from '../src/devcluster/control-plane.ts';
+import { installDpready } from '../src/devcluster/install.ts';
+import { accuracyFigures } from './accuracy.ts';
+import { apiCost } from './api-cost.ts';
+import { benchApi } from './api.ts';
+import { gateLatency } from './gate-latency.ts';
+import { Kube } from './kube.ts';
+import { runLifecycle } from './lifecycle.ts';
+import { formatReport, marksOf, type BenchReport } from './report.ts';
+import { scale } from './scale.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PARTS = ['cost', 'accuracy', 'gate', 'scale', 'api', 'reporter'] as const;
+
+const { values } = parseArgs({ options: {
+  full: { type: 'boolean', default: false },
+  only: { type: 'string' },
+  'max-minutes': { type: 'string' },
+} });
+const full = values.full!;
+const only = new Set(values.only ? values.only.split(',') : PARTS);
+for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part ${p}; parts: ${PARTS.join(', ')}`);
+const maxMinutes = Number(values['max-minutes'] ?? (full ? 60 : 8));
+
+const size = full
+  ? { nodes: 20, costPods: 50, accuracyPods: 50, steady: 1000, rate: 50, burst: 1000, scalePods: 5000, scaleResults: 100_000, scaleRequests: 2000,
+    api: { results: 100_000 }, reporter: { runs: 20, processRuns: 5 } }
+  : { nodes: 4, costPods: 20, accuracyPods: 20, steady: 250, rate: 50, burst: 300, scalePods: 200, scaleResults: 2_000, scaleRequests: 300,
+    api: { results: 20_000, pendingPods: 200, requestsPerRoute: 300, maxSecondsPerRoute: 2 }, reporter: { runs: 5, processRuns: 2 } };
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const began = Date.now();
+// The whole run is bounded: a stuck part cannot hold the machine.
+const cap = setTimeout(() => { log(`bench: over ${maxMinutes} minutes, giving up`); process.exit(2); }, maxMinutes * 60_000);
+cap.unref();
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Reporters and controllers run from dist/ as in the image; rebuild it when src/ is newer. */
+function ensureBuilt(): void {
+  const cli = join(ROOT, 'dist', 'cli.js');
+  if (existsSync(cli) && statSync(cli).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
+  log('bench: building dist/ (src/ is newer)');
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+const notes: string[] = [
+  'percentiles are nearest rank (sorted[ceil(n·p)−1]); with fewer than 100 samples p99 is the maximum.',
+  'the controller and reporters run as separate processes from dist/; the benchmark, control plane and KWOK share the same cores, so figures include CPU contention.',
+];
+if (!full) notes.push(`quick mode: ${size.costPods}/${size.accuracyPods} reporter pods, gate latency ${size.steady} pods at ${size.rate}/s and a burst of ${size.burst} (the issue's example is 1,000), scale ${size.scalePods} pods + ${size.scaleResults} results (the RSS mark is for --full).`);
+
+const report: BenchReport = {
+  mode: full ? 'full' : 'quick',
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  machine: {
+    cores: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version,
+    kubernetes: '?', os: `${type()} ${release()}`, date: new Date().toISOString(),
+  },
+  durationSeconds: 0, notes, marks: [],
+};
+
+const needsCluster = ['cost', 'accuracy', 'gate', 'scale'].some((p) => only.has(p));
+let cp: ControlPlane | undefined;
+let kube: Kube | undefined;
+try {
+  if (needsCluster) {
+    ensureBuilt();
+    log(`bench: starting the local control plane with ${size.nodes} KWOK nodes`);
+    cp = await startControlPlane({ nodes: size.nodes, log: (l) => log(`  ${l}`) });
+    report.machine.kubernetes = await kubernetesVersion(cp);
+    await installDpready(cp, { workloadNamespaces: ['bench-cost', 'bench-acc', 'bench-legacy', 'bench-gate-a', 'bench-gate-b', 'bench-scale'] });
+    kube = new Kube(cp.server, cp, 32);
+  }
+  let lateRun: Awaited<ReturnType<typeof runLifecycle>> | undefined;
+  if (only.has('cost') && cp && kube) {
+    log('bench: API cost, datapath working from the start');
+    const fast = await runLifecycle(cp, kube, { namespace: 'bench-cost', pods: size.costPods, target: 'before', controller: true, built: true, log });
+    (report.apiCost ??= []).push(apiCost(fast, 'datapath works within the reporter\'s first second', 3));
+  }
+  if ((only.has('accuracy') || only.has('cost')) && cp && kube) {
+    log('bench: accuracy (dpready), target opened after every reporter started');
+    lateRun = await runLifecycle(cp, kube, { namespace: 'bench-acc', pods: size.accuracyPods, target: 'after-start', controller: true, built: true, log });
+    if (only.has('cost')) (report.apiCost ??= []).push(apiCost(lateRun, 'datapath works later (target opened after the reporters started)', 5));
+  }
+  if (only.has('accuracy') && cp && kube && lateRun) {
+    log('bench: accuracy (existing system\'s method: 2 s probe interval, creationTimestamp)');
+    const legacy = await runLifecycle(cp, kube, {
+      namespace: 'bench-legacy', pods: size.accuracyPods, target: 'after-start', controller: false, built: true, log,
+      reporterEnv: { PROBE_INTERVAL: '2s', PROBE_INITIAL_INTERVAL: '2s', PROBE_INTERVAL_GROWTH: '0', PROBE_START_GRACE: '0s' },
+    });
+    report.accuracy = accuracyFigures(lateRun, legacy);
+  }
+  if (only.has('gate') && cp) {
+    log('bench: gate latency vs floor');
+    report.gateLatency = await gateLatency(cp, { steadyPods: size.steady, ratePerSec: size.rate, burstPods: size.burst, built: true, nsA: 'bench-gate-a', nsB: 'bench-gate-b', log });
+  }
+  if (only.has('scale') && cp) {
+    log(`bench: scale, ${size.scalePods} pods then ${size.scaleResults} results`);
+    report.scale = await scale(cp, { pods: size.scalePods, results: size.scaleResults, clients: 20, requestsPerRoute: size.scaleRequests, namespace: 'bench-scale', built: true, log });
+  }
+} finally {
+  await kube?.close();
+  await cp?.stop();
+}
+// In-process parts run after the control plane is gone, on a quieter machine.
+if (only.has('api')) {
+  log('bench: stats API in-process (bench/api.ts)');
+  report.statsApi = await benchApi({ ...size.api, log: (l) => log(`  ${l}`) });
+}
+if (only.has('reporter')) {
+  log('bench: reporter alone (bench/reporter-accuracy.ts)');
+  try {
+    const mod = await import('./reporter-accuracy.ts') as Partial<typeof import('./reporter-accuracy.ts')>;
+    report.reporterAccuracy = mod.reporterAccuracy
+      ? await mod.reporterAccuracy({ ...size.reporter, log: (l) => log(`  ${l}`) })
+      : { skipped: 'bench/reporter-accuracy.ts exports no reporterAccuracy()' };
+  } catch (err) {
+    report.reporterAccuracy = { skipped: `bench/reporter-accuracy.ts failed: ${String(err).split('\n')[0]}` };
+  }
+}
+report.durationSeconds = Math.round((Date.now() - began) / 1000);
+report.marks = marksOf(report);
+const text = formatReport(report);
+process.stdout.write(`${text}\n`);
+const dir = join(ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(dir, `${report.mode}-${report.machine.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+log(`bench: wrote bench/results/latest.json (${report.durationSeconds} s)`);
+clearTimeout(cap);
