@@ -125,7 +125,8 @@ export const DatapathResultSpec = z.object({
   outcome: Outcome,
   reason: z.string().optional(),
   message: z.string().optional(),
-  probe: ProbeDetails.optional(),
+  /** The probe summary; per-target details stay on the pod's annotation. */
+  probe: ProbeDetails.pick({ targets: true, attempts: true, lastError: true, rttMs: true, startToReadyMs: true }).optional(),
 });
 export type DatapathResultSpec = z.infer<typeof DatapathResultSpec>;
 

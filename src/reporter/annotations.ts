@@ -68,9 +68,12 @@ function patch(annotations: Annotations): AnnotationPatch {
   return { metadata: { annotations } };
 }
 
-/** Start only: sent when the grace period ends without a first success. */
-export function startPatch(start: string): AnnotationPatch {
-  return patch({ [ANNOTATION_START]: start });
+/**
+ * Start, with the probe details so far: sent when the grace period ends without a first
+ * success, so the controller can say which targets the pod is still waiting for.
+ */
+export function startPatch(start: string, details?: ProbeDetails): AnnotationPatch {
+  return patch({ [ANNOTATION_START]: start, ...(details ? { [ANNOTATION_PROBE]: JSON.stringify(details) } : {}) });
 }
 
 /**

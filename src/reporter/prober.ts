@@ -24,6 +24,8 @@ export interface ProberOptions {
   signal?: AbortSignal;
   /** Called as each attempt starts; the benchmark uses it for "process start to first attempt". */
   onAttempt?: (target: Target, at: number) => void;
+  /** Receives the live per-target results once, so progress can be reported before the run ends. */
+  onStart?: (results: readonly TargetResult[]) => void;
 }
 
 export interface TargetResult {
@@ -61,6 +63,7 @@ export async function runProber(opts: ProberOptions): Promise<ProbeRun> {
   });
 
   const results = opts.targets.map((target): TargetResult => ({ target, attempts: 0 }));
+  opts.onStart?.(results);
   try {
     await Promise.all(results.map((r) => runTarget(r, t0, end.signal, opts)));
   } finally {

@@ -16,7 +16,7 @@ import type { ReporterConfig } from './config.ts';
 import type { Logger } from './log.ts';
 import type { PodApi } from './pod-writer.ts';
 import { withRetry } from './pod-writer.ts';
-import { runProber, type ProbeRun } from './prober.ts';
+import { runProber, type ProbeRun, type TargetResult } from './prober.ts';
 import type { ProbeFn } from './probes.ts';
 import type { Target } from './targets.ts';
 
@@ -68,7 +68,9 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   const stopProbing = new AbortController();
   const stop = deps.signal ? AbortSignal.any([deps.signal, stopProbing.signal]) : stopProbing.signal;
   let firstAttemptLogged = false;
+  let liveResults: readonly TargetResult[] = [];
   const probing = runProber({
+    onStart: (results) => { liveResults = results; },
     targets: config.targets, schedule: config.schedule, attemptTimeoutMs: config.attemptTimeoutMs,
     maxInFlight: config.maxInFlight, deadline, clock, probe: deps.probe, signal: stop,
     probeOptions: { ...(config.ca ? { ca: config.ca } : {}), insecureSkipVerify: config.insecureSkipVerify },
@@ -117,7 +119,7 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   let startWrite: Promise<void> | undefined;
   if (first === 'grace' && !startWritten) {
     // Written while probing goes on, so a pod whose datapath never works still has a start.
-    startWrite = send('patch start', startPatch(startTs)).then(
+    startWrite = send('patch start', startPatch(startTs, probeDetails([...liveResults], { processStart: origin, startKept }))).then(
       () => { startWritten = true; },
       (err: unknown) => log.warn('start annotation not written yet; it goes out with the next patch', { error: describe(err) }),
     );

@@ -81,6 +81,13 @@ test('ready after the start went out alone does not repeat the start', () => {
   assert.deepEqual(startPatch(START), { metadata: { annotations: { [ANNOTATION_START]: START } } });
 });
 
+test('the start patch carries the probe details so far, naming the targets still waited for', () => {
+  const p = startPatch(START, probeDetails(results(), { startKept: false }));
+  const details = ProbeDetails.parse(JSON.parse(p.metadata.annotations[ANNOTATION_PROBE]!));
+  assert.ok(details.targets.length > 0);
+  assert.equal(ANNOTATION_DP_READY in p.metadata.annotations, false);
+});
+
 test('failure patch carries a parseable ReporterFailure', () => {
   const failure = { reason: 'ProbeDeadline' as const, message: 'no success within 60s', ts: READY, probe: probeDetails(results(), { startKept: false }) };
   const p = failurePatch({ start: START, failure });

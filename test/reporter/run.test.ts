@@ -89,7 +89,12 @@ test('slow datapath: start goes out when the grace ends, ready at first success'
   assert.equal(r.outcome, 'ready');
   assert.equal(pod.patches.length, 2);
   assert.equal(pod.patches[0]!.at, 1_000);
-  assert.deepEqual(pod.patches[0]!.body, { metadata: { annotations: { [ANNOTATION_START]: iso(0) } } });
+  const first = pod.patches[0]!.body.metadata.annotations;
+  assert.deepEqual(Object.keys(first).sort(), [ANNOTATION_PROBE, ANNOTATION_START].sort());
+  assert.equal(first[ANNOTATION_START], iso(0));
+  // The start goes out with the attempts so far, so the controller can name what is awaited.
+  const sofar = ProbeDetails.parse(JSON.parse(first[ANNOTATION_PROBE]!));
+  assert.ok(sofar.attempts > 0 && sofar.targets.length > 0 && sofar.startToReadyMs === undefined);
   assert.equal(ANNOTATION_START in pod.patches[1]!.body.metadata.annotations, false);
   assert.equal(pod.annotations[ANNOTATION_DP_READY], iso(pod.patches[1]!.at));
 });
