@@ -168,7 +168,7 @@ describe('examples/', { concurrency: false }, () => {
     controller.addResultListener(indexListener(index, testLog));
     app = await buildApp({ results: index, pods: podSource(controller.store), registry: controller.metrics.registry, isReady: () => controller.synced });
     await controller.start();
-    await eventually('the controller leads', async () => controller.isLeader);
+    await eventually('the controller leads', async () => controller.isLeader, 60_000);
   });
 
   after(async () => {
@@ -224,14 +224,14 @@ describe('examples/', { concurrency: false }, () => {
     const pdb = await eventually('PDB allows one disruption', async () => {
       const p = await policy.readNamespacedPodDisruptionBudget({ name: 'dpready-controller', namespace: 'dpready-system' });
       return p.status?.currentHealthy === 2 && p;
-    });
+    }, 60_000);
     assert.equal(pdb.status?.disruptionsAllowed, 1);
     const discovery = cp.kubeConfig.makeApiClient(k8s.DiscoveryV1Api);
     await eventually('Service dpready has both replicas as endpoints', async () => {
       const slices = await discovery.listNamespacedEndpointSlice({ namespace: 'dpready-system', labelSelector: 'kubernetes.io/service-name=dpready' });
       const ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready);
       return ready.length === 2 && slices.items[0]?.ports?.[0]?.name === 'http';
-    });
+    }, 60_000);
   });
 
   test('deployment-sidecar.yaml: pods wait on the gate while the target is down, then all Ready via our condition', async () => {
@@ -258,7 +258,7 @@ describe('examples/', { concurrency: false }, () => {
       await eventually('dp-sidecar rolled out', async () => rolledOut(await deployment(cp, ns, 'dp-sidecar')), 60_000);
       const list = await pods(cp, ns, 'app=dp-sidecar');
       assertReadyThroughGate(list);
-      const rs = await eventually('3 results', async () => { const r = await results(cp, ns); return r.length === 3 && r; });
+      const rs = await eventually('3 results', async () => { const r = await results(cp, ns); return r.length === 3 && r; }, 60_000);
       assertSucceeded(rs, list, [target.url]);
       // The reporter waited for the target: its own monotonic start-to-ready shows it.
       for (const r of rs) assert.ok((r.spec.metrics.reporterStartToReadyMs ?? 0) > 0);
@@ -290,9 +290,9 @@ describe('examples/', { concurrency: false }, () => {
       await eventually('dp-init rolled out', async () => rolledOut(await deployment(cp, ns, 'dp-init')), 60_000);
       const list = await pods(cp, ns, 'app=dp-init');
       assertReadyThroughGate(list);
-      assertSucceeded(await eventually('3 results', async () => { const r = await results(cp, ns); return r.length === 3 && r; }), list, [target.url]);
+      assertSucceeded(await eventually('3 results', async () => { const r = await results(cp, ns); return r.length === 3 && r; }, 60_000), list, [target.url]);
       // Init mode: each reporter wrote and exited 0, as the kubelet needs to start the app.
-      await eventually('reporters exited', async () => runner.processes.length === 3 && runner.running === 0);
+      await eventually('reporters exited', async () => runner.processes.length === 3 && runner.running === 0, 60_000);
       assert.deepEqual(runner.processes.map((p) => p.exitCode), [0, 0, 0]);
     } finally {
       await runner.stop();
@@ -322,9 +322,9 @@ describe('examples/', { concurrency: false }, () => {
       const ready = await eventually('Ready through the gate', async () => {
         const p = await core(cp).readNamespacedPod({ name, namespace: ns });
         return cond(p, 'Ready')?.status === 'True' && p;
-      });
+      }, 60_000);
       assertReadyThroughGate([ready]);
-      assertSucceeded(await eventually('a result', async () => { const r = await results(cp, ns); return r.length === 1 && r; }), [ready], [target.url]);
+      assertSucceeded(await eventually('a result', async () => { const r = await results(cp, ns); return r.length === 1 && r; }, 60_000), [ready], [target.url]);
     } finally {
       await target.close();
       await rm(built.dir, { recursive: true, force: true });
@@ -364,7 +364,7 @@ describe('examples/', { concurrency: false }, () => {
         const res = await app.inject({ method: 'GET', url: `/api/v1/time-to-datapath-ready?namespace=${ns}&labelSelector=job-name%3Ddp-batch` });
         const body = res.json() as { count: number; totalSuccessful: number; totalFailed: number; failedPods: unknown[]; p99: number };
         return res.statusCode === 200 && body.totalSuccessful === 5 && body;
-      });
+      }, 60_000);
       assert.equal(answer.totalFailed, 0);
       assert.deepEqual(answer.failedPods, []);
       assert.ok(answer.p99 >= 0);
@@ -403,13 +403,13 @@ describe('examples/', { concurrency: false }, () => {
         const slices = await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: 'kubernetes.io/service-name=dp-server' });
         const ips = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses).sort();
         return ips.length === 2 && ips;
-      });
+      }, 60_000);
       assert.deepEqual(published, servers.map((p) => p.status!.podIP!).sort());
 
       await eventually('dp-client rolled out', async () => rolledOut(await deployment(cp, ns, 'dp-client')), 60_000);
       const clients = await pods(cp, ns, 'app=dp-client');
       assertReadyThroughGate(clients);
-      const rs = await eventually('3 results', async () => { const r = await results(cp, ns); return r.length === 3 && r; });
+      const rs = await eventually('3 results', async () => { const r = await results(cp, ns); return r.length === 3 && r; }, 60_000);
       assertSucceeded(rs, clients, ['dns://localhost', target.url]);
       // Both targets had to succeed: the reporter's probe annotation has each one's round trip.
       for (const p of clients) {
