@@ -18,7 +18,8 @@ import { startProcess, type ManagedProcess } from './processes.ts';
 import { ensureBinaries } from './binaries.ts';
 
 const run = promisify(execFile);
-const STAGES_FILE = fileURLToPath(new URL('./kwok-stages.yaml', import.meta.url));
+// Resolved from the repo root, so it is found from src/ (tsx) and from dist/ (compiled) alike.
+const STAGES_FILE = fileURLToPath(new URL('../../src/devcluster/kwok-stages.yaml', import.meta.url));
 const SERVICE_CIDR = '10.96.0.0/16';
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 

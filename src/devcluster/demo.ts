@@ -26,6 +26,8 @@ keeps running until Ctrl-C (or exits at once with --exit).
 `;
 
 const NS = 'dpready-demo';
+// Run from dist/ (npm run demo builds first), the controller and reporters run compiled too.
+const BUILT = import.meta.url.endsWith('.js');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 function podLine(p: k8s.V1Pod): string {
@@ -80,12 +82,12 @@ export async function main(argv: string[]): Promise<number> {
     await installDpready(cp, { workloadNamespaces: [NS] });
     const kubeconfig = join(cp.dir, 'controller.kubeconfig');
     await copyFile(await cp.serviceAccountKubeconfig('dpready-system', 'dpready-controller'), kubeconfig);
-    controller = await startControllerProcess(cp, { kubeconfig, port: (await ProbeTarget.reserve()).port,
+    controller = await startControllerProcess(cp, { kubeconfig, port: (await ProbeTarget.reserve()).port, built: BUILT,
       args: ['--datapath-timeout=5m', '--log-level=warn'] });
     say(`controller running as ServiceAccount dpready-system/dpready-controller; API at ${controller.url}`);
 
     const apps = cp.kubeConfig.makeApiClient(k8s.AppsV1Api);
-    runner = new ReporterRunner(cp, { namespace: NS });
+    runner = new ReporterRunner(cp, { namespace: NS, built: BUILT });
     await runner.start();
     await apps.createNamespacedDeployment({ namespace: NS, body: gatedDeployment({ name: 'web', namespace: NS, replicas, target: target.address }) });
     say(`\ncreated Deployment ${NS}/web: ${replicas} replicas gated on ${CONDITION_TYPE}; their reporters probe ${target.address}, which is DOWN`);

@@ -51,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
     signal: terminated.signal,
     podApi: async () => {
       apiThread = startPodApiThread({ podName: config.podName, namespace: config.namespace });
+      // Per-call timeouts measure the API server, not our own module loading; bounded anyway.
+      await Promise.race([apiThread.loaded, new Promise((r) => setTimeout(r, 30_000).unref())]);
       return apiThread;
     },
   });

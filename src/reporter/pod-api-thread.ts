@@ -14,6 +14,7 @@ export type ToWorker =
   | { type: 'patch'; id: number; body: AnnotationPatch }
   | { type: 'abort'; id: number };
 export type FromWorker =
+  | { type: 'loaded' }
   | { id: number; ok: true; annotations?: Record<string, string> }
   | { id: number; ok: false; message: string; retryable: boolean; status?: number };
 
@@ -25,6 +26,8 @@ export class PodApiError extends Error {
 }
 
 export interface PodApiThread extends PodApi {
+  /** Settles once the worker has loaded client-node (or failed to): call timeouts start after it. */
+  loaded: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,13 +43,16 @@ export function startPodApiThread(init: WorkerInit): PodApiThread {
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
+  let markLoaded!: () => void;
+  const loaded = new Promise<void>((resolve) => { markLoaded = resolve; });
   worker.on('message', (m: FromWorker) => {
+    if ('type' in m) { markLoaded(); return; }
     const p = pending.get(m.id);
     pending.delete(m.id);
     p?.resolve(m);
   });
-  worker.on('error', (err) => failAll(new PodApiError(`pod API thread failed: ${err.message}`, false)));
-  worker.on('exit', (code) => failAll(new PodApiError(`pod API thread exited (code ${code})`, false)));
+  worker.on('error', (err) => { markLoaded(); failAll(new PodApiError(`pod API thread failed: ${err.message}`, false)); });
+  worker.on('exit', (code) => { markLoaded(); failAll(new PodApiError(`pod API thread exited (code ${code})`, false)); });
 
   const call = (msg: ToWorker, signal: AbortSignal): Promise<FromWorker> =>
     new Promise<FromWorker>((resolve, reject) => {
@@ -59,14 +65,16 @@ export function startPodApiThread(init: WorkerInit): PodApiThread {
       }, { once: true });
       worker.postMessage(msg);
     }).then((m) => {
+      if ('type' in m) throw new PodApiError('unexpected message from the pod API thread', false);
       if (!m.ok) throw new PodApiError(m.message, m.retryable, m.status);
       return m;
     });
 
   return {
+    loaded,
     async getAnnotations(signal) {
       const m = await call({ type: 'get', id: nextId++ }, signal);
-      return (m.ok && m.annotations) || {};
+      return ('ok' in m && m.ok && m.annotations) || {};
     },
     async patch(body, signal) {
       await call({ type: 'patch', id: nextId++, body }, signal);

@@ -17,8 +17,10 @@ const ready: Promise<PodApi> = (async () => {
   kc.loadFromDefault();
   return kubePodApi(kc, init.podName, init.namespace);
 })();
-// Surface a load failure on the first request rather than as an unhandled rejection.
-ready.catch(() => undefined);
+// Tell the main thread when loading is over, so per-call timeouts start only then (under CPU
+// contention, loading alone can take longer than a call's timeout). A load failure surfaces
+// on the first request rather than as an unhandled rejection.
+ready.then(() => port.postMessage({ type: 'loaded' }), () => port.postMessage({ type: 'loaded' }));
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'abort') {
