@@ -8,6 +8,7 @@ type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) =
 
 const COMMANDS: Record<string, Command> = {
   controller: { summary: 'mirror datapath readiness into the pod condition, record results, serve the stats API', load: () => import('./controller/main.ts') },
+  demo: { summary: 'show a rollout gated on datapath readiness on a local control plane, then its stats', load: () => import('./devcluster/demo.ts') },
   'dev-cluster': { summary: 'run a local Kubernetes control plane with fake (KWOK) nodes until interrupted', load: () => import('./devcluster/command.ts') },
   reporter: { summary: 'probe the datapath from inside a pod and record it on the pod', load: () => import('./reporter/main.ts') },
   stats: { summary: 'print time-to-start and time-to-datapath-ready percentiles, worst and failed pods', load: () => import('./api/stats-command.ts') },
@@ -26,7 +27,16 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw new DpreadyError('DPR_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);
-  const mod = await command.load();
+  let mod: Awaited<ReturnType<Command['load']>>;
+  try {
+    mod = await command.load();
+  } catch (err) {
+    // The image leaves out the local-cluster tooling (it builds Kubernetes from a clone's Go modules).
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new DpreadyError('DPR_USAGE', `${name} is not part of this installation; run it from a clone of the dpready repository`, { cause: err });
+    }
+    throw err;
+  }
   return mod.main(rest);
 }
 
