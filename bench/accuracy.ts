@@ -9,7 +9,10 @@ import type { LifecycleRun } from './lifecycle.ts';
 import { summarizeAbs, type Summary } from './stats.ts';
 
 export interface MethodAccuracy { method: string; pods: number; startError: Summary; dpReadyError: Summary }
-export interface AccuracyFigures { methods: MethodAccuracy[]; createCallMs: Summary; createdAtSources: Record<string, number>; markMs: number; pass: boolean }
+export interface AccuracyFigures {
+  /** dpready's error split into its sources: creation instant, reporter start, reported ready. */
+  components: { createdAt: Summary; start: Summary; ready: Summary };
+  methods: MethodAccuracy[]; createCallMs: Summary; createdAtSources: Record<string, number>; markMs: number; pass: boolean }
 
 function truth(run: LifecycleRun) {
   return run.pods.map((p) => ({
@@ -42,7 +45,13 @@ export function accuracyFigures(dpready: LifecycleRun, legacy: LifecycleRun, mar
     fromAnnotations(dpready, 'existing formula on dpready reporter (creationTimestamp)'),
     fromAnnotations(legacy, 'existing system (creationTimestamp, 2 s probe interval)'),
   ];
+  const components = {
+    createdAt: summarizeAbs(rows.map((t) => Date.parse(t.p.result!.timestamps.createdAt) - t.p.createCallAt)),
+    start: summarizeAbs(rows.map((t) => Date.parse(t.p.result!.timestamps.startTs!) - t.p.reporterSpawnAt!)),
+    ready: summarizeAbs(rows.map((t) => Date.parse(t.p.result!.timestamps.dpReadyTs!) - dpready.targetOpenedAt!)),
+  };
   return {
+    components,
     methods,
     createCallMs: summarizeAbs(dpready.pods.map((p) => p.createReturnedAt - p.createCallAt)),
     createdAtSources: sources, markMs,

@@ -37,7 +37,12 @@ export interface GatePhase {
   fromSend: { dpready: Latencies; floor: Latencies };
   pass: boolean;
 }
-export interface GateLatencyFigures { phases: GatePhase[]; markRatio: number }
+export interface GateLatencyFigures {
+  phases: GatePhase[];
+  markRatio: number;
+  /** The controller's own histogram (ready annotation seen on its watch → condition written), over both phases. */
+  controllerSelf?: { count: number; meanMs: number };
+}
 
 interface Track { sentAt?: number; annotationSeenAt?: number; conditionSeenAt?: number }
 
@@ -149,7 +154,12 @@ export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Prom
     await Promise.all(burst.flatMap((n) => pair(n)));
     await measure(`burst ${burst.length} at once`, burst);
     if (floor.errors()) o.log(`  floor patch errors: ${floor.errors()}`);
-    return { phases, markRatio: 1.5 };
+    const metrics = await fetch(`${controller.url}/metrics`).then((r) => r.text(), () => '');
+    const sum = Number(/^dpready_gate_latency_seconds_sum (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+    const count = Number(/^dpready_gate_latency_seconds_count (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+    const controllerSelf = { count, meanMs: Math.round((sum / count) * 10_000) / 10 };
+    o.log(`  controller's own gate latency (its watch → its write): mean ${controllerSelf.meanMs} ms over ${count}`);
+    return { phases, markRatio: 1.5, controllerSelf };
   } finally {
     for (const w of watches) await w.stop();
     await floor?.stop();

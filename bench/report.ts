@@ -59,6 +59,8 @@ export function formatReport(r: BenchReport): string {
     for (const x of a.methods) {
       out.push(`   ${pad(x.method, 58)} ${lpad(x.pods, 4)} │ ${lpad(x.startError.median, 9)} ${lpad(x.startError.p99, 7)} ${lpad(x.startError.max, 7)} │ ${lpad(x.dpReadyError.median, 12)} ${lpad(x.dpReadyError.p99, 7)} ${lpad(x.dpReadyError.max, 7)}`);
     }
+    const c = a.components;
+    out.push(`   where dpready's error comes from (signed ms, median / p99 of |x|): createdAt − create call ${c.createdAt.median} / ${c.createdAt.p99}; reporter start − spawn ${c.start.median} / ${c.start.p99}; reported ready − target open ${c.ready.median} / ${c.ready.p99}`);
     out.push(`   createdAt source of dpready results: ${JSON.stringify(a.createdAtSources)}; create call round trip median ${a.createCallMs.median} ms, max ${a.createCallMs.max} ms`);
   }
   if (r.gateLatency) {
@@ -67,6 +69,9 @@ export function formatReport(r: BenchReport): string {
     for (const p of r.gateLatency.phases) {
       out.push(`   ${pad(p.phase, 30)} │ ${lpad(p.dpready.p50, 11)} ${lpad(p.dpready.p99, 7)} ${lpad(p.dpready.max, 7)} │ ${lpad(p.floor.p50, 9)} ${lpad(p.floor.p99, 7)} ${lpad(p.floor.max, 7)} │ ${lpad(p.ratioP50, 9)} ${lpad(p.ratioP99, 6)} │ ${p.fromSend.dpready.p99} / ${p.fromSend.floor.p99}`);
     }
+  }
+  if (r.gateLatency?.controllerSelf) {
+    out.push(`   controller's own histogram (annotation seen on its watch → condition written): mean ${r.gateLatency.controllerSelf.meanMs} ms over ${r.gateLatency.controllerSelf.count} pods`);
   }
   for (const c of r.apiCost ?? []) {
     out.push('', `3. API cost (${c.scenario}; ${c.pods} pods, full lifecycle; kube-apiserver apiserver_request_total)`);

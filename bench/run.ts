@@ -4,8 +4,8 @@
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
 // its own time bounds, and the whole run is capped (--max-minutes, default 8 quick / 60 full).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem, type } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -80,12 +80,15 @@ const report: BenchReport = {
 
 const needsCluster = ['cost', 'accuracy', 'gate', 'scale'].some((p) => only.has(p));
 let cp: ControlPlane | undefined;
+let cpDir: string | undefined;
 let kube: Kube | undefined;
 try {
   if (needsCluster) {
     ensureBuilt();
     log(`bench: starting the local control plane with ${size.nodes} KWOK nodes`);
-    cp = await startControlPlane({ nodes: size.nodes, log: (l) => log(`  ${l}`) });
+    // A directory of our own: other tooling may sweep the harness's default dpready-cp-* ones.
+    cpDir = mkdtempSync(join(tmpdir(), 'dpready-bench-'));
+    cp = await startControlPlane({ nodes: size.nodes, dir: cpDir, log: (l) => log(`  ${l}`) });
     report.machine.kubernetes = await kubernetesVersion(cp);
     await installDpready(cp, { workloadNamespaces: ['bench-cost', 'bench-acc', 'bench-legacy', 'bench-gate-a', 'bench-gate-b', 'bench-scale'] });
     kube = new Kube(cp.server, cp, 32);
@@ -120,6 +123,7 @@ try {
 } finally {
   await kube?.close();
   await cp?.stop();
+  if (cpDir && process.env.DPREADY_KEEP_DIR !== '1') rmSync(cpDir, { recursive: true, force: true });
 }
 // In-process parts run after the control plane is gone, on a quieter machine.
 if (only.has('api')) {
