@@ -61,9 +61,10 @@ test('time and pod-health routes answer from a non-leader replica, and from one 
     assert.equal(body.pending, 1, 'the probing pod is in flight, not failed');
     assert.deepEqual(body.worstPods.map((w: { name: string }) => w.name), ['ok-5', 'ok-3', 'ok-1']);
     assert.deepEqual(body.failedPods.map((f: { name: string; reason: string }) => [f.name, f.reason]), [['gave-up', 'ProbeDeadline']]);
-    // Latencies are measured from the controller's first sight of the pod, a little before the reporter's clock read.
+    // Latencies are measured from the controller's first sight of the pod, within a few ms of the
+    // instant this test read its clock after creating it.
     const worst = body.worstPods[0];
-    assert.ok(worst.value >= 1000 && worst.value < 1500, `worst value ${worst.value}`);
+    assert.ok(worst.value > 900 && worst.value < 1500, `worst value ${worst.value}`);
     assert.ok(body.p50 > 0 && body.p50 <= body.p90 && body.p90 <= body.p99 && body.p99 <= body.max, JSON.stringify(body)); assert.ok(body.p50 > 0 && body.p50 <= body.p90 && body.p90 <= body.p99 && body.p99 <= body.max);
 
     const filtered = (await follower.app.inject({ url: `/api/v1/time-to-start?namespace=${ns}&labelSelector=shard%20in%20(1),app=web` })).json();

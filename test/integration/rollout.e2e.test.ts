@@ -108,10 +108,10 @@ test('a rolling update waits for datapath readiness and completes once the datap
   }, 60_000);
   assert.equal(stats.totalFailed, 0);
   assert.ok(stats.min > 0, `min ${stats.min} ms`);
-  // The five new pods waited at least the 4 s the datapath was down; the first five did not.
-  const slow = stats.worstPods.slice(0, 5);
-  assert.ok(slow.every((w) => w.value >= 4_000), JSON.stringify(slow));
-  assert.ok(stats.p50 < 60_000);
+  // The new pod that met the broken datapath waited at least the 4 s it was down; nothing took absurdly long.
+  const stuckStat = stats.worstPods.find((w) => w.name === stuck.metadata!.name);
+  assert.ok(stuckStat && stuckStat.value >= 4_000, JSON.stringify(stats.worstPods));
+  assert.ok(stats.max < 120_000, `max ${stats.max} ms`);
   const startStats = await (await fetch(`${controller.url}/api/v1/time-to-start?namespace=${NS}`)).json() as { count: number; max: number };
   assert.equal(startStats.count, 10);
 });
