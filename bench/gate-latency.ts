@@ -73,7 +73,7 @@ async function startFloor(kube: Kube, ns: string) {
       type: CONDITION_TYPE, status: 'True', reason: 'DatapathReady', message: 'floor', lastTransitionTime: new Date().toISOString(),
     }).catch(() => { errors++; });
   });
-  return { stop: () => w.stop(), errors: () => errors };
+  return { stop: () => w.stop(), errors: () => errors, restarts: () => w.restarts() };
 }
 
 export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Promise<GateLatencyFigures> {
@@ -86,7 +86,7 @@ export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Prom
     args: [`--namespace=${o.nsA}`, '--log-level=warn'],
   });
   const tracks = new Map<string, Track>(); // key ns/name
-  const watches: Array<{ stop(): Promise<void> }> = [];
+  const watches: Array<{ stop(): Promise<void>; restarts(): number }> = [];
   let floor: Awaited<ReturnType<typeof startFloor>> | undefined;
   try {
     const names = [...Array.from({ length: o.steadyPods }, (_, i) => `s-${i}`), ...Array.from({ length: o.burstPods }, (_, i) => `b-${i}`)];
@@ -154,6 +154,8 @@ export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Prom
     await Promise.all(burst.flatMap((n) => pair(n)));
     await measure(`burst ${burst.length} at once`, burst);
     if (floor.errors()) o.log(`  floor patch errors: ${floor.errors()}`);
+    const restarts = watches.reduce((n, w) => n + w.restarts(), 0) + floor.restarts();
+    if (restarts) o.log(`  watches resumed ${restarts} times (kube-apiserver closes watchers it finds slow)`);
     const metrics = await fetch(`${controller.url}/metrics`).then((r) => r.text(), () => '');
     const sum = Number(/^dpready_gate_latency_seconds_sum (\S+)$/m.exec(metrics)?.[1] ?? NaN);
     const count = Number(/^dpready_gate_latency_seconds_count (\S+)$/m.exec(metrics)?.[1] ?? NaN);

@@ -76,43 +76,62 @@ export class Kube {
 
   /**
    * Lists then watches `path` (a collection), calling `onEvent` for every item of the list
-   * (as ADDED) and every later event, stamped with its arrival time. Stops on `stop()`.
+   * (as ADDED) and every later event, stamped with its arrival time. kube-apiserver closes
+   * watchers it finds slow ("unresponsive") under bursts, so an ended watch resumes from the
+   * last resourceVersion, or lists again (every item as ADDED) when that is too old.
+   * Stops on `stop()`.
    */
-  async watch(path: string, onEvent: (e: WatchEvent) => void): Promise<{ stop(): Promise<void> }> {
-    const { items, resourceVersion } = await this.list(path);
-    const now = Date.now();
-    for (const o of items) onEvent({ type: 'ADDED', object: o, at: now });
-    const client = new Client(this.server, { connect: this.tls, bodyTimeout: 0, headersTimeout: 30_000 });
-    this.watches.add(client);
+  async watch(path: string, onEvent: (e: WatchEvent) => void): Promise<{ stop(): Promise<void>; restarts(): number }> {
     const ac = new AbortController();
     const sep = path.includes('?') ? '&' : '?';
-    const res = await client.request({
-      method: 'GET', path: `${path}${sep}watch=1&resourceVersion=${resourceVersion}&allowWatchBookmarks=true&timeoutSeconds=3600`,
-      signal: ac.signal,
-    });
-    if (res.statusCode !== 200) throw new ApiError(res.statusCode, await res.body.text(), `watch ${path}`);
-    let buf = '';
-    const done = (async () => {
-      try {
-        for await (const chunk of res.body) {
-          const at = Date.now();
-          buf += (chunk as Buffer).toString('utf8');
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            if (!line) continue;
-            const e = JSON.parse(line) as { type: WatchEvent['type']; object: Obj };
-            if (e.type === 'ERROR') throw new Error(`watch ${path}: ${JSON.stringify(e.object)}`);
-            onEvent({ type: e.type, object: e.object, at });
-          }
+    let restarts = 0;
+    const relist = async () => {
+      const { items, resourceVersion } = await this.list(path);
+      const now = Date.now();
+      for (const o of items) onEvent({ type: 'ADDED', object: o, at: now });
+      return resourceVersion;
+    };
+    let rv = await relist();
+    const client = new Client(this.server, { connect: this.tls, bodyTimeout: 0, headersTimeout: 30_000 });
+    this.watches.add(client);
+    const once = async (): Promise<'ended' | 'gone'> => {
+      const res = await client.request({
+        method: 'GET', path: `${path}${sep}watch=1&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=3600`,
+        signal: ac.signal,
+      });
+      if (res.statusCode === 410) { await res.body.text(); return 'gone'; }
+      if (res.statusCode !== 200) throw new ApiError(res.statusCode, await res.body.text(), `watch ${path}`);
+      let buf = '';
+      for await (const chunk of res.body) {
+        const at = Date.now();
+        buf += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          const e = JSON.parse(line) as { type: WatchEvent['type']; object: Obj & { code?: number } };
+          if (e.type === 'ERROR') return e.object.code === 410 ? 'gone' : 'ended';
+          rv = e.object.metadata.resourceVersion;
+          onEvent({ type: e.type, object: e.object, at });
         }
-      } catch (err) {
-        if (!ac.signal.aborted) throw err;
+      }
+      return 'ended';
+    };
+    const done = (async () => {
+      while (!ac.signal.aborted) {
+        try {
+          if ((await once()) === 'gone' && !ac.signal.aborted) rv = await relist();
+        } catch (err) {
+          if (ac.signal.aborted) return;
+          process.stderr.write(`watch ${path}: ${String(err)}; retrying\n`);
+          await sleep(200);
+        }
+        if (!ac.signal.aborted) restarts++;
       }
     })();
-    done.catch((err: unknown) => process.stderr.write(`watch ${path} ended: ${String(err)}\n`));
     return {
+      restarts: () => restarts,
       stop: async () => {
         ac.abort();
         await done.catch(() => {});

@@ -42,7 +42,12 @@ const size = full
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const began = Date.now();
 // The whole run is bounded: a stuck part cannot hold the machine.
-const cap = setTimeout(() => { log(`bench: over ${maxMinutes} minutes, giving up`); process.exit(2); }, maxMinutes * 60_000);
+const cap = setTimeout(() => {
+  log(`bench: over ${maxMinutes} minutes, giving up; writing the parts that finished`);
+  notes.push(`stopped after ${maxMinutes} minutes (--max-minutes): parts not listed did not finish.`);
+  finish();
+  process.exit(2);
+}, maxMinutes * 60_000);
 cap.unref();
 
 function newestMtime(dir: string): number {
@@ -77,6 +82,18 @@ const report: BenchReport = {
   },
   durationSeconds: 0, notes, marks: [],
 };
+
+function finish(): void {
+  report.durationSeconds = Math.round((Date.now() - began) / 1000);
+  report.marks = marksOf(report);
+  const text = formatReport(report);
+  process.stdout.write(`${text}\n`);
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, `${report.mode}-${report.machine.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  log(`bench: wrote bench/results/latest.json (${report.durationSeconds} s)`);
+}
 
 const needsCluster = ['cost', 'accuracy', 'gate', 'scale'].some((p) => only.has(p));
 let cp: ControlPlane | undefined;
@@ -141,13 +158,5 @@ if (only.has('reporter')) {
     report.reporterAccuracy = { skipped: `bench/reporter-accuracy.ts failed: ${String(err).split('\n')[0]}` };
   }
 }
-report.durationSeconds = Math.round((Date.now() - began) / 1000);
-report.marks = marksOf(report);
-const text = formatReport(report);
-process.stdout.write(`${text}\n`);
-const dir = join(ROOT, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-writeFileSync(join(dir, `${report.mode}-${report.machine.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
-log(`bench: wrote bench/results/latest.json (${report.durationSeconds} s)`);
+finish();
 clearTimeout(cap);
