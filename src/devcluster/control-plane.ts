@@ -58,6 +58,12 @@ export interface ControlPlane {
   serviceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string>;
   /** Stops and restarts kube-apiserver on the same port and etcd data (a fault-injection aid). */
   restartApiServer(): Promise<void>;
+  /**
+   * Freezes kube-apiserver (SIGSTOP): its port still accepts connections, but nothing is
+   * answered. Resolves once the kernel reports it stopped, with a function that resumes it
+   * (SIGCONT; idempotent). stop() and restartApiServer() resume a frozen one first.
+   */
+  freezeApiServer(): Promise<() => void>;
   stop(): Promise<void>;
 }
 
@@ -107,8 +113,18 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const bin = (name: string) => join(binDir, name);
   const procs: ManagedProcess[] = [];
   let apiserver: ManagedProcess | undefined;
+  let frozen: ManagedProcess | undefined;
+  const resumeApiServer = () => {
+    const p = frozen;
+    frozen = undefined;
+    // child.pid is kube-apiserver itself: setpriv execs it.
+    if (p?.child.pid !== undefined && p.child.exitCode === null && p.child.signalCode === null) {
+      try { process.kill(p.child.pid, 'SIGCONT'); } catch { /* already gone */ }
+    }
+  };
 
   const stopAll = async () => {
+    resumeApiServer();
     // Reverse order: KWOK and controllers first, etcd last, so nothing logs a storm of errors.
     for (const p of [...procs].reverse()) await p.stop();
     procs.length = 0;
@@ -240,10 +256,33 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         return path;
       },
       async restartApiServer() {
+        resumeApiServer();
         const old = apiserver!;
         await old.stop();
         procs[procs.indexOf(old)] = startApiserver();
         await waitFor('kube-apiserver /readyz after restart', apiserver!, 90_000, readyz);
+      },
+      async freezeApiServer() {
+        const p = apiserver!;
+        const pid = p.child.pid;
+        if (frozen) throw new DpreadyError('DPR_CONTROL_PLANE', 'kube-apiserver is already frozen');
+        if (pid === undefined || p.child.exitCode !== null || p.child.signalCode !== null) {
+          throw new DpreadyError('DPR_CONTROL_PLANE', 'kube-apiserver is not running');
+        }
+        process.kill(pid, 'SIGSTOP');
+        frozen = p;
+        // The signal is asynchronous: wait for state T in /proc/<pid>/stat ("pid (comm) T ...").
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+          if (/^[tT]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3))) break;
+          if (Date.now() > deadline) {
+            resumeApiServer();
+            throw new DpreadyError('DPR_CONTROL_PLANE', `kube-apiserver (pid ${pid}) did not stop after SIGSTOP`);
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return () => { if (frozen === p) resumeApiServer(); };
       },
       async stop() {
         await stopAll();

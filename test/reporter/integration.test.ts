@@ -2,36 +2,19 @@
 // identity (a TokenRequest token bound to the pod), under the manifests/reporter.yaml RBAC
 // and admission policy applied through the documented per-namespace kustomize overlay.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { KubeConfig, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
 import {
   ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START, ProbeDetails, ReporterFailure, Rfc3339,
 } from '../../src/contract.ts';
 import { core, eventually, uniqueName, useControlPlane } from '../support/cluster.ts';
+import { applyReporterManifest, createPodWithToken, runReporter as spawnReporter } from '../support/reporter.ts';
 
 const cluster = useControlPlane({ nodes: 0 });
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
-const MANIFEST = fileURLToPath(new URL('../../manifests/reporter.yaml', import.meta.url));
-const SA = 'dpready-reporter';
 
-function runReporter(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'reporter'], {
-      env: { PATH: process.env.PATH ?? '', PROBE_MODE: 'init', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`reporter still running after ${timeoutMs} ms:\n${stderr}`)); }, timeoutMs);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
-  });
-}
+const runReporter = (env: Record<string, string>) => spawnReporter({ PROBE_MODE: 'init', ...env });
 
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -58,25 +41,9 @@ describe('reporter on the real control plane', { concurrency: false }, () => {
     const cp = cluster();
     ns = uniqueName('rep');
     await cp.ensureNamespace(ns);
-    // The documented overlay: the namespaced part lands in ns, the policy stays cluster-wide.
-    const overlay = mkdtempSync(join(tmpdir(), 'dpready-reporter-overlay-'));
-    copyFileSync(MANIFEST, join(overlay, 'reporter.yaml'));
-    writeFileSync(join(overlay, 'kustomization.yaml'), `namespace: ${ns}\nresources: [reporter.yaml]\n`);
-    await cp.kubectl(['apply', '-k', overlay]);
-    const api = core(cp);
+    await applyReporterManifest(cp, ns);
     for (const name of ['p1', 'p2', 'p3']) {
-      const body: V1Pod = {
-        metadata: { name, annotations: { 'example.com/owner': 'team-a' } },
-        spec: {
-          serviceAccountName: SA,
-          // Never scheduled: the pod object is all these tests need.
-          schedulerName: 'dpready-test-no-such-scheduler',
-          containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
-        },
-      };
-      const created = await eventually(`pod ${name} created`, () => api.createNamespacedPod({ namespace: ns, body }));
-      const uid = created.metadata!.uid!;
-      pods[name] = { uid, kubeconfig: await cp.podKubeconfig({ namespace: ns, serviceAccount: SA, podName: name, podUid: uid }) };
+      pods[name] = await createPodWithToken(cp, ns, name, { annotations: { 'example.com/owner': 'team-a' } });
     }
     // A new policy takes a moment to be loaded; wait until it denies (on p3, whose
     // annotations no test relies on) before any test counts on it.
