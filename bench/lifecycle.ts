@@ -47,7 +47,7 @@ export interface WatchAttribution {
   conditionWrites: number;
   /** Status writes that changed anything else (KWOK as the kubelet). */
   kubeletStatusWrites: number;
-  /** Other visible changes (binding, deletion mark, ...). */
+  /** Other visible changes (binding, deletion mark, finalisation, ...). */
   otherWrites: number;
 }
 
@@ -135,6 +135,8 @@ export async function runLifecycle(cp: ControlPlane, kube: Kube, o: LifecycleOpt
     if (e.type !== 'MODIFIED' || !before) return;
     if (ourAnnotations(before) !== ourAnnotations(pod)) watch.reporterAnnotationWrites++;
     else if (ourCondition(before) !== ourCondition(pod)) watch.conditionWrites++;
+    // The scheduler's binding sets nodeName and PodScheduled: not a kubelet status write.
+    else if (before.spec?.nodeName !== pod.spec?.nodeName || before.metadata.deletionTimestamp !== pod.metadata.deletionTimestamp) watch.otherWrites++;
     else if (otherStatus(before) !== otherStatus(pod)) watch.kubeletStatusWrites++;
     else watch.otherWrites++;
   });
