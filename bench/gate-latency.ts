@@ -10,6 +10,7 @@
 import { ANNOTATION_DP_READY, ANNOTATION_START, CONDITION_TYPE } from '../src/contract.ts';
 import type { ControlPlane } from '../src/devcluster/control-plane.ts';
 import { startControllerProcess } from '../src/devcluster/controller-process.ts';
+import { controllerArgs } from './controller-args.ts';
 import { freePort } from './ports.ts';
 import { Kube, mapLimit, sleep, until, type Obj } from './kube.ts';
 import { p50p99 } from './stats.ts';
@@ -83,7 +84,7 @@ export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Prom
   const observer = new Kube(cp.server, cp, 4);
   const controller = await startControllerProcess(cp, {
     kubeconfig: cp.kubeconfigPath, port: await freePort(), built: o.built, name: `controller-${o.nsA}`,
-    args: [`--namespace=${o.nsA}`, '--log-level=warn'],
+    args: controllerArgs(o.nsA),
   });
   const tracks = new Map<string, Track>(); // key ns/name
   const watches: Array<{ stop(): Promise<void>; restarts(): number }> = [];

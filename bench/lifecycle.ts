@@ -12,6 +12,7 @@ import { REPORTER_SERVICE_ACCOUNT } from '../src/devcluster/demo-workload.ts';
 import { ProbeTarget } from '../src/devcluster/probe-target.ts';
 import { ReporterRunner } from '../src/devcluster/reporter-runner.ts';
 import { diff, scrapeRequests, type RequestCounts } from './apiserver-requests.ts';
+import { controllerArgs } from './controller-args.ts';
 import { freePort } from './ports.ts';
 import { Kube, mapLimit, sleep, until, type Obj } from './kube.ts';
 
@@ -114,7 +115,7 @@ export async function runLifecycle(cp: ControlPlane, kube: Kube, o: LifecycleOpt
   const target = await ProbeTarget.reserve();
   if (o.target === 'before') await target.open();
   const controller = o.controller
-    ? await startControllerProcess(cp, { kubeconfig: cp.kubeconfigPath, port: await freePort(), built: o.built, name: `controller-${ns}`, args: [`--namespace=${ns}`, '--log-level=warn'] })
+    ? await startControllerProcess(cp, { kubeconfig: cp.kubeconfigPath, port: await freePort(), built: o.built, name: `controller-${ns}`, args: controllerArgs(ns) })
     : undefined;
   const byName = new Map<string, PodObservation>();
   const prev = new Map<string, Obj>();

@@ -1,6 +1,7 @@
 // The benchmark suite: `npm run bench` (quick, a few minutes on 2 cores) or
 // `npm run bench -- --full` (5,000 pods, 100,000 results). `--only a,b` runs some parts:
-// cost, accuracy, gate, scale, api, reporter. Prints a table and writes
+// cost, accuracy, gate, scale, api, reporter. `--controller-args '--workers=32'` passes flags to
+// every controller the suite starts. Prints a table and writes
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
 // its own time bounds, and the whole run is capped (--max-minutes, default 8 quick / 60 full).
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { installDpready } from '../src/devcluster/install.ts';
 import { accuracyFigures } from './accuracy.ts';
 import { apiCost } from './api-cost.ts';
 import { benchApi } from './api.ts';
+import { setControllerArgs } from './controller-args.ts';
 import { gateLatency } from './gate-latency.ts';
 import { Kube } from './kube.ts';
 import { runLifecycle } from './lifecycle.ts';
@@ -27,7 +29,9 @@ const { values } = parseArgs({ options: {
   full: { type: 'boolean', default: false },
   only: { type: 'string' },
   'max-minutes': { type: 'string' },
+  'controller-args': { type: 'string' },
 } });
+setControllerArgs(values['controller-args']);
 const full = values.full!;
 const only = new Set(values.only ? values.only.split(',') : PARTS);
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part ${p}; parts: ${PARTS.join(', ')}`);
@@ -71,6 +75,7 @@ const notes: string[] = [
   'percentiles are nearest rank (sorted[ceil(n·p)−1]); with fewer than 100 samples p99 is the maximum.',
   'the controller and reporters run as separate processes from dist/; the benchmark, control plane and KWOK share the same cores, so figures include CPU contention.',
 ];
+if (values['controller-args']) notes.push(`controller flags added: ${values['controller-args']}`);
 if (!full) notes.push(`quick mode: ${size.costPods}/${size.accuracyPods} reporter pods, gate latency ${size.steady} pods at ${size.rate}/s and a burst of ${size.burst} (the issue's example is 1,000), scale ${size.scalePods} pods + ${size.scaleResults} results (the RSS mark is for --full).`);
 
 const report: BenchReport = {

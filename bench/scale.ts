@@ -8,6 +8,7 @@ import { Pool } from 'undici';
 import { ANNOTATION_DP_READY, ANNOTATION_START, API_VERSION, CONDITION_TYPE, GROUP, KIND, PLURAL, VERSION, resultName } from '../src/contract.ts';
 import type { ControlPlane } from '../src/devcluster/control-plane.ts';
 import { startControllerProcess } from '../src/devcluster/controller-process.ts';
+import { controllerArgs } from './controller-args.ts';
 import { freePort } from './ports.ts';
 import { Kube, mapLimit, sleep, until } from './kube.ts';
 import { childUsage, type ProcUsage } from './proc-usage.ts';
@@ -74,7 +75,7 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
   const observer = new Kube(cp.server, cp, 4);
   const controller = await startControllerProcess(cp, {
     kubeconfig: cp.kubeconfigPath, port: await freePort(), built: o.built, name: `controller-${ns}`,
-    args: [`--namespace=${ns}`, '--log-level=warn'],
+    args: controllerArgs(ns),
   });
   const pid = controller.process.child.pid;
   const annotated = new Set<string>();
