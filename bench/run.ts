@@ -140,7 +140,8 @@ try {
   }
   if (only.has('scale') && cp) {
     log(`bench: scale, ${size.scalePods} pods then ${size.scaleResults} results`);
-    report.scale = await scale(cp, { pods: size.scalePods, results: size.scaleResults, clients: 20, requestsPerRoute: size.scaleRequests, namespace: 'bench-scale', built: true, log });
+    report.scale = await scale(cp, { pods: size.scalePods, results: size.scaleResults, clients: 20, requestsPerRoute: size.scaleRequests, namespace: 'bench-scale', built: true, log,
+      onFigures: (f) => { report.scale = f; } });
   }
 } finally {
   await kube?.close();

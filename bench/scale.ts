@@ -14,7 +14,11 @@ import { Kube, mapLimit, sleep, until } from './kube.ts';
 import { childUsage, type ProcUsage } from './proc-usage.ts';
 import { p50p99 } from './stats.ts';
 
-export interface ScaleOptions { pods: number; results: number; clients: number; requestsPerRoute: number; namespace: string; built: boolean; log: (line: string) => void }
+export interface ScaleOptions {
+  pods: number; results: number; clients: number; requestsPerRoute: number; namespace: string; built: boolean; log: (line: string) => void;
+  /** Receives the figures object at once; it fills in as the run goes, so a capped run still reports what it reached. */
+  onFigures?: (f: ScaleFigures) => void;
+}
 export interface ScaleFigures {
   pods: number;
   nodes: number;
@@ -22,6 +26,8 @@ export interface ScaleFigures {
   createSeconds: number;
   /** Last pod created → last condition True seen on a watch. */
   lastCreatedToLastConditionMs: number;
+  /** Last pod seen Running (its annotations written at once) → last condition True: the controller's share. */
+  lastRunningToLastConditionMs: number;
   resultsLoadSeconds: number;
   controller: { afterPods?: ProcUsage; withResults?: ProcUsage; afterQueries?: ProcUsage };
   statsApi: Record<string, { n: number; errors: number; p50: number; p99: number; max: number; reqPerSec: number }>;
@@ -81,12 +87,14 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
   const annotated = new Set<string>();
   const ready = new Set<string>();
   let lastConditionAt = 0;
+  let lastRunningAt = 0;
   let resultsSeen = 0;
   const watches: Array<{ stop(): Promise<void> }> = [];
   const figures: ScaleFigures = {
-    pods: o.pods, nodes: cp.nodeNames.length, results: o.results, createSeconds: 0, lastCreatedToLastConditionMs: NaN,
+    pods: o.pods, nodes: cp.nodeNames.length, results: o.results, createSeconds: 0, lastCreatedToLastConditionMs: NaN, lastRunningToLastConditionMs: NaN,
     resultsLoadSeconds: NaN, controller: {}, statsApi: {}, markRssMiB: 200, pass: false,
   };
+  o.onFigures?.(figures);
   try {
     watches.push(await observer.watch(`/api/v1/namespaces/${ns}/pods`, (e) => {
       const pod = e.object;
@@ -95,6 +103,7 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
       if (!annotated.has(name) && pod.status?.phase === 'Running') {
         // The reporter's first-second case: start and ready in one patch.
         annotated.add(name);
+        lastRunningAt = e.at;
         const now = Date.now();
         writer.annotatePod(ns, name, { [ANNOTATION_START]: new Date(now - 50).toISOString(), [ANNOTATION_DP_READY]: new Date(now).toISOString() })
           .catch((err: unknown) => o.log(`  annotate ${name} failed: ${String(err)}`));
@@ -120,7 +129,8 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
     o.log(`  ${o.pods} pods created in ${figures.createSeconds} s across ${cp.nodeNames.length} KWOK nodes`);
     await until('every condition True', () => ready.size >= o.pods, Math.max(120_000, o.pods * 100), 200);
     figures.lastCreatedToLastConditionMs = lastConditionAt - lastCreatedAt;
-    o.log(`  last pod created → last condition True: ${figures.lastCreatedToLastConditionMs} ms`);
+    figures.lastRunningToLastConditionMs = lastConditionAt - lastRunningAt;
+    o.log(`  last pod created → last condition True: ${figures.lastCreatedToLastConditionMs} ms (last pod Running → last condition True: ${figures.lastRunningToLastConditionMs} ms)`);
     await until('a result for every pod', () => resultsSeen >= o.pods, 300_000, 200);
     figures.controller.afterPods = childUsage(pid);
 
@@ -129,7 +139,10 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
     let done = 0;
     await mapLimit(Array.from({ length: Math.max(0, extra) }, (_, i) => i), 48, async (i) => {
       await writer.request('POST', `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`, syntheticSpec(ns, i));
-      if (++done % 10_000 === 0) o.log(`  ${done}/${extra} results created`);
+      if (++done % 10_000 === 0) {
+        figures.controller.withResults = childUsage(pid);
+        o.log(`  ${done}/${extra} results created; controller RSS ${figures.controller.withResults?.rssMiB} MiB`);
+      }
     });
     const statsUrl = `${controller.url}/api/v1/time-to-start?topN=1`;
     await until('the controller to index every result', async () => {
