@@ -50,6 +50,8 @@ const cap = setTimeout(() => {
   log(`bench: over ${maxMinutes} minutes, giving up; writing the parts that finished`);
   notes.push(`stopped after ${maxMinutes} minutes (--max-minutes): parts not listed did not finish.`);
   finish();
+  // Children die with this process (exit hook, pdeathsig); their directory goes too.
+  if (cpDir && process.env.DPREADY_KEEP_DIR !== '1') rmSync(cpDir, { recursive: true, force: true });
   process.exit(2);
 }, maxMinutes * 60_000);
 cap.unref();
