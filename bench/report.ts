@@ -92,6 +92,7 @@ export function formatReport(r: BenchReport): string {
     out.push(`   controller after pods: ${us(u.afterPods)}`);
     out.push(`   controller with results: ${us(u.withResults)}`);
     out.push(`   controller after queries: ${us(u.afterQueries)}`);
+    if (s.controllerHeapUsedMiB) out.push(`   controller V8 heap in use, MiB: ${JSON.stringify(s.controllerHeapUsedMiB)}`);
     out.push(`   ${pad('stats API of the controller process (20 clients)', 84)} ${lpad('p50', 7)} ${lpad('p99', 7)} ${lpad('req/s', 6)} err`);
     for (const [path, f] of Object.entries(s.statsApi)) out.push(`   ${pad(path, 84)} ${lpad(f.p50, 7)} ${lpad(f.p99, 7)} ${lpad(f.reqPerSec, 6)} ${f.errors}`);
   }

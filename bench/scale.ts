@@ -30,6 +30,8 @@ export interface ScaleFigures {
   lastRunningToLastConditionMs: number;
   resultsLoadSeconds: number;
   controller: { afterPods?: ProcUsage; withResults?: ProcUsage; afterQueries?: ProcUsage };
+  /** The controller's V8 heap in use (its own nodejs_heap_size_used_bytes), MiB: live data, unlike RSS. */
+  controllerHeapUsedMiB: { afterPods?: number; withResults?: number; afterQueries?: number };
   statsApi: Record<string, { n: number; errors: number; p50: number; p99: number; max: number; reqPerSec: number }>;
   markRssMiB: number;
   pass: boolean;
@@ -51,6 +53,12 @@ function syntheticSpec(ns: string, i: number) {
       labels: { app: `app-${i % 20}` }, outcome: 'Succeeded',
     },
   };
+}
+
+async function heapUsedMiB(url: string): Promise<number | undefined> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  const v = /^dpready_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+  return v === undefined ? undefined : Math.round(Number(v) / 1048576);
 }
 
 async function hammer(url: string, path: string, clients: number, requests: number) {
@@ -92,7 +100,7 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
   const watches: Array<{ stop(): Promise<void> }> = [];
   const figures: ScaleFigures = {
     pods: o.pods, nodes: cp.nodeNames.length, results: o.results, createSeconds: 0, lastCreatedToLastConditionMs: NaN, lastRunningToLastConditionMs: NaN,
-    resultsLoadSeconds: NaN, controller: {}, statsApi: {}, markRssMiB: 200, pass: false,
+    resultsLoadSeconds: NaN, controller: {}, controllerHeapUsedMiB: {}, statsApi: {}, markRssMiB: 200, pass: false,
   };
   o.onFigures?.(figures);
   try {
@@ -133,6 +141,7 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
     o.log(`  last pod created → last condition True: ${figures.lastCreatedToLastConditionMs} ms (last pod Running → last condition True: ${figures.lastRunningToLastConditionMs} ms)`);
     await until('a result for every pod', () => resultsSeen >= o.pods, 300_000, 200);
     figures.controller.afterPods = childUsage(pid);
+    figures.controllerHeapUsedMiB.afterPods = await heapUsedMiB(controller.url);
 
     const extra = o.results - resultsSeen;
     const l0 = Date.now();
@@ -152,6 +161,7 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
     figures.resultsLoadSeconds = Math.round((Date.now() - l0) / 100) / 10;
     await sleep(2_000);
     figures.controller.withResults = childUsage(pid);
+    figures.controllerHeapUsedMiB.withResults = await heapUsedMiB(controller.url);
     o.log(`  ${o.results} results indexed (${extra} created in ${figures.resultsLoadSeconds} s); controller peak RSS ${figures.controller.withResults?.peakRssMiB} MiB`);
 
     for (const path of ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-ready?labelSelector=app%20in%20(app-3%2Capp-4)&topN=100', '/api/v1/pod-health']) {
@@ -160,6 +170,7 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
       o.log(`  stats API ${path}: p50 ${f.p50} ms p99 ${f.p99} ms (${f.reqPerSec} req/s, ${f.errors} errors)`);
     }
     figures.controller.afterQueries = childUsage(pid);
+    figures.controllerHeapUsedMiB.afterQueries = await heapUsedMiB(controller.url);
     figures.pass = (figures.controller.afterQueries?.peakRssMiB ?? Infinity) <= figures.markRssMiB;
     return figures;
   } finally {
