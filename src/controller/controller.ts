@@ -5,9 +5,9 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import { ANNOTATION_DP_READY, GROUP, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
+import { ANNOTATION_DP_READY, CRD_NAME, GROUP, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
 import type { TimeoutPolicy } from '../conditions/decide.ts';
-import { callOptions } from '../kube/request-options.ts';
+import { callOptions, describeKubeError } from '../kube/request-options.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -85,7 +85,7 @@ export class Controller {
       onRetry: (uid, err, attempt, delayMs) => {
         if (isNotLeader(err)) return;
         const pod = this.store.get(uid) ?? this.store.tombstone(uid);
-        this.log.warn({ pod: pod ? `${pod.namespace}/${pod.name}` : undefined, uid, attempt, retryInMs: delayMs, err: String(err) }, 'reconcile failed; will retry');
+        this.log.warn({ pod: pod ? `${pod.namespace}/${pod.name}` : undefined, uid, attempt, retryInMs: delayMs, err: describeKubeError(err) }, 'reconcile failed; will retry');
       },
     });
     this.reconciler = new Reconciler({
@@ -118,6 +118,7 @@ export class Controller {
     });
     this.resultReflector = new Reflector({
       name: PLURAL, kubeConfig: kc, clock, log,
+      notFoundHint: `the ${CRD_NAME} CRD is not installed: kubectl apply -f manifests/crd.yaml (or -k manifests/)`,
       watchPath: `/apis/${GROUP}/${VERSION}${nsPath}/${PLURAL}`,
       list: async ({ limit, continue: cont }): Promise<ListPage> => {
         const q = { group: GROUP, version: VERSION, plural: PLURAL, limit, _continue: cont };
@@ -278,7 +279,7 @@ export class Controller {
         this.book.delete(uid);
         deleted++;
       } catch (err) {
-        this.log.warn({ uid, err: String(err) }, 'could not delete an expired result; will try again');
+        this.log.warn({ uid, err: describeKubeError(err) }, 'could not delete an expired result; will try again');
       }
     }
     if (deleted) this.log.info({ deleted, ttlMs: this.s.resultTtlMs }, 'expired results deleted');

@@ -3,7 +3,7 @@
 // bucket for the whole controller), because a 5,000-pod rollout must not double the
 // controller's writes or flood etcd with events.
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { callOptions } from '../kube/request-options.ts';
+import { callOptions, describeKubeError } from '../kube/request-options.ts';
 import type { Clock } from './clock.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -40,7 +40,7 @@ export class EventRecorder {
       reportingComponent: 'perf.github.com/dpready-controller', reportingInstance: this.deps.instance,
     } }, callOptions({ timeoutMs: 5_000 })).then(
       () => this.deps.metrics.writes.inc({ resource: 'events', verb: 'create' }),
-      (err: unknown) => this.deps.log.warn({ pod: `${pod.namespace}/${pod.name}`, reason, err: String(err) }, 'could not record event'),
+      (err: unknown) => this.deps.log.warn({ pod: `${pod.namespace}/${pod.name}`, reason, err: describeKubeError(err) }, 'could not record event'),
     );
   }
 

@@ -4,7 +4,7 @@
 // not agree), and a leader that cannot renew within renewDeadline stops acting as leader at
 // once, before anyone else can take over. client-node has no leader election of its own.
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
-import { callOptions, httpStatus } from '../kube/request-options.ts';
+import { callOptions, describeKubeError, httpStatus } from '../kube/request-options.ts';
 import type { Clock } from './clock.ts';
 
 export interface LeaderElectionOptions {
@@ -72,7 +72,7 @@ export class LeaderElector {
         await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease }, callOptions({ timeoutMs: 2_000 }));
       }
     } catch (err) {
-      this.o.log.warn({ err: String(err) }, 'could not release the leader lease; the next leader waits for it to expire');
+      this.o.log.warn({ err: describeKubeError(err) }, 'could not release the leader lease; the next leader waits for it to expire');
     }
   }
 
@@ -84,7 +84,7 @@ export class LeaderElector {
       // Another holder: stop at once. A lost race on our own renewal: keep going until the deadline.
       this.setLeading(state === 'held' || (state === 'conflict' && this.leading && this.isLeader()));
     } catch (err) {
-      this.o.log.warn({ err: String(err), lease: `${this.o.namespace}/${this.o.name}` }, 'leader lease update failed');
+      this.o.log.warn({ err: describeKubeError(err), lease: `${this.o.namespace}/${this.o.name}` }, 'leader lease update failed');
       this.setLeading(this.leading && this.isLeader());
     }
     // While leading, an expiry check must run even if the API call above hangs; the

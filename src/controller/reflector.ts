@@ -3,6 +3,7 @@
 // after any error (with capped backoff), relists only when the server says the version is
 // gone, and hands objects to callbacks that keep just what they need.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { describeKubeError } from '../kube/request-options.ts';
 import { backoffDelay, type Clock } from './clock.ts';
 
 export interface ListPage {
@@ -26,6 +27,8 @@ export interface ReflectorOptions {
   clock: Clock;
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
   onRestart?: (reason: string) => void;
+  /** Added to the log when the resource is not served (404), e.g. "is the CRD installed?". */
+  notFoundHint?: string;
   pageSize?: number;
   maxBackoffMs?: number;
 }
@@ -84,7 +87,8 @@ export class Reflector {
           continue;
         }
         const delay = backoffDelay(failures++, 250, this.opts.maxBackoffMs ?? 30_000);
-        this.opts.log.warn({ resource: this.opts.name, err: String(err), code: statusCode(err), retryInMs: delay },
+        const hint = statusCode(err) === 404 ? this.opts.notFoundHint : undefined;
+        this.opts.log.warn({ resource: this.opts.name, err: describeKubeError(err), retryInMs: delay, ...(hint ? { hint } : {}) },
           'list/watch failed; retrying');
         this.opts.onRestart?.('error');
         await this.sleep(delay);

@@ -31,3 +31,18 @@ export function httpStatus(err: unknown): number | undefined {
   if (typeof code?.statusCode === 'number') return code.statusCode;
   return undefined;
 }
+
+/** A one-line description of a failed call: client-node's own messages carry whole header dumps. */
+export function describeKubeError(err: unknown): string {
+  const status = httpStatus(err);
+  const body = (err as { body?: unknown } | undefined)?.body;
+  let detail: string | undefined;
+  if (typeof body === 'string') {
+    try { detail = (JSON.parse(body) as { message?: string }).message ?? body; } catch { detail = body; }
+  } else if (body && typeof body === 'object') {
+    detail = (body as { message?: string }).message;
+  }
+  const text = detail ?? (err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err));
+  const line = text.replace(/\s+/g, ' ').trim().slice(0, 300);
+  return status !== undefined ? `HTTP ${status}: ${line}` : line;
+}
