@@ -113,6 +113,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const bin = (name: string) => join(binDir, name);
   const procs: ManagedProcess[] = [];
   let apiserver: ManagedProcess | undefined;
+  let controllerManager: ManagedProcess | undefined;
   let frozen: ManagedProcess | undefined;
   const resumeApiServer = () => {
     const p = frozen;
@@ -183,14 +184,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       const [kcmPort, schedPort, kwokPort] = [await freePort(), await freePort(), await freePort()];
       const clientFlags = ['--kube-api-qps=500', '--kube-api-burst=1000'];
       log('starting kube-controller-manager, kube-scheduler and KWOK');
-      procs.push(startProcess('kube-controller-manager', bin('kube-controller-manager'), [
+      controllerManager = startProcess('kube-controller-manager', bin('kube-controller-manager'), [
         `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${kcmPort}`,
         `--service-account-private-key-file=${pki.saPrivateKey}`, `--root-ca-file=${pki.caCert}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`, '--use-service-account-credentials=false',
         // Node lifecycle lifts the not-ready taint new nodes get; a long grace period keeps it
         // from tainting fake nodes whose heartbeats jitter. nodeipam needs a cluster CIDR.
         '--controllers=*,-nodeipam', '--node-monitor-grace-period=1h', '--profiling=false', ...clientFlags,
-      ], join(dir, 'kube-controller-manager.log')));
+      ], join(dir, 'kube-controller-manager.log'));
+      procs.push(controllerManager);
       procs.push(startProcess('kube-scheduler', bin('kube-scheduler'), [
         `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`,
         '--profiling=false', ...clientFlags,
@@ -212,7 +214,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
         return ready.length >= nodes;
       });
-      await waitFor('the default ServiceAccount (kube-controller-manager running)', procs[2]!, 60_000, async () => {
+      await waitFor('the default ServiceAccount (kube-controller-manager running)', controllerManager, 60_000, async () => {
         await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
         return true;
       });
@@ -232,7 +234,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         } catch (err) {
           if ((err as { code?: number }).code !== 409) throw err;
         }
-        if (nodes > 0) return; // the controller-manager's serviceaccount controller creates it
+        if (controllerManager) {
+          // The controller-manager creates it, a moment later: pods cannot be admitted before.
+          await waitFor(`ServiceAccount ${name}/default`, controllerManager, 30_000, async () => {
+            await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+            return true;
+          });
+          return;
+        }
         try {
           await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } });
         } catch (err) {
