@@ -15,9 +15,3 @@ export const systemClock: Clock = {
   },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
-
-/** Capped exponential backoff with full jitter: attempt 0 waits up to baseMs, then doubles to maxMs. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.max(baseMs / 2, Math.round(ceiling * random()));
-}

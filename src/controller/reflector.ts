@@ -4,7 +4,8 @@
 // gone, and hands objects to callbacks that keep just what they need.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { describeKubeError } from '../kube/request-options.ts';
-import { backoffDelay, type Clock } from './clock.ts';
+import { backoffDelay } from '../backoff.ts';
+import type { Clock } from './clock.ts';
 
 export interface ListPage {
   items: unknown[];
@@ -86,7 +87,7 @@ export class Reflector {
           rv = undefined;
           continue;
         }
-        const delay = backoffDelay(failures++, 250, this.opts.maxBackoffMs ?? 30_000);
+        const delay = backoffDelay(++failures, { baseMs: 250, capMs: this.opts.maxBackoffMs ?? 30_000 });
         const hint = statusCode(err) === 404 ? this.opts.notFoundHint : undefined;
         this.opts.log.warn({ resource: this.opts.name, err: describeKubeError(err), retryInMs: delay, ...(hint ? { hint } : {}) },
           'list/watch failed; retrying');

@@ -2,7 +2,8 @@
 // processed by two workers at once, retried with capped per-key backoff when processing
 // fails, and can be scheduled for later (timeouts). Work only runs while the queue is
 // running, which is how a replica that loses leadership stops writing at once.
-import { backoffDelay, type Clock } from './clock.ts';
+import { backoffDelay } from '../backoff.ts';
+import type { Clock } from './clock.ts';
 
 export interface WorkQueueOptions {
   concurrency: number;
@@ -103,10 +104,10 @@ export class WorkQueue {
       await this.opts.process(key);
       this.failures.delete(key);
     } catch (err) {
-      const attempt = this.failures.get(key) ?? 0;
-      this.failures.set(key, attempt + 1);
-      const delay = backoffDelay(attempt, this.opts.baseBackoffMs ?? 200, this.opts.maxBackoffMs ?? 30_000, this.opts.random);
-      this.opts.onRetry?.(key, err, attempt + 1, delay);
+      const failures = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, failures);
+      const delay = backoffDelay(failures, { baseMs: this.opts.baseBackoffMs ?? 200, capMs: this.opts.maxBackoffMs ?? 30_000, random: this.opts.random });
+      this.opts.onRetry?.(key, err, failures, delay);
       this.addAfter(key, delay);
     } finally {
       this.active.delete(key);

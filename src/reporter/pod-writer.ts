@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { DpreadyError } from '../errors.ts';
 import type { AnnotationPatch } from './annotations.ts';
 import type { Clock } from './clock.ts';
+import { backoffDelay } from '../backoff.ts';
 
 /** The two calls the reporter makes, as an interface so tests substitute a recording fake. */
 export interface PodApi {
@@ -78,11 +79,7 @@ export function isRetryable(err: unknown): boolean {
 /** Our per-call timeout fired. */
 export class CallTimeout extends Error {}
 
-/** Full-jitter backoff: random in [d/2, d) with d = min(cap, base·2^n), to spread 1000 pods apart. */
-export function backoffDelay(failures: number, opts: { baseMs: number; capMs: number; random: () => number }): number {
-  const d = Math.min(opts.capMs, opts.baseMs * 2 ** Math.max(0, failures - 1));
-  return d / 2 + (d / 2) * opts.random();
-}
+
 
 /** Runs `call` with a per-call timeout, retrying as above; throws DPR_API_FAILURE at the end. */
 export async function withRetry<T>(what: string, call: (signal: AbortSignal) => Promise<T>, opts: RetryOptions): Promise<T> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WorkQueue } from '../../src/controller/work-queue.ts';
-import { backoffDelay } from '../../src/controller/clock.ts';
+import { backoffDelay } from '../../src/backoff.ts';
 import { FakeClock, flush } from '../support/fake-clock.ts';
 
 function queue(clock: FakeClock, process: (key: string) => Promise<void>, concurrency = 2) {
@@ -101,11 +101,11 @@ test('a paused queue holds keys until it runs again, and shutdown waits for work
   assert.equal(slow.depth, 0, 'a shut-down queue takes no new work');
 });
 
-test('backoffDelay stays within [base/2, cap]', () => {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    for (const r of [0, 0.5, 1]) {
-      const d = backoffDelay(attempt, 200, 30_000, () => r);
-      assert.ok(d >= 100 && d <= 30_000, `${attempt} ${r} ${d}`);
+test('backoffDelay stays within [base/2, cap], even after very many failures', () => {
+  for (let failures = 1; failures < 2_000; failures += 37) {
+    for (const r of [0, 0.5, 0.999]) {
+      const d = backoffDelay(failures, { baseMs: 200, capMs: 30_000, random: () => r });
+      assert.ok(d >= 100 && d < 30_000, `${failures} ${r} ${d}`);
     }
   }
 });
