@@ -6,7 +6,7 @@ import type { GateLatencyFigures } from './gate-latency.ts';
 import type { ScaleFigures } from './scale.ts';
 import type { ReporterAccuracyFigures } from './reporter-accuracy.ts';
 
-export interface Machine { cores: number; cpuModel: string; memGiB: number; node: string; kubernetes: string; os: string; date: string }
+export interface Machine { cores: number; cpuModel: string; memGiB: number; node: string; kubernetes: string; os: string; date: string; git: string }
 export interface Mark { what: string; figure: string; mark: string; pass: boolean }
 export interface BenchReport {
   mode: 'quick' | 'full';
@@ -51,7 +51,7 @@ export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   const m = r.machine;
   out.push(`dpready benchmark (${r.mode}) — ${m.date}`);
-  out.push(`machine: ${m.cores} cores (${m.cpuModel}), ${m.memGiB} GiB, ${m.os}; Node ${m.node}; ${m.kubernetes}; took ${r.durationSeconds} s`);
+  out.push(`machine: ${m.cores} cores (${m.cpuModel}), ${m.memGiB} GiB, ${m.os}; Node ${m.node}; ${m.kubernetes}; dpready ${m.git}; took ${r.durationSeconds} s`);
   out.push(`command: ${r.command}`);
   if (r.accuracy) {
     const a = r.accuracy;

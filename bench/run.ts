@@ -65,6 +65,17 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/** The commit measured, "+dirty" when src/ had uncommitted changes (dist/ is built from the working tree). */
+function gitRevision(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return dirty ? `${sha}+dirty` : sha;
+  } catch {
+    return '?';
+  }
+}
+
 /** Reporters and controllers run from dist/ as in the image; rebuild it when src/ is newer. */
 function ensureBuilt(): void {
   const cli = join(ROOT, 'dist', 'cli.js');
@@ -85,7 +96,7 @@ const report: BenchReport = {
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   machine: {
     cores: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version,
-    kubernetes: '?', os: `${type()} ${release()}`, date: new Date().toISOString(),
+    kubernetes: '?', os: `${type()} ${release()}`, date: new Date().toISOString(), git: gitRevision(),
   },
   durationSeconds: 0, notes, marks: [],
 };
