@@ -1,6 +1,6 @@
 // The benchmark suite: `npm run bench` (quick, a few minutes on 2 cores) or
 // `npm run bench -- --full` (5,000 pods, 100,000 results). `--only a,b` runs some parts:
-// cost, accuracy, gate, scale, api, reporter. `--controller-args '--workers=32'` passes flags to
+// cost, accuracy, gate, scale, api, reporter. `--controller-args=--workers=32` (note the =) passes flags to
 // every controller the suite starts. Prints a table and writes
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
 // its own time bounds, and the whole run is capped (--max-minutes, default 8 quick / 60 full).
