@@ -17,9 +17,11 @@ export interface DecisionInput {
   timeoutMs: number;
   policy: TimeoutPolicy;
   /**
-   * How long a new pod may go without any condition. A pod whose reporter succeeds within it
-   * gets one write (True) instead of two (False, then True); Ready is false meanwhile anyway,
-   * because the kubelet reads a missing gate condition as not ready.
+   * How long a new pod whose reporter has written nothing yet may go without any condition.
+   * Containers often start seconds after creation; a reporter that then succeeds at once costs
+   * one condition write (True) instead of two (AwaitingReporter, then True). Ready is false
+   * meanwhile anyway: the kubelet reads a missing gate condition as not ready. Once the reporter
+   * has written its start (it does so only when the datapath is slow), Probing shows at once.
    */
   pendingGraceMs: number;
 }
@@ -98,7 +100,7 @@ export function decide(input: DecisionInput): Decision {
     };
   }
 
-  if (now < createdAtMs + input.pendingGraceMs) {
+  if (!report.start && now < createdAtMs + input.pendingGraceMs) {
     return { recheckAt: Math.min(createdAtMs + input.pendingGraceMs, deadline) };
   }
 

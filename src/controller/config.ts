@@ -20,9 +20,9 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --label-selector SELECTOR      watch only pods matching this selector; full Kubernetes syntax, applied by the API server
   --datapath-timeout DURATION    a pod with no datapath success this long after creation is recorded as timed out (default 5m)
   --timeout-policy POLICY        what the gate does on timeout: fail-closed keeps it False, fail-open turns it True (default fail-closed)
-  --pending-grace DURATION       how long a new pod goes without our condition before it is set False (default 2s)
+  --pending-grace DURATION       how long a new pod whose reporter has written nothing goes without our condition (default 10s)
   --result-ttl DURATION          delete DatapathResults older than this (default: keep)
-  --workers N                    pods reconciled at once (default 8)
+  --workers N                    condition writes (and, separately, result writes) in flight at once (default 16)
   --resync DURATION              re-examine every pod this often (default 5m)
   --leader-elect                 elect one writer among replicas with a Lease (default off)
   --leader-elect-namespace NS    namespace of the Lease (default $POD_NAMESPACE, else dpready-system)
@@ -69,7 +69,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   if (labelSelector !== undefined) validateSelector(labelSelector);
   const policy = str('timeout-policy') ?? 'fail-closed';
   if (policy !== 'fail-closed' && policy !== 'fail-open') bad('timeout-policy', policy, 'fail-closed or fail-open');
-  const workersText = str('workers') ?? '8';
+  const workersText = str('workers') ?? '16';
   const workers = Number(workersText);
   if (!/^\d+$/.test(workersText) || workers < 1 || workers > 256) bad('workers', workersText, 'a whole number from 1 to 256');
   const leaseNamespace = str('leader-elect-namespace') ?? env.POD_NAMESPACE ?? 'dpready-system';
@@ -92,7 +92,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
     kubeconfig: str('kubeconfig'),
     namespace, labelSelector, timeoutPolicy: policy, workers, leaseNamespace, leaseName, logLevel, listen,
     datapathTimeoutMs, resultTtlMs, resyncMs,
-    pendingGraceMs: duration('pending-grace', '2s'),
+    pendingGraceMs: duration('pending-grace', '10s'),
     apiTimeoutMs: duration('api-timeout', '10s'),
     leaderElect: values['leader-elect'] === true,
     apiTokenFile: str('api-token-file'),

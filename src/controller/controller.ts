@@ -61,6 +61,8 @@ export class Controller {
   readonly metrics: Metrics;
   readonly identity: string;
   private readonly queue: WorkQueue;
+  /** Result writes, apart from condition writes so a rollout's gate never waits behind them. */
+  private readonly resultQueue: WorkQueue;
   private readonly reconciler: Reconciler;
   private readonly podReflector: Reflector;
   private readonly resultReflector: Reflector;
@@ -77,7 +79,7 @@ export class Controller {
     this.identity = s.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), queueDepth: () => this.queue.depth });
+    this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), queueDepth: () => this.queue.depth + this.resultQueue.depth });
     this.resultWriter = new ResultWriter(custom, this.metrics, s.apiTimeoutMs);
     this.queue = new WorkQueue({
       concurrency: s.workers, clock,
@@ -88,6 +90,15 @@ export class Controller {
         this.log.warn({ pod: pod ? `${pod.namespace}/${pod.name}` : undefined, uid, attempt, retryInMs: delayMs, err: describeKubeError(err) }, 'reconcile failed; will retry');
       },
     });
+    this.resultQueue = new WorkQueue({
+      concurrency: s.workers, clock,
+      process: (uid) => this.reconciler.recordResult(uid),
+      onRetry: (uid, err, attempt, delayMs) => {
+        if (isNotLeader(err)) return;
+        const pod = this.store.get(uid) ?? this.store.tombstone(uid);
+        this.log.warn({ pod: pod ? `${pod.namespace}/${pod.name}` : undefined, uid, attempt, retryInMs: delayMs, err: describeKubeError(err) }, 'recording the result failed; will retry');
+      },
+    });
     this.reconciler = new Reconciler({
       store: this.store, book: this.book, metrics: this.metrics, clock,
       statusPatcher: new StatusPatcher(core, this.metrics, s.apiTimeoutMs),
@@ -96,6 +107,7 @@ export class Controller {
       timeoutMs: s.datapathTimeoutMs, policy: s.timeoutPolicy, pendingGraceMs: s.pendingGraceMs,
       mayWrite: () => this.mayWrite(),
       requeueAfter: (uid, ms) => this.queue.addAfter(uid, ms),
+      enqueueResult: (uid) => this.resultQueue.add(uid),
       log,
     });
 
@@ -179,6 +191,7 @@ export class Controller {
     this.stopped = true;
     // In-flight writes finish first, so a replacement starting now sees everything we wrote.
     await this.queue.shutdown();
+    await this.resultQueue.shutdown();
     this.podReflector.stop();
     this.resultReflector.stop();
     await this.elector?.stop();
@@ -186,8 +199,13 @@ export class Controller {
     this.metrics.isLeader.set(0);
   }
 
-  /** Resolves when no pod is queued or being reconciled (tests, benchmarks). */
-  idle(): Promise<void> { return this.queue.idle(); }
+  /** Resolves when no pod is queued or being reconciled, conditions and results alike (tests, benchmarks). */
+  async idle(): Promise<void> {
+    while (this.queue.depth > 0 || this.resultQueue.depth > 0) {
+      await this.queue.idle();
+      await this.resultQueue.idle();
+    }
+  }
 
   pendingCount(): number {
     let n = 0;
@@ -205,12 +223,14 @@ export class Controller {
     // A new leader looks at everything once: the old one may have died mid-write.
     this.enqueueAll();
     this.queue.start();
+    this.resultQueue.start();
   }
 
   private stopLeading(): void {
     this.leading = false;
     this.metrics.isLeader.set(0);
     this.queue.pause();
+    this.resultQueue.pause();
   }
 
   private enqueueAll(): void {
@@ -251,7 +271,7 @@ export class Controller {
         if (!this.store.get(s.uid)) this.store.upsert(s);
         this.store.delete(s.uid, s);
         this.queue.forget(s.uid);
-        this.queue.add(s.uid);
+        this.resultQueue.add(s.uid);
       }
       return;
     }

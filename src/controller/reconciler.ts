@@ -1,5 +1,7 @@
-// One pass over one pod: decide (pure), then apply. Runs from the work queue, so it is never
-// run twice at once for a pod; it is level-triggered, so running it again is always safe.
+// One pass over one pod: decide (pure), then apply. The condition is what a rollout waits on,
+// so reconcile() writes only that and hands the result to a second queue (recordResult()):
+// a condition never waits behind a DatapathResult write. Each runs from its own work queue,
+// so neither runs twice at once for a pod; both are level-triggered, so running again is safe.
 import { ConditionReason, type DatapathResultSpec } from '../contract.ts';
 import { conditionPatch } from '../conditions/condition-patch.ts';
 import { decide, type TimeoutPolicy } from '../conditions/decide.ts';
@@ -28,6 +30,8 @@ export interface ReconcilerOptions {
   mayWrite: () => boolean;
   /** Schedules another pass for the pod. */
   requeueAfter: (uid: string, delayMs: number) => void;
+  /** Queues the pod's result to be recorded (by recordResult). */
+  enqueueResult: (uid: string) => void;
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; debug(o: object, msg: string): void };
 }
 
@@ -40,9 +44,26 @@ const WARNING_REASONS: ReadonlySet<string> = new Set([
 export class Reconciler {
   constructor(private readonly o: ReconcilerOptions) {}
 
+  /** Brings the pod's condition up to date; queues its result when the outcome is known. */
   async reconcile(uid: string): Promise<void> {
     const live = this.o.store.get(uid);
     if (live) return this.reconcileLive(live);
+    if (this.o.store.tombstone(uid)) this.o.enqueueResult(uid);
+  }
+
+  /** Records the pod's result if its outcome is known and not recorded as it is. */
+  async recordResult(uid: string): Promise<void> {
+    const live = this.o.store.get(uid);
+    if (live) {
+      const now = this.o.clock.now();
+      const report = readReporterReport(live.annotations);
+      const decision = decide({
+        hasGate: live.hasGate, report, createdAtMs: creationInstant(live).ms, now,
+        timeoutMs: this.o.timeoutMs, policy: this.o.policy, pendingGraceMs: this.o.pendingGraceMs,
+      });
+      if (decision.outcome) await this.writeResult(buildResultSpec(live, report, decision.outcome, now));
+      return;
+    }
     const gone = this.o.store.tombstone(uid);
     if (gone) {
       await this.recordDeleted(gone);
@@ -72,21 +93,24 @@ export class Reconciler {
         const res = await this.o.statusPatcher.patch(pod.namespace, pod.name, patch);
         if (res === 'pod-gone') return;
         const written = patch.status.conditions[0]!;
+        const before = pod.condition;
         // Remember what we wrote, so a pass that runs before the watch echoes it does not write again.
         pod.condition = { status: written.status, reason: written.reason, message: written.message, lastTransitionTime: written.lastTransitionTime };
         this.o.log.info({ pod: podName, uid: pod.uid, status: written.status, reason: written.reason, message: written.message }, 'condition written');
         if (written.status === 'True' && pod.readySeenMs !== undefined && written.reason === ConditionReason.DatapathReady) {
           this.o.metrics.gateLatency.observe((this.o.clock.now() - pod.readySeenMs) / 1000);
         }
-        if (written.reason === ConditionReason.DatapathReady || WARNING_REASONS.has(written.reason)) {
-          this.o.events.record(pod, written.reason === ConditionReason.DatapathReady ? 'Normal' : 'Warning', written.reason, written.message);
+        // An Event marks a change a person may look for: a gate that was visibly closed opening,
+        // or a failure. A pod whose gate went straight to True gets none (one write fewer per pod).
+        if (WARNING_REASONS.has(written.reason)) this.o.events.record(pod, 'Warning', written.reason, written.message);
+        else if (written.reason === ConditionReason.DatapathReady && before?.status === 'False') {
+          this.o.events.record(pod, 'Normal', written.reason, written.message);
         }
       }
     }
 
-    if (decision.outcome) {
-      await this.recordResult(buildResultSpec(pod, report, decision.outcome, now));
-    }
+    // recordResult skips the write when the recorded outcome is already this one.
+    if (decision.outcome) this.o.enqueueResult(pod.uid);
     if (decision.recheckAt !== undefined) this.o.requeueAfter(pod.uid, decision.recheckAt - now);
   }
 
@@ -106,10 +130,10 @@ export class Reconciler {
       message: 'pod deleted before its datapath became ready' + (report.probe?.lastError ? ` (last error: ${report.probe.lastError})` : ''),
     };
     if (known && !decision.outcome) return; // already recorded (e.g. TimedOut); deletion adds nothing
-    await this.recordResult(buildResultSpec(pod, report, outcome, now));
+    await this.writeResult(buildResultSpec(pod, report, outcome, now));
   }
 
-  private async recordResult(spec: DatapathResultSpec): Promise<void> {
+  private async writeResult(spec: DatapathResultSpec): Promise<void> {
     const fp = outcomeFingerprint(spec);
     if (this.o.book.get(spec.podRef.uid)?.fingerprint === fp) return;
     this.guard();

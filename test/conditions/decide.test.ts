@@ -78,6 +78,11 @@ describe('decide', () => {
     assert.equal(d.recheckAt, CREATED + 2_000);
   });
 
+  test('a reporter start within the pending grace shows Probing at once: the datapath is slow', () => {
+    const d = decide(input({ [ANNOTATION_START]: '2026-11-22T10:00:00.100Z', [ANNOTATION_PROBE]: probe }, { now: CREATED + 500 }));
+    assert.equal(d.condition?.reason, ConditionReason.Probing);
+  });
+
   test('after the grace: AwaitingReporter without output, Probing with a start, both False and rechecked at the deadline', () => {
     const waiting = decide(input({}));
     assert.equal(waiting.condition?.status, 'False');
