@@ -115,7 +115,9 @@ export class ReporterRunner {
       const [cmd, ...args] = cliCommand({ built: this.opts.built });
       const logFile = join(this.cp.dir, `reporter-${ns}-${name}-${c.name}.log`);
       const fd = openSync(logFile, 'a');
-      const child = spawn(cmd!, [...args, 'reporter'], {
+      // Like a container, a reporter must not outlive the runner (sidecars wait for SIGTERM
+      // forever): the kernel kills it when this process goes, however it goes.
+      const child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', cmd!, ...args, 'reporter'], {
         stdio: ['ignore', fd, fd],
         env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: kubeconfig, ...env },
       });
