@@ -26,6 +26,12 @@ export interface LifecycleOptions {
   /** Run a dpready controller process for the namespace and wait for its results. */
   controller: boolean;
   built: boolean;
+  /**
+   * Create one pod every this many ms (0: 8 at a time, as fast as possible). On a real cluster
+   * each reporter starts on its own node's CPUs; here every reporter process shares 2 cores, so
+   * a burst of creations measures this machine's process start-up more than dpready.
+   */
+  paceMs?: number;
   log: (line: string) => void;
 }
 
@@ -152,7 +158,8 @@ export async function runLifecycle(cp: ControlPlane, kube: Kube, o: LifecycleOpt
   const before = await scrapeRequests(kube);
   const names = Array.from({ length: o.pods }, (_, i) => `p-${i}`);
   try {
-    await mapLimit(names, 8, async (name) => {
+    await mapLimit(names, o.paceMs ? 1 : 8, async (name) => {
+      if (o.paceMs) await sleep(o.paceMs);
       const createCallAt = Date.now();
       const pod = await kube.createPod(ns, benchPod(name, target.address, o.reporterEnv));
       byName.set(name, {

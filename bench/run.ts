@@ -44,6 +44,8 @@ const size = full
     api: { results: 20_000, pendingPods: 200, requestsPerRoute: 300, maxSecondsPerRoute: 2 }, reporter: { runs: 5, processRuns: 2 } };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** Pods of the cost and accuracy runs are created this far apart (see LifecycleOptions.paceMs). */
+const PACE_MS = 300;
 const began = Date.now();
 // The whole run is bounded: a stuck part cannot hold the machine.
 const cap = setTimeout(() => {
@@ -131,18 +133,18 @@ try {
   let lateRun: Awaited<ReturnType<typeof runLifecycle>> | undefined;
   if (only.has('cost') && cp && kube) {
     log('bench: API cost, datapath working from the start');
-    const fast = await runLifecycle(cp, kube, { namespace: 'bench-cost', pods: size.costPods, target: 'before', controller: true, built: true, log });
+    const fast = await runLifecycle(cp, kube, { namespace: 'bench-cost', pods: size.costPods, target: 'before', controller: true, built: true, paceMs: PACE_MS, log });
     (report.apiCost ??= []).push(apiCost(fast, 'datapath works within the reporter\'s first second', 3));
   }
   if ((only.has('accuracy') || only.has('cost')) && cp && kube) {
     log('bench: accuracy (dpready), target opened after every reporter started');
-    lateRun = await runLifecycle(cp, kube, { namespace: 'bench-acc', pods: size.accuracyPods, target: 'after-start', controller: true, built: true, log });
+    lateRun = await runLifecycle(cp, kube, { namespace: 'bench-acc', pods: size.accuracyPods, target: 'after-start', controller: true, built: true, paceMs: PACE_MS, log });
     if (only.has('cost')) (report.apiCost ??= []).push(apiCost(lateRun, 'datapath works later (target opened after the reporters started)', 5));
   }
   if (only.has('accuracy') && cp && kube && lateRun) {
     log('bench: accuracy (existing system\'s method: 2 s probe interval, creationTimestamp)');
     const legacy = await runLifecycle(cp, kube, {
-      namespace: 'bench-legacy', pods: size.accuracyPods, target: 'after-start', controller: false, built: true, log,
+      namespace: 'bench-legacy', pods: size.accuracyPods, target: 'after-start', controller: false, built: true, paceMs: PACE_MS, log,
       reporterEnv: { PROBE_INTERVAL: '2s', PROBE_INITIAL_INTERVAL: '2s', PROBE_INTERVAL_GROWTH: '0', PROBE_START_GRACE: '0s' },
     });
     report.accuracy = accuracyFigures(lateRun, legacy);
