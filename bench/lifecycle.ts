@@ -8,7 +8,7 @@
 import { CONDITION_TYPE, ANNOTATION_DP_READY, ANNOTATION_PREFIX, ANNOTATION_START, PLURAL, GROUP, VERSION, type DatapathResultSpec } from '../src/contract.ts';
 import type { ControlPlane } from '../src/devcluster/control-plane.ts';
 import { startControllerProcess } from '../src/devcluster/controller-process.ts';
-import { REPORTER_SERVICE_ACCOUNT } from '../src/devcluster/demo-workload.ts';
+import { gatedPodSpec } from '../src/devcluster/demo-workload.ts';
 import { ProbeTarget } from '../src/devcluster/probe-target.ts';
 import { ReporterRunner } from '../src/devcluster/reporter-runner.ts';
 import { diff, scrapeRequests, type RequestCounts } from './apiserver-requests.ts';
@@ -73,21 +73,7 @@ export function benchPod(name: string, target: string, env: Record<string, strin
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name, labels: { app: 'dpready-bench' } },
-    spec: {
-      serviceAccountName: REPORTER_SERVICE_ACCOUNT,
-      readinessGates: [{ conditionType: CONDITION_TYPE }],
-      initContainers: [{
-        name: 'dpready-reporter', image: 'ghcr.io/dpready/dpready:0.1.0', args: ['reporter'], restartPolicy: 'Always',
-        env: [
-          { name: 'MY_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          { name: 'MY_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-          { name: 'PROBE_TARGET', value: target },
-          { name: 'PROBE_TIMEOUT', value: '2m' },
-          ...Object.entries(env).map(([name, value]) => ({ name, value })),
-        ],
-      }],
-      containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
-    },
+    spec: gatedPodSpec(target, { PROBE_TIMEOUT: '2m', ...env }),
   };
 }
 

@@ -81,24 +81,16 @@ export class Controller {
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), queueDepth: () => this.queue.depth + this.resultQueue.depth });
     this.resultWriter = new ResultWriter(custom, this.metrics, s.apiTimeoutMs);
-    this.queue = new WorkQueue({
-      concurrency: s.workers, clock,
-      process: (uid) => this.reconciler.reconcile(uid),
+    const podQueue = (what: string, process: (uid: string) => Promise<void>) => new WorkQueue({
+      concurrency: s.workers, clock, process,
       onRetry: (uid, err, attempt, delayMs) => {
-        if (isNotLeader(err)) return;
+        if (isNotLeader(err)) return; // not a failure: this replica stopped writing
         const pod = this.store.get(uid) ?? this.store.tombstone(uid);
-        this.log.warn({ pod: pod ? `${pod.namespace}/${pod.name}` : undefined, uid, attempt, retryInMs: delayMs, err: describeKubeError(err) }, 'reconcile failed; will retry');
+        this.log.warn({ pod: pod ? `${pod.namespace}/${pod.name}` : undefined, uid, attempt, retryInMs: delayMs, err: describeKubeError(err) }, `${what} failed; will retry`);
       },
     });
-    this.resultQueue = new WorkQueue({
-      concurrency: s.workers, clock,
-      process: (uid) => this.reconciler.recordResult(uid),
-      onRetry: (uid, err, attempt, delayMs) => {
-        if (isNotLeader(err)) return;
-        const pod = this.store.get(uid) ?? this.store.tombstone(uid);
-        this.log.warn({ pod: pod ? `${pod.namespace}/${pod.name}` : undefined, uid, attempt, retryInMs: delayMs, err: describeKubeError(err) }, 'recording the result failed; will retry');
-      },
-    });
+    this.queue = podQueue('reconcile', (uid) => this.reconciler.reconcile(uid));
+    this.resultQueue = podQueue('recording the result', (uid) => this.reconciler.recordResult(uid));
     this.reconciler = new Reconciler({
       store: this.store, book: this.book, metrics: this.metrics, clock,
       statusPatcher: new StatusPatcher(core, this.metrics, s.apiTimeoutMs),

@@ -1,10 +1,28 @@
 // The gated workload of the demo and the end-to-end test: a Deployment whose pods list our
 // condition in readinessGates and run the reporter as a native sidecar, rolled out with
 // maxUnavailable 0 so an old pod goes only when a new one is Ready (datapath included).
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node';
 import { CONDITION_TYPE } from '../contract.ts';
 
-export const REPORTER_SERVICE_ACCOUNT = 'dpready-reporter';
+const REPORTER_SERVICE_ACCOUNT = 'dpready-reporter';
+
+/** A pod spec gated on our condition, with the reporter as a native sidecar probing `target`. */
+export function gatedPodSpec(target: string, env: Record<string, string> = {}): V1PodSpec {
+  return {
+    serviceAccountName: REPORTER_SERVICE_ACCOUNT,
+    readinessGates: [{ conditionType: CONDITION_TYPE }],
+    initContainers: [{
+      name: 'dpready-reporter', image: 'ghcr.io/dpready/dpready:0.1.0', args: ['reporter'], restartPolicy: 'Always',
+      env: [
+        { name: 'MY_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'MY_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'PROBE_TARGET', value: target },
+        ...Object.entries(env).map(([name, value]) => ({ name, value })),
+      ],
+    }],
+    containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
+  };
+}
 
 export function gatedDeployment(opts: { name: string; namespace: string; replicas: number; target: string; probeTimeout?: string }): V1Deployment {
   const labels = { app: opts.name };
@@ -17,20 +35,7 @@ export function gatedDeployment(opts: { name: string; namespace: string; replica
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: { labels },
-        spec: {
-          serviceAccountName: REPORTER_SERVICE_ACCOUNT,
-          readinessGates: [{ conditionType: CONDITION_TYPE }],
-          initContainers: [{
-            name: 'dpready-reporter', image: 'ghcr.io/dpready/dpready:0.1.0', args: ['reporter'], restartPolicy: 'Always',
-            env: [
-              { name: 'MY_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-              { name: 'MY_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-              { name: 'PROBE_TARGET', value: opts.target },
-              { name: 'PROBE_TIMEOUT', value: opts.probeTimeout ?? '10m' },
-            ],
-          }],
-          containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
-        },
+        spec: gatedPodSpec(opts.target, { PROBE_TIMEOUT: opts.probeTimeout ?? '10m' }),
       },
     },
   };
