@@ -9,6 +9,7 @@ import { ANNOTATION_DP_READY, ANNOTATION_START, API_VERSION, CONDITION_TYPE, GRO
 import type { ControlPlane } from '../src/devcluster/control-plane.ts';
 import { startControllerProcess } from '../src/devcluster/controller-process.ts';
 import { controllerArgs } from './controller-args.ts';
+import { deploymentNodeOptions } from './deployment-env.ts';
 import { freePort } from './ports.ts';
 import { Kube, mapLimit, sleep, until } from './kube.ts';
 import { childUsage, type ProcUsage } from './proc-usage.ts';
@@ -90,6 +91,8 @@ export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFig
   const controller = await startControllerProcess(cp, {
     kubeconfig: cp.kubeconfigPath, port: await freePort(), built: o.built, name: `controller-${ns}`,
     args: controllerArgs(ns),
+    // Run it the way manifests/controller.yaml does (its heap cap), not with V8's default for a 24 GiB host.
+    env: deploymentNodeOptions(),
   });
   const pid = controller.process.child.pid;
   const annotated = new Set<string>();

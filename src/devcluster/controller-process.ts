@@ -15,12 +15,14 @@ export interface ControllerProcess {
 
 export async function startControllerProcess(cp: ControlPlane, opts: {
   kubeconfig: string; port: number; args?: string[]; built?: boolean; name?: string;
+  /** Added to this process' environment (e.g. NODE_OPTIONS as the Deployment sets it). */
+  env?: Record<string, string>;
 }): Promise<ControllerProcess> {
   const [cmd, ...pre] = cliCommand({ built: opts.built });
   const url = `http://127.0.0.1:${opts.port}`;
   const proc = startProcess(opts.name ?? 'dpready-controller', cmd!, [...pre, 'controller',
     `--kubeconfig=${opts.kubeconfig}`, `--listen=127.0.0.1:${opts.port}`, ...(opts.args ?? [])],
-    join(cp.dir, `${opts.name ?? 'dpready-controller'}.log`));
+    join(cp.dir, `${opts.name ?? 'dpready-controller'}.log`), { ...process.env, ...opts.env });
   const deadline = Date.now() + 60_000;
   let exited = false;
   void proc.exited.then(() => { exited = true; });
