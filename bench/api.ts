@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Pool } from 'undici';
+import { loadPath } from './load.ts';
 import { API_VERSION, KIND, resultName, type DatapathResult, type Outcome } from '../src/contract.ts';
 import type { PodSource, PodView } from '../src/api/pod-source.ts';
 import { ResultIndex } from '../src/api/result-index.ts';
@@ -86,29 +87,10 @@ function quantile(sorted: number[], p: number): number {
 }
 
 async function hammer(pool: Pool, path: string, concurrency: number, maxRequests: number, maxMs: number): Promise<RouteFigures> {
-  const latencies: number[] = [];
-  let sent = 0, errors = 0;
-  const deadline = performance.now() + maxMs;
-  const began = performance.now();
-  const worker = async () => {
-    while (sent < maxRequests && performance.now() < deadline) {
-      sent++;
-      const t0 = performance.now();
-      try {
-        const res = await pool.request({ path, method: 'GET' });
-        await res.body.text();
-        if (res.statusCode !== 200) errors++;
-      } catch {
-        errors++;
-      }
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = (performance.now() - began) / 1000;
+  const { latencies, errors, seconds } = await loadPath(pool, path, concurrency, maxRequests, maxMs);
   latencies.sort((a, b) => a - b);
   const r2 = (x: number) => Math.round(x * 100) / 100;
-  return { requests: latencies.length, errors, medianMs: r2(quantile(latencies, 0.5)), p99Ms: r2(quantile(latencies, 0.99)), reqPerSec: Math.round(latencies.length / elapsed) };
+  return { requests: latencies.length, errors, medianMs: r2(quantile(latencies, 0.5)), p99Ms: r2(quantile(latencies, 0.99)), reqPerSec: Math.round(latencies.length / seconds) };
 }
 
 export async function benchApi(opts: ApiBenchOptions = {}): Promise<ApiBenchFigures> {

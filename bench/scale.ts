@@ -13,6 +13,7 @@ import { deploymentNodeOptions } from './deployment-env.ts';
 import { freePort } from './ports.ts';
 import { Kube, mapLimit, sleep, until } from './kube.ts';
 import { childUsage, type ProcUsage } from './proc-usage.ts';
+import { loadPath } from './load.ts';
 import { p50p99 } from './stats.ts';
 
 export interface ScaleOptions {
@@ -64,24 +65,9 @@ async function heapUsedMiB(url: string): Promise<number | undefined> {
 
 async function hammer(url: string, path: string, clients: number, requests: number) {
   const pool = new Pool(url, { connections: clients });
-  const lat: number[] = [];
-  let sent = 0, errors = 0;
-  const began = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (sent < requests) {
-      sent++;
-      const t0 = performance.now();
-      try {
-        const res = await pool.request({ path, method: 'GET' });
-        await res.body.text();
-        if (res.statusCode !== 200) errors++;
-      } catch { errors++; }
-      lat.push(performance.now() - t0);
-    }
-  }));
-  const secs = (performance.now() - began) / 1000;
+  const { latencies, errors, seconds } = await loadPath(pool, path, clients, requests);
   await pool.close();
-  return { ...p50p99(lat), errors, reqPerSec: Math.round(lat.length / secs) };
+  return { ...p50p99(latencies), errors, reqPerSec: Math.round(latencies.length / seconds) };
 }
 
 export async function scale(cp: ControlPlane, o: ScaleOptions): Promise<ScaleFigures> {
