@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the local control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kwok) from Go modules, and caches the binaries outside the
+# Builds the local control plane (etcd; kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubelet, kube-proxy and kubectl as one multi-call binary; kwok) from Go modules, and caches the binaries outside the
 # repo keyed by each module's go.mod + go.sum, so only the first run pays for it.
 # Prints the directory holding the binaries on its last line.
 set -euo pipefail
@@ -39,6 +39,10 @@ build_module() {
 exec 9>"$cache_root/.lock"
 flock 9
 build_module etcd "-s -w" .
-build_module kube "$version_flags" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+build_module kube "$version_flags" .
+# One link for six components: each name is a symlink that main.go dispatches on.
+for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
+  ln -sfn kube "$bin/$c"
+done
 build_module kwok "-s -w" sigs.k8s.io/kwok/cmd/kwok
 echo "$bin"

@@ -2,6 +2,7 @@
 # Regenerates go.mod for the Kubernetes components from the release's own go.mod.
 # k8s.io/kubernetes requires every staging module at v0.0.0 and replaces it with a
 # local ./staging path; a consuming module must point each at its published v0.X.Y tag.
+# main.go (the multi-call binary) imports the components, so tidy keeps what they need.
 set -euo pipefail
 K8S_VERSION=${1:-v1.36.3}
 STAGING_VERSION="v0.${K8S_VERSION#v1.}"
@@ -15,10 +16,6 @@ modfile=$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.
   sed -n 's/^go \(.*\)/go \1/p' "$modfile"
   echo
   echo "require k8s.io/kubernetes ${K8S_VERSION}"
-  echo
-  echo "tool ("
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do echo "	k8s.io/kubernetes/cmd/$c"; done
-  echo ")"
   echo
   echo "replace ("
   grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$modfile" | awk -v v="$STAGING_VERSION" '{print "\t" $1 " => " $1 " " v}'
