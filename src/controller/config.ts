@@ -5,6 +5,7 @@ import { DpreadyError } from '../errors.ts';
 import { parseDuration } from '../durations.ts';
 import { DEFAULT_LISTEN, parseListen } from '../api/server.ts';
 import type { ControllerSettings } from './controller.ts';
+import { KUBECONFIG_LOOKUP } from './kubeconfig.ts';
 
 export interface ControllerConfig extends ControllerSettings {
   kubeconfig?: string;
@@ -15,7 +16,7 @@ export interface ControllerConfig extends ControllerSettings {
 
 export const CONTROLLER_USAGE = `usage: dpready controller [flags]
 
-  --kubeconfig PATH              kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
+  --kubeconfig PATH              kubeconfig to use (default: ${KUBECONFIG_LOOKUP})
   --namespace NS                 watch only this namespace (default: all namespaces)
   --label-selector SELECTOR      watch only pods matching this selector; full Kubernetes syntax, applied by the API server
   --datapath-timeout DURATION    a pod with no datapath success this long after creation is recorded as timed out (default 5m)
@@ -82,6 +83,9 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   parseListen(listen);
   const datapathTimeoutMs = duration('datapath-timeout', '5m');
   if (datapathTimeoutMs < 1_000) bad('datapath-timeout', str('datapath-timeout')!, 'at least 1s');
+  // A gate held for a day is a stuck rollout, not a measurement; the bound also keeps every
+  // recheck timer far below Node's 2^31 ms limit.
+  if (datapathTimeoutMs > 24 * 3_600_000) bad('datapath-timeout', str('datapath-timeout')!, 'at most 24h');
   const resultTtl = str('result-ttl');
   const resultTtlMs = resultTtl === undefined ? undefined : duration('result-ttl', '0s');
   if (resultTtlMs !== undefined && resultTtlMs < 60_000) bad('result-ttl', resultTtl!, 'at least 1m');

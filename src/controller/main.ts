@@ -1,15 +1,16 @@
 // `dpready controller`: the controller and its HTTP API in one process. The API starts
 // first, so probes get answers (503 from /readyz) while the caches fill.
-import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { DatapathResult } from '../contract.ts';
-import { DpreadyError } from '../errors.ts';
 import { ResultIndex } from '../api/result-index.ts';
 import { startApiServer } from '../api/server.ts';
 import { parseSelector } from '../labels/selector.ts';
 import { CONTROLLER_USAGE, parseControllerArgs } from './config.ts';
 import { Controller, type Logger, type ResultListener } from './controller.ts';
+import { loadKubeConfig } from './kubeconfig.ts';
 import { podSource } from './pod-views.ts';
+
+export { KUBECONFIG_LOOKUP, loadKubeConfig } from './kubeconfig.ts';
 
 /** Feeds the stats API's index from the DatapathResult watch, skipping objects that do not validate. */
 export function indexListener(index: ResultIndex, log: Logger): ResultListener {
@@ -26,17 +27,6 @@ export function indexListener(index: ResultIndex, log: Logger): ResultListener {
     delete: (obj) => { const uid = (obj as { spec?: { podRef?: { uid?: string } } })?.spec?.podRef?.uid; if (uid) index.delete(uid); },
     markSynced: () => index.markSynced(),
   };
-}
-
-export function loadKubeConfig(path?: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  try {
-    if (path) kc.loadFromFile(path); else kc.loadFromDefault();
-  } catch (err) {
-    throw new DpreadyError('DPR_BAD_CONFIG', `cannot load kubeconfig${path ? ` ${path}` : ''}: ${(err as Error).message}`, { cause: err });
-  }
-  if (!kc.getCurrentCluster()) throw new DpreadyError('DPR_BAD_CONFIG', `no current cluster in kubeconfig${path ? ` ${path}` : ''}`);
-  return kc;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -14,7 +14,7 @@ export function createMetrics(opts: { pendingPods: () => number; queueDepth: () 
     timeToDatapathReady: new Histogram({ name: 'dpready_time_to_datapath_ready_seconds', help: 'Pod creation to first successful datapath probe, per recorded pod.', buckets: LATENCY_BUCKETS, registers: [registry] }),
     gateLatency: new Histogram({ name: 'dpready_gate_latency_seconds', help: 'Ready annotation seen on the watch to our condition written True.', buckets: GATE_BUCKETS, registers: [registry] }),
     writes: new Counter({ name: 'dpready_api_writes_total', help: 'Writes the controller made to the API server.', labelNames: ['resource', 'verb'] as const, registers: [registry] }),
-    writeErrors: new Counter({ name: 'dpready_api_write_errors_total', help: 'Failed writes by resource and HTTP status (0: no response).', labelNames: ['resource', 'code'] as const, registers: [registry] }),
+    writeErrors: new Counter({ name: 'dpready_api_write_errors_total', help: 'Failed writes by resource and HTTP status (timeout: the call\'s deadline passed; 0: no response).', labelNames: ['resource', 'code'] as const, registers: [registry] }),
     outcomes: new Counter({ name: 'dpready_results_total', help: 'Results recorded by outcome.', labelNames: ['outcome'] as const, registers: [registry] }),
     watchRestarts: new Counter({ name: 'dpready_watch_restarts_total', help: 'List/watch restarts by resource and reason.', labelNames: ['resource', 'reason'] as const, registers: [registry] }),
     eventsDropped: new Counter({ name: 'dpready_events_dropped_total', help: 'Pod Events not sent because of rate limiting.', registers: [registry] }),

@@ -3,7 +3,7 @@
 // is rewritten only if its outcome differs (a fixed annotation, a late success).
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
-import { callOptions, httpStatus } from '../kube/request-options.ts';
+import { callOptions, errorLabel, httpStatus } from '../kube/request-options.ts';
 import type { Metrics } from './metrics.ts';
 import { outcomeFingerprint } from './result-spec.ts';
 
@@ -25,7 +25,7 @@ export class ResultWriter {
       const code = httpStatus(err);
       if (code === 404) return 'namespace-gone';
       if (code !== 409) {
-        this.metrics.writeErrors.inc({ resource: PLURAL, code: String(code ?? 0) });
+        this.metrics.writeErrors.inc({ resource: PLURAL, code: errorLabel(err) });
         throw err;
       }
     }

@@ -4,7 +4,7 @@
 // kubelet's own status writes.
 import { PatchStrategy, type CoreV1Api } from '@kubernetes/client-node';
 import type { ConditionPatch } from '../conditions/condition-patch.ts';
-import { callOptions, httpStatus } from '../kube/request-options.ts';
+import { callOptions, errorLabel, httpStatus } from '../kube/request-options.ts';
 import type { Metrics } from './metrics.ts';
 
 export type PatchResult = 'patched' | 'pod-gone';
@@ -20,7 +20,7 @@ export class StatusPatcher {
       return 'patched';
     } catch (err) {
       const code = httpStatus(err);
-      this.metrics.writeErrors.inc({ resource: 'pods/status', code: String(code ?? 0) });
+      this.metrics.writeErrors.inc({ resource: 'pods/status', code: errorLabel(err) });
       // 404: the pod is gone. A UID mismatch (the name now belongs to a new pod) comes back
       // as 422 "metadata.uid: field is immutable".
       if (code === 404 || (code === 422 && /metadata\.uid/.test(String((err as { body?: unknown }).body)))) return 'pod-gone';

@@ -24,12 +24,27 @@ export function callOptions({ timeoutMs, patch }: CallOptions): ConfigurationOpt
   };
 }
 
-/** HTTP status of a failed client-node call (ApiException.code), if it got that far. */
+/**
+ * HTTP status of a failed client-node call (ApiException.code), if it got that far. Only
+ * 100–599 counts: a timed-out call rejects with a DOMException whose legacy `code` is 23.
+ */
 export function httpStatus(err: unknown): number | undefined {
-  const code = (err as { code?: unknown; statusCode?: unknown } | undefined);
-  if (typeof code?.code === 'number') return code.code;
-  if (typeof code?.statusCode === 'number') return code.statusCode;
+  const e = (err as { code?: unknown; statusCode?: unknown } | undefined);
+  for (const c of [e?.code, e?.statusCode]) if (typeof c === 'number' && c >= 100 && c <= 599) return c;
   return undefined;
+}
+
+/** True when the call was cut off by its own deadline (callOptions' AbortSignal.timeout). */
+export function isTimeout(err: unknown): boolean {
+  const name = (err as { name?: unknown } | undefined)?.name;
+  return name === 'TimeoutError' || (name === 'AbortError' && /timeout/i.test(String((err as Error).message)));
+}
+
+/** The `code` label of error metrics: the HTTP status, "timeout", or "0" (no response). */
+export function errorLabel(err: unknown): string {
+  const status = httpStatus(err);
+  if (status !== undefined) return String(status);
+  return isTimeout(err) ? 'timeout' : '0';
 }
 
 /** A one-line description of a failed call: client-node's own messages carry whole header dumps. */
@@ -44,5 +59,6 @@ export function describeKubeError(err: unknown): string {
   }
   const text = detail ?? (err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err));
   const line = text.replace(/\s+/g, ' ').trim().slice(0, 300);
-  return status !== undefined ? `HTTP ${status}: ${line}` : line;
+  if (status !== undefined) return `HTTP ${status}: ${line}`;
+  return isTimeout(err) ? `timeout: ${line}` : line;
 }

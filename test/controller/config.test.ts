@@ -54,3 +54,7 @@ for (const [args, message] of bad) {
     });
   });
 }
+
+test('--datapath-timeout is bounded: a timer cannot wait that long', () => {
+  assert.throws(() => parse(['--datapath-timeout=720h']), /--datapath-timeout="720h": expected at most 24h/);
+});

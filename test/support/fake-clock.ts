@@ -1,12 +1,16 @@
-// A clock tests advance by hand: timers fire in order, no real time passes.
+// A clock tests advance by hand: timers fire in order, no real time passes. stepWall() moves
+// only the wall clock, as NTP or a resumed VM would; monotonic time and timers do not notice.
 import type { Clock } from '../../src/controller/clock.ts';
 
 export class FakeClock implements Clock {
   private t = 1_000_000;
+  private wallOffset = 0;
   private timers: Array<{ at: number; fn: () => void; id: number }> = [];
   private nextId = 1;
 
-  now(): number { return this.t; }
+  now(): number { return this.t + this.wallOffset; }
+  monotonic(): number { return this.t; }
+  stepWall(ms: number): void { this.wallOffset += ms; }
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.nextId++;
     this.timers.push({ at: this.t + ms, fn, id });
