@@ -6,18 +6,21 @@ import { parseArgs } from 'node:util';
 import { DpreadyError } from '../errors.ts';
 import { startControlPlane } from './control-plane.ts';
 
-const USAGE = `usage: dpready dev-cluster --kubeconfig PATH [--nodes N]
+const USAGE = `usage: dpready dev-cluster --kubeconfig PATH [--nodes N] [--real-node]
 
 Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK with N fake
 nodes (default 3) on loopback, writes an admin kubeconfig to PATH and runs until Ctrl-C.
+--real-node adds one real node (root only): a kubelet, containerd + runc, the bridge CNI,
+kube-proxy and CoreDNS, with the images (pause, agnhost stand-in, dpready from the
+Dockerfile) built locally; the fake nodes are then tainted, so workloads land on it.
 The first run builds the binaries from Go modules (many minutes); later runs reuse them.
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { kubeconfig?: string; nodes?: string; help?: boolean };
+  let values: { kubeconfig?: string; nodes?: string; 'real-node'?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, strict: true, options: {
-      kubeconfig: { type: 'string' }, nodes: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      kubeconfig: { type: 'string' }, nodes: { type: 'string' }, 'real-node': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     } }));
   } catch (err) {
     throw new DpreadyError('DPR_USAGE', `${(err as Error).message}\n\n${USAGE}`);
@@ -29,17 +32,20 @@ export async function main(argv: string[]): Promise<number> {
     throw new DpreadyError('DPR_BAD_CONFIG', `--nodes=${JSON.stringify(values.nodes)}: expected a whole number from 1 to 1000`);
   }
   const target = resolve(values.kubeconfig);
-  const cp = await startControlPlane({ nodes, log: (line) => process.stderr.write(`dev-cluster: ${line}\n`) });
+  const realNode = values['real-node'] ?? false;
+  const cp = await startControlPlane({ nodes, realNode, log: (line) => process.stderr.write(`dev-cluster: ${line}\n`) });
   await copyFile(cp.kubeconfigPath, target);
   process.stdout.write(`
-Local control plane running at ${cp.server} with ${nodes} KWOK nodes.
+Local control plane running at ${cp.server} with ${nodes} KWOK nodes${cp.realNode ? ` and the real node ${cp.realNode.name}` : ''}.
 
   export KUBECONFIG=${target}
   ${cp.binDir}/kubectl get nodes
   ${cp.binDir}/kubectl apply -k manifests/     # install dpready's CRD, RBAC and policy
   npm run dpready -- controller --kubeconfig ${target} --listen 127.0.0.1:8080
 
-Pods scheduled here are faked by KWOK: Ready waits for every readiness gate, as on a kubelet.
+${cp.realNode
+    ? `Pods land on ${cp.realNode.name} (real containers; images dpready.local/dpready:dev, dpready.local/agnhost:dev).`
+    : 'Pods scheduled here are faked by KWOK: Ready waits for every readiness gate, as on a kubelet.'}
 Logs and data: ${cp.dir}
 Press Ctrl-C to stop; everything is torn down.
 `);

@@ -16,6 +16,9 @@ import { DpreadyError } from '../errors.ts';
 import { createPki, type Pki } from './pki.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
 import { ensureBinaries } from './binaries.ts';
+import { kubeconfigYaml } from './kubeconfig-file.ts';
+import { NODE_IP } from './node-host.ts';
+import { startRealNode, type RealNode } from './real-node.ts';
 
 const run = promisify(execFile);
 // Resolved from the repo root, so it is found from src/ (tsx) and from dist/ (compiled) alike.
@@ -31,6 +34,11 @@ export interface ControlPlaneOptions {
   keepDir?: boolean;
   /** Progress lines, e.g. for the dev-cluster command. */
   log?: (line: string) => void;
+  /**
+   * Also run one real node (kubelet, containerd, CNI, kube-proxy, CoreDNS; see real-node.ts).
+   * Needs root; KWOK nodes are then tainted so real workloads land on the real node.
+   */
+  realNode?: boolean;
 }
 
 export interface PodIdentity {
@@ -48,6 +56,8 @@ export interface ControlPlane {
   binDir: string;
   pki: Pki;
   nodeNames: string[];
+  /** The real node, when asked for. */
+  realNode?: RealNode;
   /** Runs the kubectl built with the control plane against it. */
   kubectl(args: string[], input?: string): Promise<{ stdout: string; stderr: string }>;
   /** Creates a namespace and, when no controller-manager runs, its default ServiceAccount. */
@@ -95,19 +105,13 @@ async function waitFor(what: string, proc: ManagedProcess, timeoutMs: number, ch
   }
 }
 
-function kubeconfigYaml(server: string, caFile: string, user: Record<string, string>): string {
-  return k8s.dumpYaml({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: 'dpready-dev', cluster: { server, 'certificate-authority': caFile } }],
-    users: [{ name: 'user', user }],
-    contexts: [{ name: 'dpready-dev', context: { cluster: 'dpready-dev', user: 'user' } }],
-    'current-context': 'dpready-dev',
-  });
-}
-
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
   const nodes = opts.nodes ?? 0;
+  const wantRealNode = opts.realNode ?? false;
+  // A real node needs the controller-manager (ServiceAccounts, ReplicaSets, EndpointSlices)
+  // and the scheduler as much as fake nodes do.
+  const withControllers = nodes > 0 || wantRealNode;
   const binDir = await ensureBinaries(log);
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'dpready-cp-'));
   const bin = (name: string) => join(binDir, name);
@@ -124,8 +128,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     }
   };
 
+  let realNode: RealNode | undefined;
   const stopAll = async () => {
     resumeApiServer();
+    // The node before the apiserver: the kubelet's last status writes need it.
+    await realNode?.stop();
+    realNode = undefined;
     // Reverse order: KWOK and controllers first, etcd last, so nothing logs a storm of errors.
     for (const p of [...procs].reverse()) await p.stop();
     procs.length = 0;
@@ -148,13 +156,19 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     const apiserverArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+      // Pods on a real node reach the apiserver at the node address, through the
+      // kubernetes Service (10.96.0.1), so it listens there too and advertises it.
+      ...(wantRealNode
+        ? ['--bind-address=0.0.0.0', `--advertise-address=${NODE_IP}`, `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`]
+        : ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1']),
+      `--secure-port=${apiPort}`,
       `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
       `--client-ca-file=${pki.caCert}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.saPublicKey}`, `--service-account-signing-key-file=${pki.saPrivateKey}`,
-      '--authorization-mode=RBAC', `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,ValidatingAdmissionPolicy',
+      // The Node authorizer and NodeRestriction: a kubelet may touch only its own node's pods.
+      `--authorization-mode=${wantRealNode ? 'Node,RBAC' : 'RBAC'}`, `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,ValidatingAdmissionPolicy${wantRealNode ? ',NodeRestriction' : ''}`,
       '--profiling=false', '--v=1',
     ];
     const startApiserver = () => {
@@ -180,7 +194,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
 
     const nodeNames = Array.from({ length: nodes }, (_, i) => `kwok-node-${i}`);
-    if (nodes > 0) {
+    if (withControllers) {
       const [kcmPort, schedPort, kwokPort] = [await freePort(), await freePort(), await freePort()];
       const clientFlags = ['--kube-api-qps=500', '--kube-api-burst=1000'];
       log('starting kube-controller-manager, kube-scheduler and KWOK');
@@ -197,31 +211,40 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`,
         '--profiling=false', ...clientFlags,
       ], join(dir, 'kube-scheduler.log')));
-      const kwok = startProcess('kwok', bin('kwok'), [
-        `--kubeconfig=${kubeconfigPath}`, `--config=${STAGES_FILE}`,
-        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-        `--server-address=127.0.0.1:${kwokPort}`,
-      ], join(dir, 'kwok.log'));
-      procs.push(kwok);
-      for (const name of nodeNames) {
-        await core.createNode({ body: {
-          metadata: { name, annotations: { [KWOK_NODE_ANNOTATION]: 'fake' }, labels: { type: 'kwok', 'kubernetes.io/hostname': name } },
-          spec: {},
-        } });
+      if (nodes > 0) {
+        const kwok = startProcess('kwok', bin('kwok'), [
+          `--kubeconfig=${kubeconfigPath}`, `--config=${STAGES_FILE}`,
+          `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+          `--server-address=127.0.0.1:${kwokPort}`,
+        ], join(dir, 'kwok.log'));
+        procs.push(kwok);
+        for (const name of nodeNames) {
+          await core.createNode({ body: {
+            metadata: { name, annotations: { [KWOK_NODE_ANNOTATION]: 'fake' }, labels: { type: 'kwok', 'kubernetes.io/hostname': name } },
+            // Beside a real node, real workloads must land there: fake nodes take only pods that tolerate them.
+            spec: wantRealNode ? { taints: [{ key: KWOK_NODE_ANNOTATION, value: 'fake', effect: 'NoSchedule' }] } : {},
+          } });
+        }
+        await waitFor(`${nodes} KWOK nodes Ready`, kwok, 60_000, async () => {
+          const list = await core.listNode();
+          const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+          return ready.length >= nodes;
+        });
       }
-      await waitFor(`${nodes} KWOK nodes Ready`, kwok, 60_000, async () => {
-        const list = await core.listNode();
-        const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-        return ready.length >= nodes;
-      });
       await waitFor('the default ServiceAccount (kube-controller-manager running)', controllerManager, 60_000, async () => {
         await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
         return true;
       });
     }
+    if (wantRealNode) {
+      log('starting the real node (containerd, kubelet, kube-proxy, CoreDNS)');
+      realNode = await startRealNode({
+        dir, binDir, server, pki, adminKubeconfig: kubeconfigPath, kubeConfig, freePort, waitFor, log,
+      });
+    }
 
     const cp: ControlPlane = {
-      dir, server, kubeconfigPath, kubeConfig, binDir, pki, nodeNames,
+      dir, server, kubeconfigPath, kubeConfig, binDir, pki, nodeNames, realNode,
       async kubectl(args, input) {
         const child = run(bin('kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args], { maxBuffer: 64 << 20 });
         if (input !== undefined) { child.child.stdin?.end(input); }

@@ -6,13 +6,21 @@ import { CONDITION_TYPE } from '../contract.ts';
 
 const REPORTER_SERVICE_ACCOUNT = 'dpready-reporter';
 
+/** Images for a real node (KWOK runs nothing, so the defaults are never pulled there). */
+export interface WorkloadImages {
+  reporter: string;
+  app: string;
+  appArgs?: string[];
+}
+const DEFAULT_IMAGES: WorkloadImages = { reporter: 'ghcr.io/dpready/dpready:0.1.0', app: 'registry.k8s.io/pause:3.10' };
+
 /** A pod spec gated on our condition, with the reporter as a native sidecar probing `target`. */
-export function gatedPodSpec(target: string, env: Record<string, string> = {}): V1PodSpec {
+export function gatedPodSpec(target: string, env: Record<string, string> = {}, images: WorkloadImages = DEFAULT_IMAGES): V1PodSpec {
   return {
     serviceAccountName: REPORTER_SERVICE_ACCOUNT,
     readinessGates: [{ conditionType: CONDITION_TYPE }],
     initContainers: [{
-      name: 'dpready-reporter', image: 'ghcr.io/dpready/dpready:0.1.0', args: ['reporter'], restartPolicy: 'Always',
+      name: 'dpready-reporter', image: images.reporter, args: ['reporter'], restartPolicy: 'Always',
       env: [
         { name: 'MY_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: 'MY_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -20,11 +28,14 @@ export function gatedPodSpec(target: string, env: Record<string, string> = {}): 
         ...Object.entries(env).map(([name, value]) => ({ name, value })),
       ],
     }],
-    containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
+    containers: [{ name: 'app', image: images.app, ...(images.appArgs ? { args: images.appArgs } : {}) }],
   };
 }
 
-export function gatedDeployment(opts: { name: string; namespace: string; replicas: number; target: string; probeTimeout?: string }): V1Deployment {
+export function gatedDeployment(opts: {
+  name: string; namespace: string; replicas: number; target: string; probeTimeout?: string;
+  images?: WorkloadImages; env?: Record<string, string>;
+}): V1Deployment {
   const labels = { app: opts.name };
   return {
     apiVersion: 'apps/v1', kind: 'Deployment',
@@ -35,7 +46,7 @@ export function gatedDeployment(opts: { name: string; namespace: string; replica
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: { labels },
-        spec: gatedPodSpec(opts.target, { PROBE_TIMEOUT: opts.probeTimeout ?? '10m' }),
+        spec: gatedPodSpec(opts.target, { PROBE_TIMEOUT: opts.probeTimeout ?? '10m', ...opts.env }, opts.images),
       },
     },
   };

@@ -39,13 +39,20 @@ async function issue(dir: string, name: string, subject: string, extensions: str
     '-days', '7', '-copy_extensions', 'copy', '-out', `${name}.crt`]);
 }
 
+/** A client certificate of the control plane's CA, e.g. `/O=system:nodes/CN=system:node:n1`; returns [cert, key]. */
+export async function issueClientCert(dir: string, name: string, subject: string): Promise<[string, string]> {
+  await issue(dir, name, subject, ['extendedKeyUsage=clientAuth', 'keyUsage=critical,digitalSignature,keyEncipherment']);
+  return [join(dir, `${name}.crt`), join(dir, `${name}.key`)];
+}
+
 /** Writes every file into `dir` and returns their paths. */
 export async function createPki(dir: string): Promise<Pki> {
   await openssl(dir, ['req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7',
     '-subj', '/CN=dpready-dev-ca', '-addext', 'basicConstraints=critical,CA:TRUE',
     '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
+  // 10.244.0.1: the real node's address, where pods reach the apiserver (through 10.96.0.1).
   await issue(dir, 'server', '/CN=kube-apiserver', [
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1,IP:10.244.0.1',
     'extendedKeyUsage=serverAuth', 'keyUsage=critical,digitalSignature,keyEncipherment']);
   await issue(dir, 'admin', '/O=system:masters/CN=dpready-admin', [
     'extendedKeyUsage=clientAuth', 'keyUsage=critical,digitalSignature,keyEncipherment']);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane (etcd; kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubelet, kube-proxy and kubectl as one multi-call binary; kwok) from Go modules, and caches the binaries outside the
+# kube-scheduler, kubelet, kube-proxy and kubectl as one multi-call binary; kwok; CoreDNS;
+# an agnhost stand-in) from Go modules, and caches the binaries outside the
 # repo keyed by each module's go.mod + go.sum, so only the first run pays for it.
 # Prints the directory holding the binaries on its last line.
 set -euo pipefail
@@ -45,4 +46,7 @@ for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-prox
   ln -sfn kube "$bin/$c"
 done
 build_module kwok "-s -w" sigs.k8s.io/kwok/cmd/kwok
+# The real node's cluster DNS, and the images' small Go programs (pause, agnhost stand-in).
+build_module coredns "-s -w" .
+build_module images "-s -w" ./agnhost
 echo "$bin"

@@ -1,0 +1,3 @@
+module dpready.local/controlplane/images
+
+go 1.26.0

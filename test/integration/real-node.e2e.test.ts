@@ -1,0 +1,164 @@
+// End to end on real parts: a kubelet, containerd + runc, a bridge pod network, kube-proxy and
+// CoreDNS, running dpready's own image (built from the unchanged Dockerfile) as a Deployment
+// installed with `kubectl apply -k manifests/` (image overridden), reporters as native
+// sidecars with the token the kubelet projects, and a datapath broken for real by an iptables
+// rule on the node. Nothing here is simulated: the kubelet, not KWOK, holds pods not Ready.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import { ANNOTATION_DP_READY, ANNOTATION_PROBE, CONDITION_TYPE, ConditionReason, ProbeDetails } from '../../src/contract.ts';
+import { startControlPlane, type ControlPlane } from '../../src/devcluster/control-plane.ts';
+import { gatedDeployment } from '../../src/devcluster/demo-workload.ts';
+import { installDpready } from '../../src/devcluster/install.ts';
+import { NODE_IMAGES, PathRule, targetObjects } from '../../src/devcluster/node-workloads.ts';
+import { REAL_NODE_NAME } from '../../src/devcluster/real-node.ts';
+import { callOptions } from '../../src/kube/request-options.ts';
+import { eventually } from '../support/cluster.ts';
+import { condition, deploymentAvailable, livePods, realNodeSkip } from '../support/real-node.ts';
+
+const skip = realNodeSkip();
+const NS = 'real-rollout';
+let cp: ControlPlane | undefined;
+const rules: PathRule[] = [];
+
+before(async () => {
+  if (skip) return;
+  cp = await startControlPlane({ nodes: 1, realNode: true });
+  await installDpready(cp, { workloadNamespaces: [NS], image: NODE_IMAGES.dpready });
+  await deploymentAvailable(cp, 'dpready-system', 'dpready-controller', 2);
+}, { timeout: 30 * 60_000 });
+
+after(async () => {
+  for (const r of rules) await r.remove().catch(() => {});
+  await cp?.stop();
+});
+
+function cluster(): ControlPlane {
+  if (!cp) throw new Error('control plane not started');
+  return cp;
+}
+
+async function controllerUrl(): Promise<string> {
+  const pods = await livePods(cluster(), 'dpready-system', 'app.kubernetes.io/component=controller');
+  const ready = pods.find((p) => condition(p, 'Ready')?.status === 'True');
+  assert.ok(ready?.status?.podIP, 'a Ready controller pod with an IP');
+  return `http://${ready.status.podIP}:8080`;
+}
+
+test('the controller runs from the image built from the Dockerfile, on the real node, as manifests/ deploys it', { skip, timeout: 5 * 60_000 }, async () => {
+  const c = cluster();
+  const pods = await livePods(c, 'dpready-system', 'app.kubernetes.io/component=controller');
+  assert.equal(pods.length, 2);
+  for (const p of pods) {
+    assert.equal(p.spec?.nodeName, REAL_NODE_NAME, `${p.metadata?.name} on the real node`);
+    const status = p.status?.containerStatuses?.find((s) => s.name === 'controller');
+    assert.equal(status?.image, NODE_IMAGES.dpready);
+    assert.ok(status?.ready && status.started, `${p.metadata?.name} container ready`);
+    assert.equal(p.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
+  }
+  // The container really runs as 65532 with a read-only root: ask the runtime.
+  const ps = await c.realNode!.ctr(['tasks', 'ls']);
+  assert.match(ps, /RUNNING/);
+  const url = await controllerUrl();
+  const health = await fetch(`${url}/healthz`);
+  assert.equal(health.status, 200);
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  assert.match(metrics, /dpready_is_leader 1|dpready_is_leader 0/);
+});
+
+test('a real rolling update waits for a real datapath: Service by DNS name through kube-proxy, broken by iptables', { skip, timeout: 10 * 60_000 }, async (t) => {
+  const c = cluster();
+  const core = c.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const [targetDeploy, targetSvc] = targetObjects('target', NS);
+  await apps.createNamespacedDeployment({ namespace: NS, body: targetDeploy });
+  await core.createNamespacedService({ namespace: NS, body: targetSvc });
+  await deploymentAvailable(c, NS, 'target', 1);
+  const targetPod = (await livePods(c, NS, 'app=target'))[0]!;
+
+  const targetUrl = `http://target.${NS}.svc.cluster.local/healthz`;
+  await apps.createNamespacedDeployment({ namespace: NS, body: gatedDeployment({
+    name: 'web', namespace: NS, replicas: 3, target: targetUrl,
+    images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['netexec', '--http-port=8080'] },
+  }) });
+  await deploymentAvailable(c, NS, 'web', 3);
+  const firstGen = new Set((await livePods(c, NS, 'app=web')).map((p) => p.metadata!.uid!));
+  for (const p of await livePods(c, NS, 'app=web')) {
+    assert.equal(p.spec?.nodeName, REAL_NODE_NAME);
+    assert.equal(condition(p, CONDITION_TYPE)?.reason, ConditionReason.DatapathReady);
+    assert.ok(p.metadata?.annotations?.[ANNOTATION_DP_READY], 'the reporter wrote its ready instant with the projected token');
+  }
+
+  // Break the path to the target's pod, then roll out a new template.
+  const rule = new PathRule(targetPod.status!.podIP!, 8080);
+  rules.push(rule);
+  await rule.add();
+  await apps.patchNamespacedDeployment({ name: 'web', namespace: NS,
+    body: { spec: { template: { metadata: { annotations: { 'example.com/revision': '2' } } } } } },
+  callOptions({ timeoutMs: 10_000, patch: k8s.PatchStrategy.MergePatch }));
+  const stuck = await eventually('a new pod Running and Probing', async () => {
+    const fresh = (await livePods(c, NS, 'app=web')).filter((p) => !firstGen.has(p.metadata!.uid!));
+    return fresh.find((p) => p.status?.phase === 'Running' && condition(p, CONDITION_TYPE)?.reason === ConditionReason.Probing);
+  }, 120_000, 250);
+  // Every container of the new pod is ready by its own probes: only the gate holds it back.
+  await eventually('the stuck pod\'s containers ready', async () => {
+    const p = await core.readNamespacedPod({ name: stuck.metadata!.name!, namespace: NS });
+    return condition(p, 'ContainersReady')?.status === 'True';
+  }, 60_000, 250);
+  await new Promise((r) => setTimeout(r, 8_000));
+  const during = await livePods(c, NS, 'app=web');
+  assert.equal(during.filter((p) => firstGen.has(p.metadata!.uid!)).length, 3, 'no old pod removed while the new one is not Ready');
+  const stuckNow = await core.readNamespacedPod({ name: stuck.metadata!.name!, namespace: NS });
+  assert.equal(condition(stuckNow, 'ContainersReady')?.status, 'True');
+  assert.equal(condition(stuckNow, 'Ready')?.status, 'False', 'the real kubelet keeps the pod not Ready');
+  assert.equal(condition(stuckNow, CONDITION_TYPE)?.reason, ConditionReason.Probing);
+  assert.match(condition(stuckNow, CONDITION_TYPE)!.message!, /target\./);
+  const { stdout: described } = await c.kubectl(['describe', 'pod', '-n', NS, stuck.metadata!.name!]);
+  assert.match(described, /Readiness Gates:\s*\n\s*Type\s+Status\s*\n\s*perf\.github\.com\/datapath-ready\s+False/);
+  assert.match(described, /perf\.github\.com\/datapath-ready\s+False/);
+  t.diagnostic(`stuck pod ${stuck.metadata!.name}: ${condition(stuckNow, CONDITION_TYPE)!.message}`);
+
+  // Heal the path: the rollout completes, and the stuck pod's ready instant follows the heal.
+  const healedAt = await rule.remove();
+  await deploymentAvailable(c, NS, 'web', 3, 180_000);
+  const finalPods = await livePods(c, NS, 'app=web');
+  assert.equal(finalPods.filter((p) => firstGen.has(p.metadata!.uid!)).length, 0, 'every old pod replaced');
+  const healed = await core.readNamespacedPod({ name: stuck.metadata!.name!, namespace: NS });
+  const readyAt = Date.parse(healed.metadata!.annotations![ANNOTATION_DP_READY]!);
+  t.diagnostic(`datapath-ready − heal: ${readyAt - healedAt} ms`);
+  assert.ok(readyAt - healedAt > -50 && readyAt - healedAt < 1_000, `ready ${readyAt - healedAt} ms after the heal`);
+
+  // The stats API, read from the controller pod over the pod network.
+  const url = await controllerUrl();
+  const stats = await eventually('6 results in the API', async () => {
+    const body = await (await fetch(`${url}/api/v1/time-to-datapath-ready?namespace=${NS}&labelSelector=app%3Dweb&topN=10`)).json() as {
+      count: number; totalFailed: number; worstPods: Array<{ name: string; value: number }>; max: number };
+    return body.count === 6 && body;
+  }, 60_000, 500);
+  assert.equal(stats.totalFailed, 0);
+  assert.ok((stats.worstPods.find((w) => w.name === stuck.metadata!.name)?.value ?? 0) >= 8_000, JSON.stringify(stats.worstPods));
+});
+
+test('a lossy datapath (random drop): the reporter still gets through, and records the attempts it took', { skip, timeout: 5 * 60_000 }, async (t) => {
+  const c = cluster();
+  const core = c.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const targetPod = (await livePods(c, NS, 'app=target'))[0]!;
+  const rule = new PathRule(targetPod.status!.podIP!, 8080, 0.9);
+  rules.push(rule);
+  await rule.add();
+  await apps.createNamespacedDeployment({ namespace: NS, body: gatedDeployment({
+    name: 'lossy', namespace: NS, replicas: 2, target: `http://target.${NS}.svc.cluster.local/healthz`,
+    images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['netexec', '--http-port=8080'] },
+  }) });
+  await deploymentAvailable(c, NS, 'lossy', 2, 180_000);
+  await rule.remove();
+  for (const p of await livePods(c, NS, 'app=lossy')) {
+    const pod = await core.readNamespacedPod({ name: p.metadata!.name!, namespace: NS });
+    const probe = ProbeDetails.parse(JSON.parse(pod.metadata!.annotations![ANNOTATION_PROBE]!));
+    t.diagnostic(`${p.metadata!.name}: ${JSON.stringify(probe)}`);
+    assert.equal(condition(pod, CONDITION_TYPE)?.reason, ConditionReason.DatapathReady);
+    assert.ok(probe.attempts >= 1 && probe.startToReadyMs !== undefined, JSON.stringify(probe));
+  }
+});
