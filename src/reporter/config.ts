@@ -43,7 +43,7 @@ export const VARIABLES = {
   PROBE_INITIAL_INTERVAL: { default: '20ms', help: 'floor of the interval (the first attempts)' },
   PROBE_INTERVAL_GROWTH: { default: '0.015', help: 'interval as a fraction of time waited so far; 0 = fixed interval' },
   PROBE_ATTEMPT_TIMEOUT: { default: '2s', help: 'each attempt is abandoned after this long' },
-  PROBE_MAX_IN_FLIGHT: { default: '8', help: 'overlapping attempts per target; at the limit the oldest is replaced' },
+  PROBE_MAX_IN_FLIGHT: { default: '100', help: 'overlapping attempts per target (100 = 2 s of attempts at 20 ms); at the limit the oldest is replaced' },
   PROBE_MODE: { default: 'sidecar', help: 'sidecar: stay alive after writing until SIGTERM; init: exit after writing' },
   PROBE_CA_FILE: { default: undefined, help: 'PEM bundle trusted for https targets (in addition to the system roots)' },
   PROBE_INSECURE_SKIP_VERIFY: { default: 'false', help: 'true to skip certificate verification for https targets' },

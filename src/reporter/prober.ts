@@ -4,7 +4,7 @@
 // and time (the clock) are injected; the decisions are in schedule.ts.
 import type { Clock } from './clock.ts';
 import type { ProbeFn, ProbeOptions } from './probes.ts';
-import { admit, intervalAt, type ScheduleOptions } from './schedule.ts';
+import { admit, nextInterval, type ScheduleOptions } from './schedule.ts';
 import type { Target } from './targets.ts';
 
 export interface ProberOptions {
@@ -81,6 +81,10 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   const done = new AbortController();
   const stop = AbortSignal.any([end, done.signal]);
   const inFlight: { attempt: AbortController; startedAt: number }[] = [];
+  // Whether the latest failure was an answer (refused, an error status) rather than silence
+  // (timeout, replaced): only answers slow the schedule down (see schedule.ts).
+  let lastFailureAnswered = false;
+  let answeredMs = 0;
 
   const launch = () => {
     const attempt = new AbortController();
@@ -105,6 +109,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       (err: unknown) => {
         const reason: unknown = attempt.signal.aborted ? attempt.signal.reason : err;
         if (reason instanceof AttemptAbort && reason.kind === 'finished') return;
+        lastFailureAnswered = !(reason instanceof AttemptAbort);
         if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
       },
     ).finally(() => {
@@ -125,7 +130,9 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       oldest.attempt.abort(new AttemptAbort('replaced', `no answer within ${age} ms (replaced by a newer attempt)`));
     }
     launch();
-    next += intervalAt(next - t0, opts.schedule);
+    const gap = nextInterval(answeredMs, lastFailureAnswered, opts.schedule);
+    if (lastFailureAnswered) answeredMs += gap;
+    next += gap;
     // A timer that fired very late (a stalled event loop) must not cause a burst of
     // catch-up attempts: resume the schedule from now.
     if (next < clock.now()) next = clock.now();

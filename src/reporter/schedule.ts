@@ -8,7 +8,13 @@
 //
 //   interval(elapsed) = min(cap, max(initial, growth × elapsed))
 //
-// Defaults (20 ms, 1.5 %, 2 s): 20 ms until 1.33 s, 30 ms at 2 s, 150 ms at 10 s, 900 ms at
+// The growth counts only time during which the target answered with failures (refused,
+// HTTP errors, DNS errors): only then would fast probing load it. While attempts go
+// unanswered (dropped SYNs, a black hole), an attempt costs the target nothing, so the
+// interval stays at the floor (20 ms, 50 attempts/s) and a path that starts working is seen
+// within 20 ms however long the wait was.
+//
+// Defaults (20 ms, 1.5 %, 2 s), for a refusing target: 20 ms until 1.33 s, 30 ms at 2 s, 150 ms at 10 s, 900 ms at
 // 60 s, the 2 s cap from 133 s on. A pod whose datapath never works makes ~67 attempts in its
 // first 1.33 s, then ~67 per e-fold of waiting (~95 by 2 s, ~320 by 60 s, ~375 by 133 s), then
 // one per cap. The cap is the existing reporter's fixed 2 s, so at steady state a broken
@@ -28,6 +34,14 @@ export const DEFAULT_SCHEDULE: ScheduleOptions = { initialMs: 20, growth: 0.015,
 /** Gap between the attempt started at `elapsedMs` (since probing began) and the next one. */
 export function intervalAt(elapsedMs: number, opts: ScheduleOptions): number {
   return Math.min(opts.capMs, Math.max(opts.initialMs, opts.growth * Math.max(0, elapsedMs)));
+}
+
+/**
+ * Gap to the next attempt: the floor while the latest failure went unanswered, else the
+ * growing interval of the time spent answered (`answeredMs`).
+ */
+export function nextInterval(answeredMs: number, lastFailureAnswered: boolean, opts: ScheduleOptions): number {
+  return lastFailureAnswered ? intervalAt(answeredMs, opts) : Math.min(opts.capMs, opts.initialMs);
 }
 
 /**

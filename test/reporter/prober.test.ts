@@ -135,3 +135,28 @@ test('an external stop ends the run without a result', async () => {
   await clock.advance(10);
   assert.equal(log.inFlight, 0);
 });
+
+test('silence keeps the fast interval: a path black-holed for 10 s is seen within one floor interval, at <= 50 attempts/s', async () => {
+  const clock = new FakeClock();
+  const { probe, log } = simulated(clock, { 'a:1': { worksAt: 10_007, before: 'hang' } });
+  const running = runProber(options(clock, probe, ['a:1'], { maxInFlight: 100 }));
+  await clock.advance(12_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  // The growing schedule would be at 150 ms by now; unanswered attempts cost the target nothing.
+  assert.ok(run.readyAt - 10_007 <= 20 + 1, `ready ${run.readyAt - 10_007} ms after the path opened`);
+  const perSecond = Math.max(...Array.from({ length: 10 }, (_, s) => log.starts.filter((t) => t >= s * 1000 && t < (s + 1) * 1000).length));
+  assert.ok(perSecond <= 50, `${perSecond} attempts in one second`);
+  assert.ok(log.maxInFlight <= 100);
+});
+
+test('answers slow it down: a target refusing for 10 s is probed on the growing schedule', async () => {
+  const clock = new FakeClock();
+  const { probe, log } = simulated(clock, { 'a:1': { worksAt: Infinity, before: 'refuse' } });
+  const running = runProber(options(clock, probe, ['a:1'], { maxInFlight: 100, deadline: 12_000 }));
+  await clock.advance(13_000);
+  await running;
+  const inSecond10 = log.starts.filter((t) => t >= 10_000 && t < 11_000).length;
+  // 1.5 % of ~10 s waited: ~150 ms apart, 6 or 7 attempts in that second, far below 50.
+  assert.ok(inSecond10 >= 5 && inSecond10 <= 8, `${inSecond10} attempts in second 10`);
+});
