@@ -16,7 +16,7 @@ test('defaults: the existing environment alone is enough', () => {
   assert.equal(c.timeoutMs, 60_000);
   assert.deepEqual(c.schedule, { initialMs: 20, growth: 0.015, capMs: 2_000 });
   assert.equal(c.attemptTimeoutMs, 2_000);
-  assert.equal(c.maxInFlight, 8);
+  assert.equal(c.maxInFlight, 100);
   assert.equal(c.mode, 'sidecar');
   assert.equal(c.insecureSkipVerify, false);
   assert.equal(c.startGraceMs, 1_000);
