@@ -25,7 +25,7 @@ build_module() {
   local dir=$1 ldflags=$2; shift 2
   local key stamp
   # The key covers this script too: its flags (versions stamped into the binaries) matter.
-  key=$(cd "$here/$dir" && cat "$here/build.sh" go.mod go.sum $(ls *.go 2>/dev/null) | sha256sum | cut -c1-16)
+  key=$(cd "$here/$dir" && cat "$here/build.sh" go.mod $(ls go.sum 2>/dev/null) $(ls *.go */*.go 2>/dev/null) | sha256sum | cut -c1-16)
   stamp="$bin/.$dir.$key"
   if [ -f "$stamp" ]; then return 0; fi
   echo "building $dir ($*) into $bin; the first build takes many minutes" >&2
