@@ -174,5 +174,28 @@ export async function cleanHost(state: HostState, kubeProxyCleanup: () => Promis
     await new Promise((r) => setTimeout(r, 100));
   }
   await kubeProxyCleanup();
+  // The kubelet's own chains (KUBE-FIREWALL, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT) are not
+  // kube-proxy's to clean: remove every KUBE- chain and every jump to one.
+  for (const family of ['iptables', 'ip6tables']) await removeKubeChains(family);
   await quietly('ip', ['link', 'delete', POD_BRIDGE]);
+}
+
+async function removeKubeChains(family: string): Promise<void> {
+  const dump = await sh(`${family}-save`, []).catch(() => '');
+  let table = '';
+  const jumps: string[][] = [];
+  const chains: [string, string][] = [];
+  for (const line of dump.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    else if (line.startsWith(':KUBE-')) chains.push([table, line.slice(1).split(' ')[0]!]);
+    else if (/^-A (?!KUBE-)\S+ .*-j KUBE-/.test(line)) jumps.push(['-t', table, '-D', ...splitRule(line.slice(3))]);
+  }
+  for (const args of jumps) await quietly(family, args);
+  for (const [t, chain] of chains) await quietly(family, ['-t', t, '-F', chain]);
+  for (const [t, chain] of chains) await quietly(family, ['-t', t, '-X', chain]);
+}
+
+/** Splits an iptables-save rule into arguments, honouring double-quoted comments. */
+function splitRule(rule: string): string[] {
+  return [...rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
 }

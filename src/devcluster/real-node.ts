@@ -65,7 +65,7 @@ async function takeLock(): Promise<FileHandle> {
   throw new DpreadyError('DPR_CONTROL_PLANE', `another real node holds ${LOCK_FILE} (pid ${await readFile(LOCK_FILE, 'utf8').catch(() => '?')})`);
 }
 
-function containerdConfig(dir: string, socket: string): string {
+function containerdConfig(dir: string, socket: string, cniConfDir: string): string {
   return `version = 2
 root = "${join(dir, 'root')}"
 state = "${join(dir, 'state')}"
@@ -85,7 +85,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "${join(dir, 'net.d')}"
+    conf_dir = "${cniConfDir}"
 `;
 }
 
@@ -166,7 +166,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     await writeFile(join(dir, 'net.d', '10-dpready.conflist'), cniConfig(dir));
 
     // ---- containerd, and the images it runs from (no registry) ----
-    await writeFile(join(containerdDir, 'config.toml'), containerdConfig(containerdDir, socket));
+    await writeFile(join(containerdDir, 'config.toml'), containerdConfig(containerdDir, socket, join(dir, 'net.d')));
     const containerd = startProcess('containerd', 'containerd', ['--config', join(containerdDir, 'config.toml')], join(o.dir, 'containerd.log'));
     procs.push(containerd);
     await timed('containerd', () => o.waitFor('containerd', containerd, 30_000, async () => { await ctr(['version']); return true; }));
