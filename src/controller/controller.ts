@@ -11,6 +11,7 @@ import { callOptions, describeKubeError } from '../kube/request-options.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { LeaderElector } from './leader-election.ts';
+import { kubeLeaseStore } from './lease-store.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { PodStore } from './pod-store.ts';
 import { summarizePod, type PodSummary } from './pod-summary.ts';
@@ -146,7 +147,7 @@ export class Controller {
 
     if (s.leaderElect) {
       this.elector = new LeaderElector({
-        api: kc.makeApiClient(k8s.CoordinationV1Api), namespace: s.leaseNamespace, name: s.leaseName,
+        store: kubeLeaseStore(kc.makeApiClient(k8s.CoordinationV1Api), s.leaseNamespace, s.leaseName, 2_000),
         identity: this.identity, clock, log,
         onStartedLeading: () => this.startLeading(),
         onStoppedLeading: () => this.stopLeading(),
