@@ -17,6 +17,7 @@ import { PodStore } from './pod-store.ts';
 import { summarizePod, type PodSummary } from './pod-summary.ts';
 import { Reconciler, isNotLeader } from './reconciler.ts';
 import { Reflector, type ListPage } from './reflector.ts';
+import { kubeWatch } from './watch-stream.ts';
 import { ResultBook } from './result-book.ts';
 import { ResultWriter } from './result-writer.ts';
 import { StatusPatcher } from './status-patcher.ts';
@@ -107,7 +108,7 @@ export class Controller {
     const nsPath = s.namespace ? `/namespaces/${encodeURIComponent(s.namespace)}` : '';
     const timeout = callOptions({ timeoutMs: 60_000 });
     this.podReflector = new Reflector({
-      name: 'pods', kubeConfig: kc, clock, log,
+      name: 'pods', watch: kubeWatch(kc), clock, log,
       watchPath: `/api/v1${nsPath}/pods`,
       watchParams: { labelSelector: s.labelSelector || undefined },
       list: async ({ limit, continue: cont }): Promise<ListPage> => {
@@ -122,7 +123,7 @@ export class Controller {
       onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'pods', reason }),
     });
     this.resultReflector = new Reflector({
-      name: PLURAL, kubeConfig: kc, clock, log,
+      name: PLURAL, watch: kubeWatch(kc), clock, log,
       notFoundHint: `the ${CRD_NAME} CRD is not installed: kubectl apply -f manifests/crd.yaml (or -k manifests/)`,
       watchPath: `/apis/${GROUP}/${VERSION}${nsPath}/${PLURAL}`,
       list: async ({ limit, continue: cont }): Promise<ListPage> => {

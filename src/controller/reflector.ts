@@ -1,9 +1,12 @@
 // List+watch that never gives up. client-node's informer stops for good on any watch error
 // other than 410 and keeps whole objects; this one re-watches from the last resourceVersion
-// after any error (with capped backoff), relists only when the server says the version is
-// gone, and hands objects to callbacks that keep just what they need.
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
-import { describeKubeError } from '../kube/request-options.ts';
+// after any error, relists only when the server says the version is gone, and hands objects
+// to callbacks that keep just what they need. As client-go's reflector: every failure (an HTTP
+// or network error, an ERROR event, a watch closed within a second with nothing in it) waits a
+// backoff that grows until two minutes pass without one, so a sick API server never sees a hot
+// loop; a list is published only when complete; a watch silent past the inactivity limit (no
+// event and no bookmark, which the API server sends about every minute) is re-opened.
+import { describeKubeError, httpStatus } from '../kube/request-options.ts';
 import { backoffDelay } from '../backoff.ts';
 import type { Clock } from './clock.ts';
 
@@ -13,10 +16,17 @@ export interface ListPage {
   continue?: string;
 }
 
+/**
+ * Opens one watch: calls onEvent for each event, resolves when the server ends the stream,
+ * rejects (with statusCode for an HTTP error) when it fails. Aborting the signal ends it.
+ */
+export type WatchFn = (path: string, params: Record<string, string | undefined>,
+  onEvent: (type: string, obj: unknown) => void, signal: AbortSignal) => Promise<void>;
+
 export interface ReflectorOptions {
   /** For logs and metrics: "pods", "datapathresults". */
   name: string;
-  kubeConfig: KubeConfig;
+  watch: WatchFn;
   list(page: { limit: number; continue?: string }): Promise<ListPage>;
   /** API path to watch, e.g. /api/v1/pods or /api/v1/namespaces/x/pods. */
   watchPath: string;
@@ -32,14 +42,26 @@ export interface ReflectorOptions {
   notFoundHint?: string;
   pageSize?: number;
   maxBackoffMs?: number;
+  /** A watch with no event for this long is re-opened (default 75 s). */
+  inactivityMs?: number;
 }
 
 class Gone extends Error {}
 
-function statusCode(err: unknown): number | undefined {
-  const e = err as { statusCode?: number; code?: number } | undefined;
-  return e?.statusCode ?? e?.code;
+/** A watch the server ended with an ERROR event other than 410 Gone. */
+class WatchErrorEvent extends Error {
+  constructor(readonly status: unknown) { super(`watch ERROR event: ${JSON.stringify(status)}`); }
 }
+
+/** The watch closed within a second with no event: a server or proxy in trouble, not a normal end. */
+class ShortWatch extends Error {
+  constructor() { super('watch closed within a second without any event'); }
+}
+
+const RESET_BACKOFF_AFTER_MS = 120_000;
+const SHORT_WATCH_MS = 1_000;
+
+interface WatchEnd { rv: string; events: number; inactive: boolean; errorEvent?: unknown }
 
 export class Reflector {
   private synced = false;
@@ -66,19 +88,30 @@ export class Reflector {
 
   /** Runs until stop(). Never rejects: every failure is logged, backed off and retried. */
   async run(): Promise<void> {
-    let failures = 0;
     let rv: string | undefined;
     while (!this.stopped) {
       try {
         if (rv === undefined) {
-          rv = await this.listAll();
+          const listed = await this.listAll();
+          if (listed === undefined) break; // stopped part-way: publish nothing
+          rv = listed;
           if (!this.synced) {
             this.synced = true;
             for (const w of this.syncWaiters.splice(0)) w();
           }
         }
-        rv = await this.watchOnce(rv);
-        failures = 0;
+        const started = this.opts.clock.monotonic();
+        const end = await this.watchOnce(rv);
+        rv = end.rv;
+        if (this.stopped) break;
+        if (end.errorEvent !== undefined) throw new WatchErrorEvent(end.errorEvent);
+        if (end.inactive) {
+          this.opts.log.info({ resource: this.opts.name, inactiveMs: this.inactivityMs }, 'watch silent past the inactivity limit; re-opening');
+          this.opts.onRestart?.('inactive');
+        } else if (end.events === 0 && this.opts.clock.monotonic() - started < SHORT_WATCH_MS) {
+          throw new ShortWatch();
+        }
+        // Otherwise the watch ran its course (timeoutSeconds): go on from where it ended.
       } catch (err) {
         if (this.stopped) break;
         if (err instanceof Gone) {
@@ -87,9 +120,9 @@ export class Reflector {
           rv = undefined;
           continue;
         }
-        const delay = backoffDelay(++failures, { baseMs: 250, capMs: this.opts.maxBackoffMs ?? 30_000 });
-        const hint = statusCode(err) === 404 ? this.opts.notFoundHint : undefined;
-        this.opts.log.warn({ resource: this.opts.name, err: describeKubeError(err), retryInMs: delay, ...(hint ? { hint } : {}) },
+        const delay = this.nextBackoff();
+        const hint = httpStatus(err) === 404 ? this.opts.notFoundHint : undefined;
+        this.opts.log.warn({ resource: this.opts.name, err: describeKubeError(err), retryInMs: Math.round(delay), ...(hint ? { hint } : {}) },
           'list/watch failed; retrying');
         this.opts.onRestart?.('error');
         await this.sleep(delay);
@@ -97,7 +130,20 @@ export class Reflector {
     }
   }
 
-  private async listAll(): Promise<string> {
+  private failures = 0;
+  private lastFailureAt = -Infinity;
+
+  private nextBackoff(): number {
+    const now = this.opts.clock.monotonic();
+    if (now - this.lastFailureAt > RESET_BACKOFF_AFTER_MS) this.failures = 0;
+    this.lastFailureAt = now;
+    return backoffDelay(++this.failures, { baseMs: 800, capMs: this.opts.maxBackoffMs ?? 30_000 });
+  }
+
+  private get inactivityMs(): number { return this.opts.inactivityMs ?? 75_000; }
+
+  /** The complete list and its resourceVersion, or undefined if stopped before the last page. */
+  private async listAll(): Promise<string | undefined> {
     const items: unknown[] = [];
     let cont: string | undefined;
     let rv = '';
@@ -107,56 +153,62 @@ export class Reflector {
         page = await this.opts.list({ limit: this.opts.pageSize ?? 500, continue: cont });
       } catch (err) {
         // An expired continue token: start the list over rather than fail.
-        if (statusCode(err) === 410 && cont) { items.length = 0; cont = undefined; continue; }
+        if (httpStatus(err) === 410 && cont) { items.length = 0; cont = undefined; continue; }
         throw err;
       }
+      if (this.stopped) return undefined;
       items.push(...page.items);
       rv = page.resourceVersion;
       cont = page.continue || undefined;
-    } while (cont && !this.stopped);
+    } while (cont);
     this.opts.onReplace(items);
     return rv;
   }
 
-  /** Watches from rv until the server closes the stream; returns the last resourceVersion seen. */
-  private watchOnce(rv: string): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      let last = rv;
-      let gone = false;
-      const watch = new Watch(this.opts.kubeConfig);
-      // Its timer is an inactivity timeout; the API server sends bookmarks about once a
-      // minute, so a quiet but healthy watch must be allowed longer than that.
-      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 75_000; // private in the typings, public in JS
-      const params = {
-        ...this.opts.watchParams,
-        resourceVersion: rv,
-        allowWatchBookmarks: 'true',
-        // Ends each watch after 5–10 min so connections rebalance across API servers.
-        timeoutSeconds: String(300 + Math.floor(Math.random() * 300)),
-      };
-      watch.watch(this.opts.watchPath, params, (type: string, obj: { metadata?: { resourceVersion?: string }; code?: number }) => {
+  /** Watches from rv until the stream ends; says how it ended and the last resourceVersion seen. */
+  private async watchOnce(rv: string): Promise<WatchEnd> {
+    const end: WatchEnd = { rv, events: 0, inactive: false };
+    let gone = false;
+    const ctl = new AbortController();
+    this.currentWatch = ctl;
+    let timer: unknown;
+    const arm = () => {
+      this.opts.clock.clearTimeout(timer);
+      timer = this.opts.clock.setTimeout(() => { end.inactive = true; ctl.abort(); }, this.inactivityMs);
+    };
+    arm();
+    const params = {
+      ...this.opts.watchParams,
+      resourceVersion: rv,
+      allowWatchBookmarks: 'true',
+      // Ends each watch after 5–10 min so connections rebalance across API servers.
+      timeoutSeconds: String(300 + Math.floor(Math.random() * 300)),
+    };
+    try {
+      await this.opts.watch(this.opts.watchPath, params, (type, o) => {
+        if (ctl.signal.aborted) return;
+        arm();
+        end.events++;
+        const obj = o as { metadata?: { resourceVersion?: string }; code?: number };
         if (type === 'ERROR') {
           if (obj?.code === 410) gone = true;
-          else this.opts.log.warn({ resource: this.opts.name, status: obj }, 'watch error event');
-          this.currentWatch?.abort();
+          else end.errorEvent = obj ?? null;
+          ctl.abort();
           return;
         }
         const next = obj?.metadata?.resourceVersion;
-        if (next) last = next;
-        if (type === 'BOOKMARK') return;
+        if (next) end.rv = next;
         if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') this.opts.onEvent(type, obj);
-      }, (err: unknown) => {
-        this.currentWatch = undefined;
-        if (gone || statusCode(err) === 410) reject(new Gone());
-        // Our own abort (ERROR event, stop) and the inactivity timeout end a watch normally:
-        // the loop re-watches from the last resourceVersion.
-        else if (err && !this.stopped && !['AbortError', 'TimeoutError'].includes((err as { name?: string }).name ?? '')) reject(err);
-        else resolve(last);
-      }).then((ctl) => {
-        this.currentWatch = ctl;
-        if (this.stopped) ctl.abort();
-      }, reject);
-    });
+      }, ctl.signal);
+    } catch (err) {
+      if (httpStatus(err) === 410) throw new Gone();
+      throw err;
+    } finally {
+      this.opts.clock.clearTimeout(timer);
+      this.currentWatch = undefined;
+    }
+    if (gone) throw new Gone();
+    return end;
   }
 
   private sleep(ms: number): Promise<void> {
