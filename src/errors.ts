@@ -11,6 +11,8 @@ export const ErrorCodes = {
   DPR_PROBE_DEADLINE: { exitCode: 3, summary: 'probe deadline passed' },
   /** The Kubernetes API could not be reached or refused us, after bounded retries. */
   DPR_API_FAILURE: { exitCode: 4, summary: 'Kubernetes API failure' },
+  /** The API server does not serve DatapathResults: the CRD is not installed (or not yet established). */
+  DPR_CRD_MISSING: { exitCode: 4, summary: 'DatapathResult CRD not served' },
   /** A label selector string is malformed. */
   DPR_BAD_SELECTOR: { exitCode: 2, summary: 'bad label selector' },
   /** A duration string is malformed. */

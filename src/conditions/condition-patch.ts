@@ -30,3 +30,8 @@ export function conditionPatch(podUid: string, current: CurrentCondition | undef
     status: { conditions: [{ type: CONDITION_TYPE, ...desired, lastTransitionTime, lastProbeTime: null }] },
   };
 }
+
+/** Same status, reason and message: what decides whether a write would change anything. */
+export function sameCondition(a: CurrentCondition | undefined, b: CurrentCondition | undefined): boolean {
+  return !!a && !!b && a.status === b.status && a.reason === b.reason && a.message === b.message;
+}

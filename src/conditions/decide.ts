@@ -4,14 +4,14 @@
 // gate waits silently or forever.
 import { ConditionReason, type Outcome } from '../contract.ts';
 import { formatDuration } from '../durations.ts';
-import { describeProblems, type ReporterReport } from './reporter-report.ts';
+import { describeProblems, readReporterReport, type ReporterReport } from './reporter-report.ts';
 
 export type TimeoutPolicy = 'fail-closed' | 'fail-open';
 
 export interface DecisionInput {
   hasGate: boolean;
   report: ReporterReport;
-  /** Best known creation instant (ms). */
+  /** The pod's creationTimestamp (ms): the same on every replica. */
   createdAtMs: number;
   now: number;
   timeoutMs: number;
@@ -39,6 +39,33 @@ export interface Decision {
   outcome?: { outcome: Outcome; reason: string; message: string };
   /** Decide again at this instant (ms) even if nothing about the pod changes. */
   recheckAt?: number;
+}
+
+/** The controller's settings that decide() needs. */
+export interface DecisionPolicy {
+  timeoutMs: number;
+  policy: TimeoutPolicy;
+  pendingGraceMs: number;
+}
+
+/** The pod fields decide() reads. */
+export interface DecisionPod {
+  hasGate: boolean;
+  annotations: Record<string, string>;
+  creationTimestampMs: number;
+}
+
+/**
+ * decide()'s input, built only here. It holds the pod's own fields and `now`, nothing a replica
+ * learnt by itself (such as when it first saw the pod): the condition must come out the same on
+ * every replica, or a new leader would rewrite the condition of every pod. Results refine the
+ * creation instant on their own (controller/result-spec.ts).
+ */
+export function decisionInput(pod: DecisionPod, policy: DecisionPolicy, now: number): DecisionInput {
+  return {
+    hasGate: pod.hasGate, report: readReporterReport(pod.annotations), createdAtMs: pod.creationTimestampMs, now,
+    timeoutMs: policy.timeoutMs, policy: policy.policy, pendingGraceMs: policy.pendingGraceMs,
+  };
 }
 
 function targets(report: ReporterReport): string {

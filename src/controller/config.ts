@@ -22,7 +22,7 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --datapath-timeout DURATION    a pod with no datapath success this long after creation is recorded as timed out (default 5m)
   --timeout-policy POLICY        what the gate does on timeout: fail-closed keeps it False, fail-open turns it True (default fail-closed)
   --pending-grace DURATION       how long a new pod whose reporter has written nothing goes without our condition (default 10s)
-  --result-ttl DURATION          delete DatapathResults older than this (default: keep)
+  --result-ttl DURATION          delete DatapathResults older than this whose pod is gone (default: keep)
   --workers N                    condition writes (and, separately, result writes) in flight at once (default 16)
   --resync DURATION              re-examine every pod this often (default 5m)
   --leader-elect                 elect one writer among replicas with a Lease (default off)

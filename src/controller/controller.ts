@@ -1,27 +1,36 @@
-// Wires the controller together: two list+watches (pods, DatapathResults) feed slim stores;
-// watch handlers only record and enqueue pod UIDs; a bounded work queue runs the reconciler
-// while this replica may write (leader, or no leader election); a periodic resync and the
-// timeout rechecks make it level-triggered, so nothing depends on seeing every event.
+// The manager: owns the caches (two list+watches feeding slim stores), the leader elector and
+// the periodic tasks (resync, result TTL), and starts the two controllers while this replica
+// leads. The path of one pod event:
+//
+//   pod watch → tracking.ts (store, first/ready seen, tombstones) → condition queue
+//     → ConditionReconciler (decide, patch pods/status) → result queue
+//     → ResultReconciler (decide, write the DatapathResult) → result watch → book and stats index
+//
+// Watch handlers only update caches and queue pod UIDs; reconcilers return what to do next.
+// Periodic resync makes it level-triggered, so nothing depends on seeing every event.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import { ANNOTATION_DP_READY, CRD_NAME, GROUP, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
-import type { TimeoutPolicy } from '../conditions/decide.ts';
-import { callOptions, describeKubeError } from '../kube/request-options.ts';
+import { CRD_NAME, GROUP, PLURAL, VERSION, type DatapathResultSpec } from '../contract.ts';
+import type { DecisionPolicy, TimeoutPolicy } from '../conditions/decide.ts';
+import { callOptions, describeKubeError, httpStatus } from '../kube/request-options.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { ConditionReconciler } from './condition-reconciler.ts';
 import { EventRecorder } from './event-recorder.ts';
+import { KeyedController } from './keyed-controller.ts';
 import { LeaderElector } from './leader-election.ts';
 import { kubeLeaseStore } from './lease-store.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { PodStore } from './pod-store.ts';
-import { summarizePod, type PodSummary } from './pod-summary.ts';
-import { Reconciler, isNotLeader } from './reconciler.ts';
+import { summarizePod } from './pod-summary.ts';
 import { Reflector, type ListPage } from './reflector.ts';
-import { kubeWatch } from './watch-stream.ts';
 import { ResultBook } from './result-book.ts';
+import { ResultCollector } from './result-gc.ts';
+import { ResultReconciler } from './result-reconciler.ts';
 import { ResultWriter } from './result-writer.ts';
 import { StatusPatcher } from './status-patcher.ts';
-import { WorkQueue } from './work-queue.ts';
+import { PodTracker, type Work } from './tracking.ts';
+import { kubeWatch } from './watch-stream.ts';
 
 export interface ControllerSettings {
   /** Empty: all namespaces. */
@@ -38,6 +47,10 @@ export interface ControllerSettings {
   leaseName: string;
   identity?: string;
   apiTimeoutMs: number;
+  /** Lease timings (tests shorten them); client-go's defaults otherwise. */
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
 }
 
 export interface Logger {
@@ -62,16 +75,15 @@ export class Controller {
   readonly book = new ResultBook();
   readonly metrics: Metrics;
   readonly identity: string;
-  private readonly queue: WorkQueue;
-  /** Result writes, apart from condition writes so a rollout's gate never waits behind them. */
-  private readonly resultQueue: WorkQueue;
-  private readonly reconciler: Reconciler;
+  readonly tracker: PodTracker;
+  readonly conditions: KeyedController;
+  readonly results: KeyedController;
+  private readonly conditionReconciler: ConditionReconciler;
   private readonly podReflector: Reflector;
   private readonly resultReflector: Reflector;
   private readonly elector?: LeaderElector;
-  private readonly resultWriter: ResultWriter;
-  /** First sight of pods we do not track (yet): a reporter annotation may arrive later. */
-  private readonly untrackedFirstSeen = new Map<string, number>();
+  private readonly collector?: ResultCollector;
+  private readonly timers = new Set<unknown>();
   private started = false;
   private stopped = false;
   private leading = false;
@@ -81,34 +93,53 @@ export class Controller {
     this.identity = s.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), queueDepth: () => this.queue.depth + this.resultQueue.depth });
-    this.resultWriter = new ResultWriter(custom, this.metrics, s.apiTimeoutMs);
-    const podQueue = (what: string, process: (uid: string) => Promise<void>) => new WorkQueue({
-      concurrency: s.workers, clock, process,
-      onRetry: (uid, err, attempt, delayMs) => {
-        if (isNotLeader(err)) return; // not a failure: this replica stopped writing
-        const pod = this.store.get(uid) ?? this.store.tombstone(uid);
-        this.log.warn({ pod: pod ? `${pod.namespace}/${pod.name}` : undefined, uid, attempt, retryInMs: delayMs, err: describeKubeError(err) }, `${what} failed; will retry`);
+    this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), queueDepth: () => this.conditions.depth + this.results.depth });
+    this.tracker = new PodTracker(this.store, this.book, clock);
+    const policy: DecisionPolicy = { timeoutMs: s.datapathTimeoutMs, policy: s.timeoutPolicy, pendingGraceMs: s.pendingGraceMs };
+    const mayWrite = () => this.mayWrite();
+    const resultWriter = new ResultWriter(custom, this.metrics, s.apiTimeoutMs);
+    const events = new EventRecorder({ core, clock, metrics: this.metrics, instance: this.identity, log });
+
+    this.conditionReconciler = new ConditionReconciler({
+      store: this.store, patcher: new StatusPatcher(core, this.metrics, s.apiTimeoutMs), events, metrics: this.metrics,
+      clock, policy, mayWrite, log,
+    });
+    const resultReconciler = new ResultReconciler({
+      store: this.store, tracker: this.tracker, book: this.book, writer: resultWriter, metrics: this.metrics,
+      clock, policy, mayWrite, onSettled: (uid) => events.forget(uid), log,
+    });
+    const onError = (what: string) => (uid: string, err: unknown, attempt: number, delayMs: number) => {
+      this.log.warn({ pod: this.tracker.describe(uid), uid, attempt, retryInMs: Math.round(delayMs), err: describeKubeError(err) }, `${what} failed; will retry`);
+    };
+    this.results = new KeyedController({ workers: s.workers, clock, onError: onError('recording the result'), reconcile: (uid) => resultReconciler.reconcile(uid) });
+    this.conditions = new KeyedController({
+      workers: s.workers, clock, onError: onError('reconcile'),
+      reconcile: async (uid) => {
+        const pass = await this.conditionReconciler.reconcile(uid);
+        if (pass.outcomeKnown) this.results.add(uid);
+        return pass;
       },
     });
-    this.queue = podQueue('reconcile', (uid) => this.reconciler.reconcile(uid));
-    this.resultQueue = podQueue('recording the result', (uid) => this.reconciler.recordResult(uid));
-    this.reconciler = new Reconciler({
-      store: this.store, book: this.book, metrics: this.metrics, clock,
-      statusPatcher: new StatusPatcher(core, this.metrics, s.apiTimeoutMs),
-      resultWriter: this.resultWriter,
-      events: new EventRecorder({ core, clock, metrics: this.metrics, instance: this.identity, log }),
-      timeoutMs: s.datapathTimeoutMs, policy: s.timeoutPolicy, pendingGraceMs: s.pendingGraceMs,
-      mayWrite: () => this.mayWrite(),
-      requeueAfter: (uid, ms) => this.queue.addAfter(uid, ms),
-      enqueueResult: (uid) => this.resultQueue.add(uid),
-      log,
-    });
+
+    if (s.resultTtlMs) {
+      this.collector = new ResultCollector({
+        store: this.store, book: this.book, writer: resultWriter, clock, ttlMs: s.resultTtlMs, mayWrite, log,
+        ...(s.labelSelector ? { podExists: async (namespace: string, name: string, uid: string) => {
+          try {
+            return (await core.readNamespacedPod({ name, namespace }, callOptions({ timeoutMs: s.apiTimeoutMs }))).metadata?.uid === uid;
+          } catch (err) {
+            if (httpStatus(err) === 404) return false;
+            throw err;
+          }
+        } } : {}),
+      });
+    }
 
     const nsPath = s.namespace ? `/namespaces/${encodeURIComponent(s.namespace)}` : '';
     const timeout = callOptions({ timeoutMs: 60_000 });
+    const watch = kubeWatch(kc);
     this.podReflector = new Reflector({
-      name: 'pods', watch: kubeWatch(kc), clock, log,
+      name: 'pods', watch, clock, log,
       watchPath: `/api/v1${nsPath}/pods`,
       watchParams: { labelSelector: s.labelSelector || undefined },
       list: async ({ limit, continue: cont }): Promise<ListPage> => {
@@ -118,12 +149,20 @@ export class Controller {
           : await core.listPodForAllNamespaces(q, timeout);
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?._continue };
       },
-      onReplace: (items) => this.replacePods(items as k8s.V1Pod[]),
-      onEvent: (type, obj) => this.onPodEvent(type, obj as k8s.V1Pod),
+      onReplace: (items) => {
+        const summaries = (items as k8s.V1Pod[]).map(summarizePod).filter((x) => x !== undefined);
+        this.schedule(this.tracker.replace(summaries, this.leading));
+      },
+      onEvent: (type, obj) => {
+        const summary = summarizePod(obj as k8s.V1Pod);
+        if (!summary) return;
+        if (type === 'DELETED') this.conditions.forget(summary.uid);
+        this.schedule(this.tracker.onEvent(type, summary, this.leading));
+      },
       onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'pods', reason }),
     });
     this.resultReflector = new Reflector({
-      name: PLURAL, watch: kubeWatch(kc), clock, log,
+      name: PLURAL, watch, clock, log,
       notFoundHint: `the ${CRD_NAME} CRD is not installed: kubectl apply -f manifests/crd.yaml (or -k manifests/)`,
       watchPath: `/apis/${GROUP}/${VERSION}${nsPath}/${PLURAL}`,
       list: async ({ limit, continue: cont }): Promise<ListPage> => {
@@ -140,16 +179,23 @@ export class Controller {
       onEvent: (type, obj) => {
         const o = obj as ResultObject;
         const uid = o.spec?.podRef?.uid;
-        if (type === 'DELETED') { if (uid) this.book.delete(uid); for (const l of this.resultListeners) l.delete(obj); }
-        else { this.book.observe(o.spec, o.metadata?.namespace ?? ''); for (const l of this.resultListeners) l.upsert(obj); }
+        if (type === 'DELETED') {
+          if (uid) this.book.delete(uid);
+          for (const l of this.resultListeners) l.delete(obj);
+        } else {
+          this.book.observe(o.spec, o.metadata?.namespace ?? '');
+          if (uid) this.tracker.onResultRecorded(uid);
+          for (const l of this.resultListeners) l.upsert(obj);
+        }
       },
       onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: PLURAL, reason }),
     });
 
     if (s.leaderElect) {
       this.elector = new LeaderElector({
-        store: kubeLeaseStore(kc.makeApiClient(k8s.CoordinationV1Api), s.leaseNamespace, s.leaseName, 2_000),
+        store: kubeLeaseStore(kc.makeApiClient(k8s.CoordinationV1Api), s.leaseNamespace, s.leaseName, Math.min(s.apiTimeoutMs, 2_000)),
         identity: this.identity, clock, log,
+        leaseDurationMs: s.leaseDurationMs, renewDeadlineMs: s.renewDeadlineMs, retryPeriodMs: s.retryPeriodMs,
         onStartedLeading: () => this.startLeading(),
         onStoppedLeading: () => this.stopLeading(),
       });
@@ -169,23 +215,29 @@ export class Controller {
     if (this.started) return;
     this.started = true;
     void this.resultReflector.run();
-    // Results first: the reconciler must know what is already recorded before it writes.
+    // Results first: the reconcilers must know what is already recorded before they write.
     await this.resultReflector.waitForSync();
     for (const l of this.resultListeners) l.markSynced?.();
     void this.podReflector.run();
     await this.podReflector.waitForSync();
+    if (this.stopped) return;
     this.log.info({ pods: this.store.size, results: this.book.size, identity: this.identity }, 'caches synced');
     if (this.elector) this.elector.start();
     else this.startLeading();
-    this.every(this.s.resyncMs, () => this.enqueueAll());
-    if (this.s.resultTtlMs) this.every(Math.min(this.s.resultTtlMs / 4, 10 * 60_000), () => this.collectGarbage());
+    this.every(this.s.resyncMs, () => this.resync());
+    if (this.collector) {
+      const collector = this.collector;
+      this.every(Math.min(this.s.resultTtlMs! / 4, 10 * 60_000), async () => { if (this.mayWrite()) await collector.collect(); });
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
     // In-flight writes finish first, so a replacement starting now sees everything we wrote.
-    await this.queue.shutdown();
-    await this.resultQueue.shutdown();
+    await this.conditions.shutdown();
+    await this.results.shutdown();
     this.podReflector.stop();
     this.resultReflector.stop();
     await this.elector?.stop();
@@ -195,9 +247,9 @@ export class Controller {
 
   /** Resolves when no pod is queued or being reconciled, conditions and results alike (tests, benchmarks). */
   async idle(): Promise<void> {
-    while (this.queue.depth > 0 || this.resultQueue.depth > 0) {
-      await this.queue.idle();
-      await this.resultQueue.idle();
+    while (this.conditions.depth > 0 || this.results.depth > 0) {
+      await this.conditions.idle();
+      await this.results.idle();
     }
   }
 
@@ -208,94 +260,48 @@ export class Controller {
   }
 
   private mayWrite(): boolean {
-    return this.leading && (this.elector ? this.elector.isLeader() : true);
+    return this.leading && !this.stopped && (this.elector ? this.elector.isLeader() : true);
   }
 
   private startLeading(): void {
     this.leading = true;
     this.metrics.isLeader.set(1);
+    this.conditions.start();
+    this.results.start();
     // A new leader looks at everything once: the old one may have died mid-write.
-    this.enqueueAll();
-    this.queue.start();
-    this.resultQueue.start();
+    this.resync();
   }
 
   private stopLeading(): void {
     this.leading = false;
     this.metrics.isLeader.set(0);
-    this.queue.pause();
-    this.resultQueue.pause();
+    this.conditions.stop();
+    this.results.stop();
+    this.conditionReconciler.reset();
   }
 
-  private enqueueAll(): void {
-    for (const uid of this.store.keys()) this.queue.add(uid);
+  private schedule(work: Work): void {
+    this.conditions.addAll(work.conditions);
+    this.results.addAll(work.results);
+  }
+
+  private resync(): void {
+    this.tracker.prune();
+    this.conditions.addAll(this.store.keys());
+    this.results.addAll(this.tracker.tombstoneKeys());
   }
 
   /** Runs fn every ms until stop(); the next run is scheduled only after fn settles. */
   private every(ms: number, fn: () => void | Promise<void>): void {
-    const tick = async () => {
-      if (this.stopped) return;
-      try { await fn(); } catch (err) { this.log.error({ err: String(err) }, 'periodic task failed'); }
-      if (!this.stopped) this.clock.setTimeout(() => void tick(), ms);
+    const arm = () => {
+      const handle = this.clock.setTimeout(async () => {
+        this.timers.delete(handle);
+        if (this.stopped) return;
+        try { await fn(); } catch (err) { this.log.error({ err: String(err) }, 'periodic task failed'); }
+        if (!this.stopped) arm();
+      }, ms);
+      this.timers.add(handle);
     };
-    this.clock.setTimeout(() => void tick(), ms);
-  }
-
-  private tracked(p: PodSummary): boolean {
-    return p.hasGate || Object.keys(p.annotations).length > 0;
-  }
-
-  private replacePods(items: k8s.V1Pod[]): void {
-    const summaries: PodSummary[] = [];
-    for (const item of items) {
-      const s = summarizePod(item);
-      if (s && this.tracked(s)) summaries.push(s);
-    }
-    const gone = this.store.replace(summaries);
-    for (const uid of [...gone, ...summaries.map((s) => s.uid)]) this.queue.add(uid);
-  }
-
-  private onPodEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: k8s.V1Pod): void {
-    const s = summarizePod(obj);
-    if (!s) return;
-    const now = this.clock.now();
-    if (type === 'DELETED') {
-      this.untrackedFirstSeen.delete(s.uid);
-      if (this.store.get(s.uid) || this.tracked(s)) {
-        if (!this.store.get(s.uid)) this.store.upsert(s);
-        this.store.delete(s.uid, s);
-        this.queue.forget(s.uid);
-        this.resultQueue.add(s.uid);
-      }
-      return;
-    }
-    if (!this.tracked(s)) {
-      if (type === 'ADDED') this.untrackedFirstSeen.set(s.uid, now);
-      return;
-    }
-    const prev = this.store.get(s.uid);
-    const firstSeenMs = type === 'ADDED' ? now : this.untrackedFirstSeen.get(s.uid);
-    this.untrackedFirstSeen.delete(s.uid);
-    const readyNow = ANNOTATION_DP_READY in s.annotations;
-    const readyBefore = prev ? ANNOTATION_DP_READY in prev.annotations : false;
-    this.store.upsert(s, { firstSeenMs, readySeenMs: readyNow && !readyBefore ? now : undefined });
-    this.queue.add(s.uid);
-  }
-
-  private async collectGarbage(): Promise<void> {
-    if (!this.mayWrite() || !this.s.resultTtlMs) return;
-    const cutoff = this.clock.now() - this.s.resultTtlMs;
-    let deleted = 0;
-    for (const [uid, entry] of this.book.entriesOlderThan(cutoff)) {
-      if (!this.mayWrite()) return;
-      try {
-        await this.resultWriter.delete(entry.namespace, resultName(uid));
-        this.book.delete(uid);
-        deleted++;
-      } catch (err) {
-        this.log.warn({ uid, err: describeKubeError(err) }, 'could not delete an expired result; will try again');
-      }
-    }
-    if (deleted) this.log.info({ deleted, ttlMs: this.s.resultTtlMs }, 'expired results deleted');
+    arm();
   }
 }

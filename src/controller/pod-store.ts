@@ -1,18 +1,18 @@
-// The controller's memory of pods: slim summaries by UID, when each was first seen on the
-// watch (a sub-second creation instant), and tombstones of pods deleted before their
-// outcome was recorded, so the delete event can still be turned into a result.
+// The controller's memory of pods: slim summaries by UID, with when each was first seen on the
+// watch (a sub-second creation instant) and when its ready annotation appeared. A cache only:
+// what to track, and what to keep of deleted pods, is decided in tracking.ts. Objects are
+// replaced on every change and never mutated, so readers (the stats API's views) can keep them.
 import type { PodSummary } from './pod-summary.ts';
 
 export interface TrackedPod extends PodSummary {
   /** When the controller saw the pod's ADDED event on a live watch; unset for pods found by a list. */
-  firstSeenMs?: number;
-  /** When the ready annotation first appeared on the watch: the start of the gate latency. */
-  readySeenMs?: number;
+  readonly firstSeenMs?: number;
+  /** When the ready annotation first appeared on the watch while leading: the start of the gate latency. */
+  readonly readySeenMs?: number;
 }
 
 export class PodStore {
   private readonly pods = new Map<string, TrackedPod>();
-  private readonly tombstones = new Map<string, TrackedPod>();
 
   #version = 0;
 
@@ -21,12 +21,10 @@ export class PodStore {
   get version(): number { return this.#version; }
 
   get(uid: string): TrackedPod | undefined { return this.pods.get(uid); }
-  tombstone(uid: string): TrackedPod | undefined { return this.tombstones.get(uid); }
-  dropTombstone(uid: string): void { this.tombstones.delete(uid); }
   values(): IterableIterator<TrackedPod> { return this.pods.values(); }
   keys(): IterableIterator<string> { return this.pods.keys(); }
 
-  /** firstSeenMs is given only for ADDED events on a live watch: that instant bounds creation closely. */
+  /** firstSeenMs and readySeenMs are kept from the first time they are given. */
   upsert(pod: PodSummary, extra: { firstSeenMs?: number; readySeenMs?: number } = {}): TrackedPod {
     const prev = this.pods.get(pod.uid);
     const tracked: TrackedPod = {
@@ -39,20 +37,21 @@ export class PodStore {
     return tracked;
   }
 
-  delete(uid: string, last?: PodSummary): void {
+  /** Removes the pod; returns it as last seen (the delete event's object when given). */
+  delete(uid: string, last?: PodSummary): TrackedPod | undefined {
     const prev = this.pods.get(uid);
+    if (!prev && !last) return undefined;
     this.pods.delete(uid);
     this.#version++;
-    const final = last ? { ...last, firstSeenMs: prev?.firstSeenMs, readySeenMs: prev?.readySeenMs } : prev;
-    if (final) this.tombstones.set(uid, final);
+    return last ? { ...last, firstSeenMs: prev?.firstSeenMs, readySeenMs: prev?.readySeenMs } : prev;
   }
 
-  /** After a relist: pods missing from it were deleted while we were not watching. Returns their UIDs. */
-  replace(pods: PodSummary[]): string[] {
+  /** After a relist: pods missing from it were deleted while we were not watching. Returns them. */
+  replace(pods: PodSummary[]): TrackedPod[] {
     const seen = new Set<string>();
     for (const p of pods) { seen.add(p.uid); this.upsert(p); }
-    const gone: string[] = [];
-    for (const uid of [...this.pods.keys()]) if (!seen.has(uid)) { this.delete(uid); gone.push(uid); }
+    const gone: TrackedPod[] = [];
+    for (const uid of [...this.pods.keys()]) if (!seen.has(uid)) gone.push(this.delete(uid)!);
     return gone;
   }
 }

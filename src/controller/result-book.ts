@@ -5,7 +5,7 @@
 import type { DatapathResultSpec } from '../contract.ts';
 import { outcomeFingerprint } from './result-spec.ts';
 
-export interface BookEntry { fingerprint: string; namespace: string; recordedAtMs: number }
+export interface BookEntry { fingerprint: string; namespace: string; podName: string; recordedAtMs: number }
 
 export class ResultBook {
   private readonly entries = new Map<string, BookEntry>();
@@ -23,7 +23,7 @@ export class ResultBook {
     if (!spec?.podRef?.uid || !spec.timestamps) return;
     const recordedAtMs = Date.parse(spec.timestamps.recordedAt ?? '');
     this.entries.set(spec.podRef.uid, {
-      fingerprint: outcomeFingerprint(spec), namespace,
+      fingerprint: outcomeFingerprint(spec), namespace, podName: spec.podRef.name ?? '',
       recordedAtMs: Number.isFinite(recordedAtMs) ? recordedAtMs : 0,
     });
   }

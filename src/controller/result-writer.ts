@@ -1,9 +1,12 @@
 // Records one DatapathResult per pod UID. Creating by the UID-derived name makes the write
 // idempotent across restarts and replicas: a second create gets 409, and the existing object
-// is rewritten only if its outcome differs (a fixed annotation, a late success).
+// is rewritten only if its outcome differs (a fixed annotation, a late success). Only a 404
+// for the namespace itself drops a result (its pods are gone with it); any other 404 means the
+// API server does not serve the CRD, an error that is retried and says how to fix it.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
-import { callOptions, errorLabel, httpStatus } from '../kube/request-options.ts';
+import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
+import { DpreadyError } from '../errors.ts';
+import { callOptions, describeKubeError, errorLabel, httpStatus, isNamespaceNotFound } from '../kube/request-options.ts';
 import type { Metrics } from './metrics.ts';
 import { outcomeFingerprint } from './result-spec.ts';
 
@@ -23,9 +26,13 @@ export class ResultWriter {
       return 'created';
     } catch (err) {
       const code = httpStatus(err);
-      if (code === 404) return 'namespace-gone';
+      if (isNamespaceNotFound(err)) return 'namespace-gone';
       if (code !== 409) {
         this.metrics.writeErrors.inc({ resource: PLURAL, code: errorLabel(err) });
+        if (code === 404) {
+          throw new DpreadyError('DPR_CRD_MISSING', `cannot record the result of pod ${namespace}/${spec.podRef.name}: ` +
+            `${describeKubeError(err)}; the ${CRD_NAME} CRD is not installed: kubectl apply -f manifests/crd.yaml (or -k manifests/)`, { cause: err });
+        }
         throw err;
       }
     }

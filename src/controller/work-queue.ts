@@ -67,6 +67,17 @@ export class WorkQueue {
   /** Stops dispatching; keys already being processed finish. */
   pause(): void { this.running = false; }
 
+  /** Forgets every queued key, schedule and retry count; keys being processed finish. */
+  reset(): void {
+    for (const t of this.timers.values()) this.opts.clock.clearTimeout(t.handle);
+    this.timers.clear();
+    this.queue.length = 0;
+    this.queued.clear();
+    this.dirty.clear();
+    this.failures.clear();
+    this.pump();
+  }
+
   /** Resolves when nothing is queued or being processed. */
   idle(): Promise<void> {
     if (this.depth === 0) return Promise.resolve();

@@ -47,6 +47,24 @@ export function errorLabel(err: unknown): string {
   return isTimeout(err) ? 'timeout' : '0';
 }
 
+/** The Status object the API server sent with a failed call (client-node gives it parsed or as text). */
+export function apiStatus(err: unknown): { reason?: string; message?: string; details?: { kind?: string; name?: string } } | undefined {
+  const body = (err as { body?: unknown } | undefined)?.body;
+  if (body && typeof body === 'object') return body as ReturnType<typeof apiStatus>;
+  if (typeof body === 'string') {
+    try { return JSON.parse(body) as ReturnType<typeof apiStatus>; } catch { return undefined; }
+  }
+  return undefined;
+}
+
+/**
+ * A 404 that says the namespace itself does not exist ("namespaces \"x\" not found"), as opposed
+ * to a 404 for a resource type the API server does not serve (a missing CRD).
+ */
+export function isNamespaceNotFound(err: unknown): boolean {
+  return httpStatus(err) === 404 && apiStatus(err)?.details?.kind === 'namespaces';
+}
+
 /** A one-line description of a failed call: client-node's own messages carry whole header dumps. */
 export function describeKubeError(err: unknown): string {
   const status = httpStatus(err);

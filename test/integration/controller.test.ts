@@ -8,7 +8,7 @@ import {
   ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_START, CONDITION_TYPE, ConditionReason, GROUP, PLURAL, VERSION, resultName,
   type DatapathResultSpec,
 } from '../../src/contract.ts';
-import { callOptions } from '../../src/kube/request-options.ts';
+import { callOptions, isNamespaceNotFound } from '../../src/kube/request-options.ts';
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { core, custom, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
 import { startController } from '../support/controller.ts';
@@ -290,21 +290,45 @@ describe('controller', { concurrency: false }, () => {
     }
   });
 
-  test('--result-ttl deletes results older than the TTL, and only those', async () => {
+  test('--result-ttl deletes expired results of deleted pods only; a live pod keeps its result and is not counted again', async () => {
     const cp = cluster();
     const api = core(cp);
     const ns = await namespace(cp, 'ttl');
     // Below the flag's 1m floor on purpose: the settings object is the controller's own, the flag check is tested elsewhere.
-    const c = await startController(cp, { namespace: ns, resultTtlMs: 3_000 });
+    const c = await startController(cp, { namespace: ns, resultTtlMs: 3_000, resyncMs: 1_000 });
     try {
-      const p = await api.createNamespacedPod({ namespace: ns, body: pod('old') });
-      await annotate(api, ns, 'old', reporterOutput(p.metadata!.creationTimestamp as unknown as Date, 10, 20));
-      await eventually('result written', () => result(cp, ns, p.metadata!.uid!));
-      await eventually('result collected after its TTL', async () => (await result(cp, ns, p.metadata!.uid!)) === undefined, 20_000);
-      assert.ok(await metricValue(c, 'dpready_api_writes_total', { resource: PLURAL, verb: 'delete' }) >= 1);
+      const uids: Record<string, string> = {};
+      for (const name of ['live', 'gone']) {
+        const p = await api.createNamespacedPod({ namespace: ns, body: pod(name) });
+        uids[name] = p.metadata!.uid!;
+        await annotate(api, ns, name, reporterOutput(p.metadata!.creationTimestamp as unknown as Date, 10, 20));
+        await eventually(`${name} result written`, () => result(cp, ns, uids[name]!));
+      }
+      await api.deleteNamespacedPod({ name: 'gone', namespace: ns, gracePeriodSeconds: 0 });
+      await eventually('the deleted pod\'s result collected after its TTL', async () => (await result(cp, ns, uids.gone!)) === undefined, 20_000);
+      // Several resyncs and collections later, the live pod's result is the one first written.
+      const kept = (await listResults(cp, ns)).find((r) => r.spec.podRef.uid === uids.live);
+      assert.ok(kept, 'the live pod keeps its result');
+      await new Promise((r) => setTimeout(r, 3_000));
+      const still = (await listResults(cp, ns)).find((r) => r.spec.podRef.uid === uids.live);
+      assert.equal(still?.metadata.resourceVersion, kept.metadata.resourceVersion);
+      assert.equal(await metricValue(c, 'dpready_api_writes_total', { resource: PLURAL, verb: 'delete' }), 1);
+      assert.equal(await metricValue(c, 'dpready_results_total', {}), 2, 'each result counted once');
     } finally {
       await c.stop();
     }
+  });
+
+  test('result writes: a missing namespace is told apart from a resource the API server does not serve (a missing CRD)', async () => {
+    const cp = cluster();
+    const api = custom(cp);
+    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'DatapathResult', metadata: { name: 'x' }, spec: {} };
+    const missingNs = await api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'no-such-namespace', plural: PLURAL, body }).catch((e: unknown) => e);
+    assert.equal(isNamespaceNotFound(missingNs), true, String((missingNs as { body?: unknown }).body));
+    const ns = await namespace(cp, 'crd');
+    const notServed = await api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'nosuchresources', body }).catch((e: unknown) => e);
+    assert.equal((notServed as { code?: number }).code, 404);
+    assert.equal(isNamespaceNotFound(notServed), false, String((notServed as { body?: unknown }).body));
   });
 
   test('two replicas with leader election: one writer, and the other takes over when it stops', async () => {
