@@ -28,6 +28,9 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --leader-elect                 elect one writer among replicas with a Lease (default off)
   --leader-elect-namespace NS    namespace of the Lease (default $POD_NAMESPACE, else dpready-system)
   --leader-elect-name NAME       name of the Lease (default dpready-controller)
+  --leader-elect-lease-duration DURATION  how long a follower waits after the last renewal before taking over (default 15s)
+  --leader-elect-renew-deadline DURATION  how long the leader keeps writing without a renewal (default 10s; below the lease duration)
+  --leader-elect-retry-period DURATION    how often the Lease is renewed or tried (default 2s; below the renew deadline)
   --listen ADDR                  address of the stats API, metrics and health (default :8080)
   --api-token-file PATH          require "Authorization: Bearer <token>" on the stats API, token read from PATH
   --api-timeout DURATION         timeout of each Kubernetes API call (default 10s)
@@ -53,6 +56,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
         'datapath-timeout': { type: 'string' }, 'timeout-policy': { type: 'string' }, 'pending-grace': { type: 'string' },
         'result-ttl': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' },
         'leader-elect': { type: 'boolean' }, 'leader-elect-namespace': { type: 'string' }, 'leader-elect-name': { type: 'string' },
+        'leader-elect-lease-duration': { type: 'string' }, 'leader-elect-renew-deadline': { type: 'string' }, 'leader-elect-retry-period': { type: 'string' },
         listen: { type: 'string' }, 'api-token-file': { type: 'string' }, 'api-timeout': { type: 'string' },
         'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
@@ -89,13 +93,20 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   const resultTtl = str('result-ttl');
   const resultTtlMs = resultTtl === undefined ? undefined : duration('result-ttl', '0s');
   if (resultTtlMs !== undefined && resultTtlMs < 60_000) bad('result-ttl', resultTtl!, 'at least 1m');
+  const leaseDurationMs = duration('leader-elect-lease-duration', '15s');
+  const renewDeadlineMs = duration('leader-elect-renew-deadline', '10s');
+  const retryPeriodMs = duration('leader-elect-retry-period', '2s');
+  // client-go's rule: the leader must give up before a follower may take over, and retry in between.
+  if (leaseDurationMs < 1_000) bad('leader-elect-lease-duration', str('leader-elect-lease-duration')!, 'at least 1s');
+  if (renewDeadlineMs >= leaseDurationMs) bad('leader-elect-renew-deadline', str('leader-elect-renew-deadline') ?? '10s', 'less than --leader-elect-lease-duration');
+  if (retryPeriodMs >= renewDeadlineMs || retryPeriodMs < 100) bad('leader-elect-retry-period', str('leader-elect-retry-period') ?? '2s', 'at least 100ms and less than --leader-elect-renew-deadline');
   const resyncMs = duration('resync', '5m');
   if (resyncMs < 1_000) bad('resync', str('resync')!, 'at least 1s');
 
   return {
     kubeconfig: str('kubeconfig'),
     namespace, labelSelector, timeoutPolicy: policy, workers, leaseNamespace, leaseName, logLevel, listen,
-    datapathTimeoutMs, resultTtlMs, resyncMs,
+    datapathTimeoutMs, resultTtlMs, resyncMs, leaseDurationMs, renewDeadlineMs, retryPeriodMs,
     pendingGraceMs: duration('pending-grace', '10s'),
     apiTimeoutMs: duration('api-timeout', '10s'),
     leaderElect: values['leader-elect'] === true,

@@ -58,3 +58,11 @@ for (const [args, message] of bad) {
 test('--datapath-timeout is bounded: a timer cannot wait that long', () => {
   assert.throws(() => parse(['--datapath-timeout=720h']), /--datapath-timeout="720h": expected at most 24h/);
 });
+
+test('leader election timings are read and must nest: retry < renew deadline < lease duration', () => {
+  const c = parse(['--leader-elect', '--leader-elect-lease-duration=6s', '--leader-elect-renew-deadline=4s', '--leader-elect-retry-period=500ms']);
+  assert.ok(c !== 'help');
+  assert.deepEqual([c.leaseDurationMs, c.renewDeadlineMs, c.retryPeriodMs], [6_000, 4_000, 500]);
+  assert.throws(() => parse(['--leader-elect-lease-duration=5s']), /--leader-elect-renew-deadline="10s": expected less than --leader-elect-lease-duration/);
+  assert.throws(() => parse(['--leader-elect-retry-period=10s']), /--leader-elect-retry-period="10s"/);
+});
