@@ -1,4 +1,5 @@
 // Turns the suite's figures into the printed table and the marks list. Pure: figures in, text out.
+import type { RealNodeResult } from './real-node.ts';
 import type { ApiBenchFigures } from './api.ts';
 import type { AccuracyFigures } from './accuracy.ts';
 import type { CostFigures } from './api-cost.ts';
@@ -19,6 +20,7 @@ export interface BenchReport {
   scale?: ScaleFigures;
   statsApi?: ApiBenchFigures;
   reporterAccuracy?: ReporterAccuracyFigures | { skipped: string };
+  realNode?: RealNodeResult;
   notes: string[];
   marks: Mark[];
 }
@@ -28,6 +30,11 @@ const lpad = (s: string | number, n: number) => String(s).padStart(n);
 
 export function marksOf(r: BenchReport): Mark[] {
   const marks: Mark[] = [];
+  if (r.realNode && 'pods' in r.realNode) {
+    const n = r.realNode;
+    marks.push({ what: `real node: time-to-datapath-ready |error| p99 (${n.pods} pods)`, figure: `${n.dpReadyAbsError.p99} ms`, mark: `≤ ${n.markErrorMs} ms`, pass: n.dpReadyAbsError.p99 <= n.markErrorMs });
+    marks.push({ what: 'real node: attempts/s per pod while the path drops packets (max)', figure: `${n.attemptsPerSecond.max}/s`, mark: `≤ ${n.markAttemptsPerSecond}/s`, pass: n.attemptsPerSecond.max <= n.markAttemptsPerSecond });
+  }
   if (r.accuracy) {
     const ours = r.accuracy.methods[0]!;
     marks.push({ what: 'accuracy: time-to-start error p99', figure: `${ours.startError.p99} ms`, mark: `≤ ${r.accuracy.markMs} ms`, pass: ours.startError.p99 <= r.accuracy.markMs });
@@ -109,6 +116,14 @@ export function formatReport(r: BenchReport): string {
     out.push(`   in-process tcp: median ${ra.tcp.medianMs}, max ${ra.tcp.maxMs} (${ra.tcp.runs} runs); http: median ${ra.http.medianMs}, max ${ra.http.maxMs}`);
     for (const [name, p] of Object.entries(ra.process)) out.push(`   ${name}: first attempt ${p.firstAttemptMs.medianMs} ms after start (median); ready − T median ${p.readyMinusTMs.medianMs}, max ${p.readyMinusTMs.maxMs}`);
   } else if (r.reporterAccuracy) out.push('', `6. Reporter alone: skipped (${r.reporterAccuracy.skipped})`);
+  if (r.realNode && 'pods' in r.realNode) {
+    const n = r.realNode;
+    out.push('', `7. Real node (bench/real-node.ts): ${n.pods} reporters in real containers, path dropped by iptables then healed`);
+    out.push(`   time-to-start error (reported − CRI container start), ms: p50 ${n.startError.p50}, p99 ${n.startError.p99}, min ${n.startError.min}, max ${n.startError.max}; |error| p99 ${n.startAbsError.p99}`);
+    out.push(`   time-to-datapath-ready error (reported − rule removed), ms: p50 ${n.dpReadyError.p50}, p99 ${n.dpReadyError.p99}, min ${n.dpReadyError.min}, max ${n.dpReadyError.max}; |error| p99 ${n.dpReadyAbsError.p99} (iptables took ${n.ruleRemovalMs} ms to remove the rule)`);
+    out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
+    out.push(`   ${n.versions.kubernetes}; ${n.versions.containerd}; runc ${n.versions.runc}; CNI plugins ${n.versions.cni}; node set-up, s: ${JSON.stringify(n.setupSeconds)}`);
+  } else if (r.realNode) out.push('', `7. Real node: skipped (${r.realNode.skipped})`);
   out.push('', 'Marks');
   for (const k of r.marks) out.push(`   ${k.pass ? 'PASS' : 'MISS'}  ${pad(k.what, 64)} ${pad(k.figure, 28)} ${k.mark}`);
   const missed = r.marks.filter((k) => !k.pass);
