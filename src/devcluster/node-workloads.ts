@@ -1,7 +1,7 @@
 // What runs on the real node besides dpready: the images the node was given, a probe target
 // (agnhost netexec) behind a Service, and an iptables rule that breaks or thins the path to
 // it for real, on the node's pod network.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 
@@ -33,6 +33,9 @@ export function targetObjects(name: string, namespace: string): [V1Deployment, V
   }];
 }
 
+/** When a rule was removed: iptables committed the change somewhere in [before, after] (ms since the epoch). */
+export interface Removal { before: number; after: number }
+
 /**
  * A FORWARD rule on the node, dropping TCP to `podIp:port`: with bridge netfilter on, it
  * sees pod-to-pod traffic after kube-proxy's DNAT, so the Service path breaks as a misprogrammed
@@ -43,21 +46,36 @@ export class PathRule {
   private installed = false;
 
   constructor(podIp: string, port: number, probability = 1) {
-    this.spec = ['FORWARD', '-d', `${podIp}/32`, '-p', 'tcp', '--dport', String(port),
+    this.spec = ['-d', `${podIp}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', String(port),
       ...(probability < 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', String(probability)] : []),
       '-m', 'comment', '--comment', 'dpready-test-path-rule', '-j', 'DROP'];
   }
 
   async add(): Promise<void> {
-    await run('iptables', ['-I', ...this.spec.slice(0, 1), '1', ...this.spec.slice(1)]);
+    await run('iptables', ['-I', 'FORWARD', '1', ...this.spec]);
     this.installed = true;
   }
 
-  /** Removes the rule; returns the instant just after iptables returned (ms since the epoch). */
-  async remove(): Promise<number> {
-    if (!this.installed) return Date.now();
-    await run('iptables', ['-D', ...this.spec]);
+  /**
+   * Removes the rule at a precisely known instant. `iptables -D` spends most of its time
+   * starting up and reading the table before it commits, so its start and end bracket the
+   * commit loosely; an `iptables-restore --noflush` already running and already in the filter
+   * table commits within a millisecond of reading COMMIT.
+   */
+  async remove(): Promise<Removal> {
+    if (!this.installed) { const now = Date.now(); return { before: now, after: now }; }
+    const restore = spawn('iptables-restore', ['--noflush'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    restore.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => restore.once('exit', resolve));
+    restore.stdin.write('*filter\n');
+    await new Promise((r) => setTimeout(r, 100)); // let it start and parse the table header
+    const before = Date.now();
+    restore.stdin.end(`-D FORWARD ${this.spec.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}\nCOMMIT\n`);
+    const code = await exited;
+    const after = Date.now();
+    if (code !== 0) throw new Error(`iptables-restore could not remove the rule (exit ${code}): ${stderr.trim()}`);
     this.installed = false;
-    return Date.now();
+    return { before, after };
   }
 }

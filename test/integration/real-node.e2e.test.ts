@@ -120,14 +120,14 @@ test('a real rolling update waits for a real datapath: Service by DNS name throu
   t.diagnostic(`stuck pod ${stuck.metadata!.name}: ${condition(stuckNow, CONDITION_TYPE)!.message}`);
 
   // Heal the path: the rollout completes, and the stuck pod's ready instant follows the heal.
-  const healedAt = await rule.remove();
+  const { before: healedAt } = await rule.remove();
   await deploymentAvailable(c, NS, 'web', 3, 180_000);
   const finalPods = await livePods(c, NS, 'app=web');
   assert.equal(finalPods.filter((p) => firstGen.has(p.metadata!.uid!)).length, 0, 'every old pod replaced');
   const healed = await core.readNamespacedPod({ name: stuck.metadata!.name!, namespace: NS });
   const readyAt = Date.parse(healed.metadata!.annotations![ANNOTATION_DP_READY]!);
   t.diagnostic(`datapath-ready − heal: ${readyAt - healedAt} ms`);
-  assert.ok(readyAt - healedAt > -50 && readyAt - healedAt < 1_000, `ready ${readyAt - healedAt} ms after the heal`);
+  assert.ok(readyAt - healedAt >= -5 && readyAt - healedAt < 1_000, `ready ${readyAt - healedAt} ms after the heal`);
 
   // The stats API, read from the controller pod over the pod network.
   const url = await controllerUrl();
