@@ -15,14 +15,22 @@ import { startControllerProcess } from './controller-process.ts';
 import { gatedDeployment } from './demo-workload.ts';
 import { installDpready } from './install.ts';
 import { ProbeTarget } from './probe-target.ts';
+import { realNodeDemo } from './demo-real-node.ts';
+import { realNodeUnavailable } from './node-host.ts';
 import { ReporterRunner } from './reporter-runner.ts';
 
-const USAGE = `usage: dpready demo [--replicas N] [--target-delay DURATION] [--exit]
+const USAGE = `usage: dpready demo [--replicas N] [--target-delay DURATION] [--kwok] [--exit]
 
-Starts a local control plane with KWOK nodes, installs dpready, runs the controller and a
-Deployment gated on datapath readiness whose probe target comes up after --target-delay
-(default 5s), shows the rollout waiting on the gate and passing it, prints the stats, and
-keeps running until Ctrl-C (or exits at once with --exit).
+Starts a local control plane, installs dpready, runs the controller and a Deployment gated on
+datapath readiness whose probe target comes up after --target-delay (default 5s), shows the
+rollout waiting on the gate and passing it, prints the stats, and keeps running until Ctrl-C
+(or exits at once with --exit).
+
+Where the machine allows it (root, cgroups, Debian's containerd/runc/CNI), everything runs on a
+real node: the controller as the Deployment from manifests/ in dpready's own image, reporters as
+native sidecars in real pods, the target behind a Service, "down" meaning an iptables rule
+dropping its packets. Elsewhere (or with --kwok) KWOK nodes, with the controller and reporters
+as local processes and a loopback target.
 `;
 
 const NS = 'dpready-demo';
@@ -51,10 +59,10 @@ async function watchRollout(cp: ControlPlane, until: () => Promise<boolean>, tim
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { replicas?: string; 'target-delay'?: string; exit?: boolean; help?: boolean };
+  let values: { replicas?: string; 'target-delay'?: string; kwok?: boolean; exit?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, strict: true, options: {
-      replicas: { type: 'string' }, 'target-delay': { type: 'string' }, exit: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      replicas: { type: 'string' }, 'target-delay': { type: 'string' }, kwok: { type: 'boolean' }, exit: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     } }));
   } catch (err) {
     throw new DpreadyError('DPR_USAGE', `${(err as Error).message}\n\n${USAGE}`);
@@ -65,7 +73,12 @@ export async function main(argv: string[]): Promise<number> {
     throw new DpreadyError('DPR_BAD_CONFIG', `--replicas=${JSON.stringify(values.replicas)}: expected a whole number from 1 to 200`);
   }
   const targetDelayMs = parseDuration(values['target-delay'] ?? '5s', { name: '--target-delay', code: 'DPR_BAD_CONFIG' });
-
+  const unavailable = values.kwok ? '--kwok was given' : realNodeUnavailable();
+  if (!unavailable) {
+    say('dpready demo: using a REAL node (kubelet, containerd + runc, bridge CNI, kube-proxy, CoreDNS): this machine can run one');
+    return realNodeDemo({ namespace: NS, replicas, targetDelayMs, exit: values.exit ?? false, say, watchRollout });
+  }
+  say(`dpready demo: using KWOK nodes, not a real node: ${unavailable}`);
   say('dpready demo: starting a local control plane (etcd, kube-apiserver, controller-manager, scheduler, KWOK); the first run builds it from Go modules');
   const cp = await startControlPlane({ nodes: 3, log: (l) => say(`  ${l}`) });
   const target = await ProbeTarget.reserve();

@@ -4,6 +4,7 @@
 // sidecars with the token the kubelet projects, and a datapath broken for real by an iptables
 // rule on the node. Nothing here is simulated: the kubelet, not KWOK, holds pods not Ready.
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { fetch } from 'undici';
@@ -161,4 +162,38 @@ test('a lossy datapath (random drop): the reporter still gets through, and recor
     assert.equal(condition(pod, CONDITION_TYPE)?.reason, ConditionReason.DatapathReady);
     assert.ok(probe.attempts >= 1 && probe.startToReadyMs !== undefined, JSON.stringify(probe));
   }
+});
+
+test('every file in examples/ works on the real node with only its images overridden', { skip, timeout: 10 * 60_000 }, async (t) => {
+  const c = cluster();
+  const ns = 'dpready-examples';
+  const batch = c.kubeConfig.makeApiClient(k8s.BatchV1Api);
+  const overrideImages = (text: string) => text
+    .replaceAll('ghcr.io/dpready/dpready:0.1.0', NODE_IMAGES.dpready)
+    .replaceAll('registry.k8s.io/e2e-test-images/agnhost:2.53', NODE_IMAGES.agnhost);
+  const dir = new URL('../../examples/', import.meta.url).pathname;
+  // The identity first (it creates the namespace), then every example.
+  await c.kubectl(['apply', '-f', '-'], overrideImages(await readFile(`${dir}reporter-rbac.yaml`, 'utf8')));
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'reporter-rbac.yaml')) {
+    await c.kubectl(['apply', '-f', '-'], overrideImages(await readFile(`${dir}${file}`, 'utf8')));
+  }
+  await deploymentAvailable(c, ns, 'dp-sidecar', 3, 240_000);
+  await deploymentAvailable(c, ns, 'dp-init', 3, 240_000);
+  await deploymentAvailable(c, ns, 'dp-server', 2, 240_000);
+  await deploymentAvailable(c, ns, 'dp-client', 3, 240_000);
+  await eventually('the Job complete', async () => (await batch.readNamespacedJob({ name: 'dp-batch', namespace: ns })).status?.succeeded === 5, 240_000, 500);
+  const gated = (await c.kubeConfig.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: ns })).items
+    .filter((p) => p.spec?.readinessGates?.some((g) => g.conditionType === CONDITION_TYPE));
+  assert.equal(gated.length, 3 + 3 + 3 + 5);
+  for (const p of gated) {
+    assert.equal(p.spec?.nodeName, REAL_NODE_NAME);
+    assert.equal(condition(p, CONDITION_TYPE)?.reason, ConditionReason.DatapathReady, `${p.metadata?.name}: ${JSON.stringify(condition(p, CONDITION_TYPE))}`);
+  }
+  const url = await controllerUrl();
+  const stats = await eventually('14 results in the API', async () => {
+    const body = await (await fetch(`${url}/api/v1/time-to-datapath-ready?namespace=${ns}`)).json() as { count: number; totalFailed: number; p50: number; p99: number };
+    return body.count === 14 && body;
+  }, 60_000, 500);
+  assert.equal(stats.totalFailed, 0);
+  t.diagnostic(`examples: time-to-datapath-ready p50 ${stats.p50} ms, p99 ${stats.p99} ms`);
 });
