@@ -73,7 +73,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     await rule.add();
     opts.log(`bench: ${opts.pods} reporters on the real node, path to ${targetIp}:8080 dropped`);
     await apps.createNamespacedDeployment({ namespace: NS, body: gatedDeployment({
-      name: 'acc', namespace: NS, replicas: opts.pods, target: `http://target.${NS}.svc.cluster.local/healthz`,
+      name: 'acc', namespace: NS, replicas: opts.pods, // Fully qualified (trailing dot): one DNS lookup per attempt, not a walk of the search path.
+      target: `http://target.${NS}.svc.cluster.local./healthz`,
       images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] },
     }) });
     const list = async () => (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=acc' })).items;

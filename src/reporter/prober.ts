@@ -3,7 +3,7 @@
 // waiting for earlier ones, so a dropped SYN or a hung server delays nothing. I/O (the probe)
 // and time (the clock) are injected; the decisions are in schedule.ts.
 import type { Clock } from './clock.ts';
-import type { ProbeFn, ProbeOptions } from './probes.ts';
+import { NotAttempted, type ProbeFn, type ProbeOptions } from './probes.ts';
 import { admit, nextInterval, type ScheduleOptions } from './schedule.ts';
 import type { Target } from './targets.ts';
 
@@ -109,7 +109,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       (err: unknown) => {
         const reason: unknown = attempt.signal.aborted ? attempt.signal.reason : err;
         if (reason instanceof AttemptAbort && reason.kind === 'finished') return;
-        lastFailureAnswered = !(reason instanceof AttemptAbort);
+        lastFailureAnswered = !(reason instanceof AttemptAbort || reason instanceof NotAttempted);
         if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
       },
     ).finally(() => {

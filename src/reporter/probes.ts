@@ -28,6 +28,12 @@ export interface ProbeSuccess {
 
 export type ProbeFn = (target: Target, opts: ProbeOptions) => Promise<ProbeSuccess>;
 
+/**
+ * An attempt that asked nothing of the network (the lookup limit was reached): like silence,
+ * it says nothing about the target and must not slow the schedule as an answer would.
+ */
+export class NotAttempted extends Error {}
+
 // getaddrinfo runs on libuv's small thread pool (4 threads) and cannot be cancelled. With a
 // name server that does not answer, abandoned lookups would queue up behind each other and a
 // lookup started after the path recovered would wait for all of them. So at most this many
@@ -56,7 +62,7 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 
 async function resolveAll(name: string, signal: AbortSignal): Promise<string[]> {
   if (outstandingLookups >= MAX_OUTSTANDING_LOOKUPS) {
-    throw new Error(`DNS lookup of ${name} not started: ${outstandingLookups} earlier lookups still unanswered`);
+    throw new NotAttempted(`DNS lookup of ${name} not started: ${outstandingLookups} earlier lookups still unanswered`);
   }
   outstandingLookups++;
   // getaddrinfo, not the c-ares resolver: it applies the pod's search domains, /etc/hosts and

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { runProber, type ProberOptions } from '../../src/reporter/prober.ts';
-import type { ProbeFn } from '../../src/reporter/probes.ts';
+import { NotAttempted, type ProbeFn } from '../../src/reporter/probes.ts';
 import { DEFAULT_SCHEDULE } from '../../src/reporter/schedule.ts';
 import { parseTarget, type Target } from '../../src/reporter/targets.ts';
 import { FakeClock } from './fake-clock.ts';
@@ -159,4 +159,21 @@ test('answers slow it down: a target refusing for 10 s is probed on the growing 
   const inSecond10 = log.starts.filter((t) => t >= 10_000 && t < 11_000).length;
   // 1.5 % of ~10 s waited: ~150 ms apart, 6 or 7 attempts in that second, far below 50.
   assert.ok(inSecond10 >= 5 && inSecond10 <= 8, `${inSecond10} attempts in second 10`);
+});
+
+test('an attempt that asked nothing (the DNS lookup limit) is not an answer: the schedule stays fast', async () => {
+  const clock = new FakeClock();
+  const starts: number[] = [];
+  // A name server that went silent: its first lookups hang, every later attempt finds the
+  // lookup limit reached and sends nothing at all.
+  const probe: ProbeFn = (_target, opts) => {
+    starts.push(clock.now());
+    if (starts.length > 3) return Promise.reject(new NotAttempted('DNS lookup of a not started: 3 earlier lookups still unanswered'));
+    return new Promise((_resolve, reject) => opts.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+  };
+  const running = runProber(options(clock, probe, ['a:1'], { maxInFlight: 100, deadline: 12_000 }));
+  await clock.advance(13_000);
+  await running;
+  const inSecond10 = starts.filter((t) => t >= 10_000 && t < 11_000).length;
+  assert.ok(inSecond10 >= 45, `${inSecond10} attempts in second 10`);
 });
