@@ -28,6 +28,18 @@ export const ANNOTATION_DP_READY = `${GROUP}/azure-dp-ready-ts`;
 export const ANNOTATION_PROBE = `${GROUP}/datapath-probe`;
 /** JSON ReporterFailure, written when the reporter gives up, so "failed" differs from "running". */
 export const ANNOTATION_FAILURE = `${GROUP}/datapath-failure`;
+/**
+ * Receive check (opt-in): the first inbound probe that reached the pod, RFC3339 UTC with
+ * milliseconds, taken by the reporter's listener on the node's clock (like the two above).
+ */
+export const ANNOTATION_RECEIVE_TS = `${GROUP}/datapath-receive-ts`;
+/**
+ * A container port with this name turns the receive check on: the controller knocks on the pod
+ * IP at that port (path RECEIVE_PATH), and the reporter, given the same port in
+ * PROBE_RECEIVE_PORT, answers and records the first knock.
+ */
+export const RECEIVE_PORT_NAME = 'dpready-receive';
+export const RECEIVE_PATH = '/dpready/receive';
 
 /** The pod condition the controller owns; pods list it in spec.readinessGates. */
 export const CONDITION_TYPE = `${GROUP}/datapath-ready`;
@@ -40,6 +52,8 @@ export const ConditionReason = {
   AwaitingReporter: 'AwaitingReporter',
   /** False: the reporter started and is still probing. */
   Probing: 'Probing',
+  /** False: the pod reaches its targets, but no inbound probe has reached the pod yet (receive check on). */
+  AwaitingReceive: 'AwaitingReceive',
   /** False: the reporter gave up (its deadline passed) and said why. */
   ReporterFailed: 'ReporterFailed',
   /** False: an annotation could not be parsed; the message quotes it. */
@@ -83,7 +97,7 @@ export const ProbeDetails = z.object({
 });
 export type ProbeDetails = z.infer<typeof ProbeDetails>;
 
-export const ReporterFailureReason = z.enum(['ProbeDeadline']);
+export const ReporterFailureReason = z.enum(['ProbeDeadline', 'ReceiveDeadline']);
 export const ReporterFailure = z.object({
   reason: ReporterFailureReason,
   message: z.string(),
@@ -112,12 +126,16 @@ export const DatapathResultSpec = z.object({
     createdAtSource: CreatedAtSource,
     startTs: Rfc3339.optional(),
     dpReadyTs: Rfc3339.optional(),
+    /** The first inbound probe that reached the pod (receive check on). */
+    receiveTs: Rfc3339.optional(),
     /** When the controller decided the outcome: the time filter of the stats API uses createdAt. */
     recordedAt: Rfc3339,
   }),
   metrics: z.object({
     latStartMs: z.number().optional(),
     latDpReadyMs: z.number().optional(),
+    /** createdAt to receiveTs, ms (receive check on). */
+    latReceiveMs: z.number().optional(),
     /** Reporter start to first success on the reporter's monotonic clock. */
     reporterStartToReadyMs: z.number().nonnegative().optional(),
   }),

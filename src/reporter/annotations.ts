@@ -2,7 +2,7 @@
 // current annotations, and the JSON merge-patch bodies. A merge patch on metadata.annotations
 // touches only the keys it names (null deletes a key), so other annotations are never at risk.
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START,
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START,
   ProbeDetails, ReporterFailure, Rfc3339,
 } from '../contract.ts';
 import type { TargetResult } from './prober.ts';
@@ -11,13 +11,16 @@ export type Annotations = Record<string, string | null>;
 export interface AnnotationPatch { metadata: { annotations: Annotations } }
 
 export type Decision =
-  /** Ready is recorded already: do not probe, do not write (a restart after success). */
+  /** Ready (and, with the receive check, the receive instant) is recorded already: do not probe, do not write (a restart after success). */
   | { action: 'done'; ready: string }
-  /** Probe. `keepStart` is the start recorded by an earlier run, if any (it stays). */
-  | { action: 'probe'; keepStart?: string; invalid: string[] };
+  /**
+   * Probe. `keepStart` is the start recorded by an earlier run, if any (it stays).
+   * `keepReady`: the send side is recorded already; only the receive side is still awaited.
+   */
+  | { action: 'probe'; keepStart?: string; keepReady?: string; invalid: string[] };
 
 /** What a (re)started reporter should do, given the pod's annotations. */
-export function decide(existing: Record<string, string> | undefined): Decision {
+export function decide(existing: Record<string, string> | undefined, receiveCheck = false): Decision {
   const a = existing ?? {};
   const invalid: string[] = [];
   const valid = (key: string): string | undefined => {
@@ -29,9 +32,12 @@ export function decide(existing: Record<string, string> | undefined): Decision {
   };
   const ready = valid(ANNOTATION_DP_READY);
   const start = valid(ANNOTATION_START);
+  const received = receiveCheck ? valid(ANNOTATION_RECEIVE_TS) : undefined;
   // An unparseable ready value is not a result: probe again and overwrite it, rather than
   // leave the pod stuck on garbage. The same holds for an unparseable start.
-  if (ready !== undefined) return { action: 'done', ready };
+  if (ready !== undefined && (!receiveCheck || received !== undefined)) return { action: 'done', ready };
+  // A restart between the two sides: the recorded send instant stays, only receive is awaited.
+  if (ready !== undefined) return { action: 'probe', ...(start !== undefined ? { keepStart: start } : {}), keepReady: ready, invalid };
   return start !== undefined ? { action: 'probe', keepStart: start, invalid } : { action: 'probe', invalid };
 }
 
@@ -80,13 +86,20 @@ export function startPatch(start: string, details?: ProbeDetails): AnnotationPat
  * Ready (with start when it has not been written yet: the one-write healthy path). Clears a
  * failure left by an earlier run, since it no longer describes the pod.
  */
-export function readyPatch(opts: { start?: string; ready: string; details: ProbeDetails }): AnnotationPatch {
+export function readyPatch(opts: { start?: string; ready: string; details: ProbeDetails; received?: string; failure?: ReporterFailure }): AnnotationPatch {
   return patch({
     ...(opts.start !== undefined ? { [ANNOTATION_START]: opts.start } : {}),
     [ANNOTATION_DP_READY]: opts.ready,
     [ANNOTATION_PROBE]: JSON.stringify(opts.details),
-    [ANNOTATION_FAILURE]: null,
+    ...(opts.received !== undefined ? { [ANNOTATION_RECEIVE_TS]: opts.received } : {}),
+    // The send side worked but the receive side did not (its deadline): both facts stay.
+    [ANNOTATION_FAILURE]: opts.failure ? JSON.stringify(ReporterFailure.parse(opts.failure)) : null,
   });
+}
+
+/** The receive side's first knock, alone (a restart that had the send side recorded already). */
+export function receivePatch(received: string): AnnotationPatch {
+  return patch({ [ANNOTATION_RECEIVE_TS]: received, [ANNOTATION_FAILURE]: null });
 }
 
 /** Deadline passed: say why, so the controller can tell "failed" from "still running". */

@@ -29,6 +29,8 @@ export interface ReporterConfig {
   startGraceMs: number;
   /** Timeout of each Kubernetes API call. */
   apiCallTimeoutMs: number;
+  /** The receive check: listen here and record the first inbound probe (PROBE_RECEIVE_PORT). */
+  receivePort?: number;
   /** PROBE_* variables we do not know: probably typos, reported as warnings. */
   unknownVariables: string[];
 }
@@ -49,6 +51,7 @@ export const VARIABLES = {
   PROBE_INSECURE_SKIP_VERIFY: { default: 'false', help: 'true to skip certificate verification for https targets' },
   PROBE_START_GRACE: { default: '1s', help: 'a first success within this long shares one patch with the start' },
   PROBE_API_TIMEOUT: { default: '5s', help: 'timeout of each Kubernetes API call' },
+  PROBE_RECEIVE_PORT: { default: undefined, help: 'receive check: listen on this port (the container port named dpready-receive) and record the first inbound probe' },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -133,6 +136,15 @@ const EnvSchema = z.object({
   PROBE_INSECURE_SKIP_VERIFY: oneOf('PROBE_INSECURE_SKIP_VERIFY', ['true', 'false'] as const),
   PROBE_START_GRACE: duration('PROBE_START_GRACE', 0),
   PROBE_API_TIMEOUT: duration('PROBE_API_TIMEOUT', 1),
+  PROBE_RECEIVE_PORT: z.string().optional().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!(n >= 1 && n <= 65535)) {
+      ctx.addIssue({ code: 'custom', message: `${show('PROBE_RECEIVE_PORT', value)}: expected a port number from 1 to 65535`, params: { name: 'PROBE_RECEIVE_PORT' } });
+      return z.NEVER;
+    }
+    return n;
+  }),
 });
 
 /** Reads and validates the reporter's environment; throws DpreadyError listing every problem. */
@@ -168,6 +180,7 @@ export function loadConfig(env: Env): ReporterConfig {
     insecureSkipVerify,
     startGraceMs: v.PROBE_START_GRACE,
     apiCallTimeoutMs: v.PROBE_API_TIMEOUT,
+    ...(v.PROBE_RECEIVE_PORT !== undefined ? { receivePort: v.PROBE_RECEIVE_PORT } : {}),
     // Kubernetes injects <SERVICE>_PORT… variables for every service, so a service named
     // "probe" would collide; unknown names are warned about, not rejected.
     unknownVariables: Object.keys(env).filter((k) => k.startsWith('PROBE_') && !known.has(k)

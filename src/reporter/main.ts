@@ -5,6 +5,8 @@
 // since nothing useful can run and a crash loop is then the visible signal it should be.
 import { systemClock } from './clock.ts';
 import { loadConfig, VARIABLES } from './config.ts';
+import { listenForReceive } from './receive-listener.ts';
+import { RECEIVE_PATH } from '../contract.ts';
 import { createLogger } from './log.ts';
 import { startPodApiThread, type PodApiThread } from './pod-api-thread.ts';
 import { probeOnce } from './probes.ts';
@@ -42,8 +44,13 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal('SIGTERM'));
   process.once('SIGINT', onSignal('SIGINT'));
 
+  // Listening before probing: the controller may knock as soon as the pod has an IP.
+  const receiver = config.receivePort !== undefined ? await listenForReceive(config.receivePort, systemClock) : undefined;
+  if (receiver) log.info('receive check: listening for inbound probes', { port: receiver.port, path: RECEIVE_PATH });
+
   let apiThread: PodApiThread | undefined;
   const result = await run({
+    ...(receiver ? { receive: receiver } : {}),
     config,
     clock: systemClock,
     probe: probeOnce,
@@ -58,12 +65,14 @@ export async function main(argv: string[]): Promise<number> {
   });
   await apiThread?.close();
 
-  if (config.mode === 'init') return result.exitCode;
+  // A sidecar keeps answering (later knocks are harmless); an init container is done.
+  if (config.mode === 'init') { await receiver?.close(); return result.exitCode; }
   if (terminated.signal.aborted) return 0;
   log.info('sidecar mode: idle until SIGTERM', { outcome: result.outcome });
   // An unresolved promise does not keep Node alive; a timer does.
   const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => terminated.signal.addEventListener('abort', () => resolve(), { once: true }));
   clearInterval(keepAlive);
+  await receiver?.close();
   return 0;
 }

@@ -7,10 +7,13 @@
 //   first success < grace  one patch: start + ready + details         (a healthy pod: 1 write)
 //   grace ends first       patch start; later, patch ready + details  (2 writes)
 //   deadline               patch failure (+ start if not written yet), exit code 3
+// With the receive check on, "success" means both sides: the first successful probe out and
+// the first knock in; each instant is taken when it happens and they go out in one patch.
+// A send side that worked with no knock by the deadline is written with a ReceiveDeadline failure.
 // A restarted reporter keeps a recorded start, and stops without probing if ready is recorded.
 import { ErrorCodes, isDpreadyError } from '../errors.ts';
 import { formatDuration } from '../durations.ts';
-import { decide, failurePatch, probeDetails, readyPatch, startPatch, type AnnotationPatch } from './annotations.ts';
+import { decide, failurePatch, probeDetails, readyPatch, receivePatch, startPatch, type AnnotationPatch } from './annotations.ts';
 import { rfc3339, type Clock } from './clock.ts';
 import type { ReporterConfig } from './config.ts';
 import type { Logger } from './log.ts';
@@ -49,6 +52,8 @@ export interface RunDeps {
   signal?: AbortSignal;
   random?: () => number;
   onAttempt?: (target: Target, at: number) => void;
+  /** The receive check's listener (PROBE_RECEIVE_PORT): resolves at the first knock. */
+  receive?: { firstKnock: Promise<number> };
 }
 
 export async function run(deps: RunDeps): Promise<RunResult> {
@@ -86,7 +91,8 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   // The pod's current annotations decide whether this is a re-run. A failure here must not
   // leave the prober running (unhandled) behind us.
   const api = deps.podApi().then((podApi) => ({ podApi }));
-  const decision = api.then(({ podApi }) => withRetry('get pod', (s) => podApi.getAnnotations(s), retry)).then(decide);
+  const decision = api.then(({ podApi }) => withRetry('get pod', (s) => podApi.getAnnotations(s), retry))
+    .then((a) => decide(a, deps.receive !== undefined));
   let decided: Awaited<typeof decision>;
   let podApi: PodApi;
   try {
@@ -104,6 +110,11 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   }
   if (decided.invalid.length) log.warn('ignoring unparseable annotations; they will be overwritten', { invalid: decided.invalid });
   const startKept = decided.keepStart !== undefined;
+  if (decided.keepReady !== undefined) {
+    // The send side is recorded by an earlier run: its instant stays; only receive is awaited.
+    stopProbing.abort();
+    log.info('datapath ready already recorded by an earlier run; awaiting only the receive side', { ready: decided.keepReady });
+  }
   if (startKept) log.info('keeping the start recorded by an earlier run', { start: decided.keepStart });
   let startWritten = startKept;
   const send = async (what: string, body: AnnotationPatch) => {
@@ -112,9 +123,16 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   };
 
   // Batching: wait for whichever comes first, first success or the end of the grace period.
+  // The receive side ends at the first knock, or with nothing at the deadline or a stop.
+  const endReceive = new AbortController();
+  const receiveStop = deps.signal ? AbortSignal.any([deps.signal, endReceive.signal]) : endReceive.signal;
+  const receiving: Promise<number | undefined> = deps.receive
+    ? Promise.race([deps.receive.firstKnock, clock.sleep(deadline - clock.now(), receiveStop).then(() => undefined)])
+    : Promise.resolve(undefined);
+  const bothSides = Promise.all([probing, receiving]);
   const graceOver = new AbortController();
   const grace = clock.sleep(origin + config.startGraceMs - clock.now(), graceOver.signal).then(() => 'grace' as const);
-  const first = await Promise.race([probing.then(() => 'probe' as const), grace]);
+  const first = await Promise.race([bothSides.then(() => 'probe' as const), grace]);
   graceOver.abort();
   let startWrite: Promise<void> | undefined;
   if (first === 'grace' && !startWritten) {
@@ -124,16 +142,37 @@ export async function run(deps: RunDeps): Promise<RunResult> {
       (err: unknown) => log.warn('start annotation not written yet; it goes out with the next patch', { error: describe(err) }),
     );
   }
-  const probe = await probing;
+  const [probe, knockedAt] = await bothSides;
   await startWrite;
   const start = startWritten ? undefined : startTs;
+  const received = knockedAt === undefined ? undefined : rfc3339(clock.wallAt(knockedAt));
+  const receiveMissing = deps.receive !== undefined && received === undefined;
 
   try {
+    if (decided.keepReady !== undefined) {
+      if (received !== undefined) {
+        await send('patch receive', receivePatch(received));
+        log.info('datapath receive side recorded', { received });
+        return { outcome: 'ready', exitCode: 0, writes, probe };
+      }
+      if (deps.signal?.aborted) return { outcome: 'stopped', exitCode: 0, writes, probe };
+      await send('patch failure', failurePatch({ failure: receiveFailure(config.timeoutMs, clock) }));
+      return { outcome: 'deadline', exitCode: ErrorCodes.DPR_PROBE_DEADLINE.exitCode, writes, probe };
+    }
+    if (probe.outcome === 'ready' && receiveMissing && deps.signal?.aborted) {
+      log.info('stopped before an inbound probe reached the pod; nothing more written');
+      return { outcome: 'stopped', exitCode: 0, writes, probe };
+    }
     if (probe.outcome === 'ready') {
       const details = probeDetails(probe.results, { readyAt: probe.readyAt, processStart: origin, startKept });
       const ready = rfc3339(clock.wallAt(probe.readyAt));
-      await send('patch ready', readyPatch({ ...(start ? { start } : {}), ready, details }));
-      log.info('datapath ready', { ready, startToReadyMs: details.startToReadyMs, attempts: details.attempts, writes: writes.length });
+      const failure = receiveMissing ? receiveFailure(config.timeoutMs, clock, details) : undefined;
+      await send('patch ready', readyPatch({ ...(start ? { start } : {}), ready, details, ...(received ? { received } : {}), ...(failure ? { failure } : {}) }));
+      if (failure) {
+        log.error('the pod reaches its targets, but no inbound probe reached it before the deadline', { ready, message: failure.message });
+        return { outcome: 'deadline', exitCode: ErrorCodes.DPR_PROBE_DEADLINE.exitCode, writes, probe };
+      }
+      log.info('datapath ready', { ready, ...(received ? { received } : {}), startToReadyMs: details.startToReadyMs, attempts: details.attempts, writes: writes.length });
       return { outcome: 'ready', exitCode: 0, writes, probe };
     }
     if (probe.outcome === 'deadline') {
@@ -152,7 +191,18 @@ export async function run(deps: RunDeps): Promise<RunResult> {
     return { outcome: 'stopped', exitCode: 0, writes, probe };
   } catch (err) {
     return failed(err, writes, probe, log);
+  } finally {
+    endReceive.abort(); // no timer may keep an init container's process alive
   }
+}
+
+function receiveFailure(timeoutMs: number, clock: Clock, probe?: ReturnType<typeof probeDetails>) {
+  return {
+    reason: 'ReceiveDeadline' as const,
+    message: `no inbound probe reached the pod within ${formatDuration(timeoutMs)} (the receive check: is the controller running, and does the pod's network admit traffic to it?)`,
+    ts: rfc3339(clock.wallAt(clock.now())),
+    ...(probe ? { probe } : {}),
+  };
 }
 
 function failed(err: unknown, writes: AnnotationPatch[], probe: ProbeRun, log: Logger): RunResult {
