@@ -10,6 +10,8 @@ export type TimeoutPolicy = 'fail-closed' | 'fail-open';
 
 export interface DecisionInput {
   hasGate: boolean;
+  /** The receive check's port (the pod's container port named dpready-receive), when it is on. */
+  receivePort?: number;
   report: ReporterReport;
   /** The pod's creationTimestamp (ms): the same on every replica. */
   createdAtMs: number;
@@ -51,6 +53,7 @@ export interface DecisionPolicy {
 /** The pod fields decide() reads. */
 export interface DecisionPod {
   hasGate: boolean;
+  receivePort?: number;
   annotations: Record<string, string>;
   creationTimestampMs: number;
 }
@@ -64,6 +67,7 @@ export interface DecisionPod {
 export function decisionInput(pod: DecisionPod, policy: DecisionPolicy, now: number): DecisionInput {
   return {
     hasGate: pod.hasGate, report: readReporterReport(pod.annotations), createdAtMs: pod.creationTimestampMs, now,
+    ...(pod.receivePort !== undefined ? { receivePort: pod.receivePort } : {}),
     timeoutMs: policy.timeoutMs, policy: policy.policy, pendingGraceMs: policy.pendingGraceMs,
   };
 }
@@ -88,10 +92,14 @@ export function decide(input: DecisionInput): Decision {
     };
   }
 
-  if (report.ready) {
-    const latency = Math.round(report.ready.ms - createdAtMs);
-    const rtt = report.probe?.rttMs !== undefined ? `, probe round trip ${Math.round(report.probe.rttMs)} ms` : '';
-    const message = `datapath ready: ${targets(report)} answered ${latency} ms after pod creation${rtt}`;
+  const receiveCheck = input.receivePort !== undefined;
+  const sent = report.ready
+    ? `${targets(report)} answered ${Math.round(report.ready.ms - createdAtMs)} ms after pod creation`
+      + (report.probe?.rttMs !== undefined ? `, probe round trip ${Math.round(report.probe.rttMs)} ms` : '')
+    : undefined;
+  if (report.ready && (!receiveCheck || report.received)) {
+    const received = report.received ? `; an inbound probe reached it on :${input.receivePort} ${Math.round(report.received.ms - createdAtMs)} ms after pod creation` : '';
+    const message = `datapath ready: ${sent}${received}`;
     return {
       condition: { status: 'True', reason: ConditionReason.DatapathReady, message },
       outcome: { outcome: 'Succeeded', reason: ConditionReason.DatapathReady, message },
@@ -115,7 +123,9 @@ export function decide(input: DecisionInput): Decision {
   }
 
   if (timedOut) {
-    const why = report.start
+    const why = report.ready
+      ? `no inbound probe reached the pod on :${input.receivePort} within ${formatDuration(timeoutMs)} of pod creation (sending works: ${sent})`
+      : report.start
       ? `no datapath success on ${targets(report)} within ${formatDuration(timeoutMs)} of pod creation` +
         (report.probe?.lastError ? ` (last error: ${report.probe.lastError})` : '')
       : `no reporter output within ${formatDuration(timeoutMs)} of pod creation: is the dpready reporter container in this pod and allowed to patch it?`;
@@ -131,7 +141,11 @@ export function decide(input: DecisionInput): Decision {
     return { recheckAt: Math.min(createdAtMs + input.pendingGraceMs, deadline) };
   }
 
-  const condition: DesiredCondition = report.start
+  const condition: DesiredCondition = report.ready
+    ? { status: 'False', reason: ConditionReason.AwaitingReceive,
+        message: `sending works (${sent}); receiving: no inbound probe has reached the pod on :${input.receivePort} yet`
+          + ` (the controller knocks on the pod IP; the reporter listens with PROBE_RECEIVE_PORT=${input.receivePort}); gives up ${formatDuration(timeoutMs)} after pod creation` }
+    : report.start
     ? { status: 'False', reason: ConditionReason.Probing,
         message: `reporter probing ${targets(report)} since ${report.start.raw}; gives up ${formatDuration(timeoutMs)} after pod creation` }
     : { status: 'False', reason: ConditionReason.AwaitingReporter,

@@ -2,7 +2,7 @@
 // every malformed value kept as a problem that quotes it, so a bad annotation becomes a
 // visible, fixable failure instead of a crash or a silently ignored pod.
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START,
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START,
   ProbeDetails, ReporterFailure, Rfc3339,
 } from '../contract.ts';
 
@@ -22,6 +22,8 @@ export interface AnnotationProblem {
 export interface ReporterReport {
   start?: Instant;
   ready?: Instant;
+  /** The first inbound probe that reached the pod (receive check). */
+  received?: Instant;
   probe?: ProbeDetails;
   failure?: ReporterFailure;
   problems: AnnotationProblem[];
@@ -72,10 +74,11 @@ export function readReporterReport(annotations: Record<string, string> | undefin
   const report: ReporterReport = {
     start: readInstant(ANNOTATION_START, a[ANNOTATION_START], problems),
     ready: readInstant(ANNOTATION_DP_READY, a[ANNOTATION_DP_READY], problems),
+    received: readInstant(ANNOTATION_RECEIVE_TS, a[ANNOTATION_RECEIVE_TS], problems),
     probe: readJson(ANNOTATION_PROBE, a[ANNOTATION_PROBE], ProbeDetails, problems),
     failure: readJson(ANNOTATION_FAILURE, a[ANNOTATION_FAILURE], ReporterFailure, problems),
     problems,
-    present: [ANNOTATION_START, ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_FAILURE].some((k) => k in a),
+    present: [ANNOTATION_START, ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_FAILURE, ANNOTATION_RECEIVE_TS].some((k) => k in a),
   };
   if (report.start && report.ready && report.ready.ms < report.start.ms) {
     problems.push({ annotation: ANNOTATION_DP_READY, value: report.ready.raw, why: `is before the start time ${report.start.raw}` });

@@ -29,6 +29,8 @@ import { ResultCollector } from './result-gc.ts';
 import { ResultReconciler } from './result-reconciler.ts';
 import { ResultWriter } from './result-writer.ts';
 import { StatusPatcher } from './status-patcher.ts';
+import { knock } from './receive-knock.ts';
+import { ReceiveProber } from './receive-prober.ts';
 import { PodTracker, type Work } from './tracking.ts';
 import { kubeWatch } from './watch-stream.ts';
 
@@ -78,6 +80,8 @@ export class Controller {
   readonly tracker: PodTracker;
   readonly conditions: KeyedController;
   readonly results: KeyedController;
+  /** The receive check's knocks on pod IPs; runs only while leading, like the writers. */
+  readonly receiver: ReceiveProber;
   private readonly conditionReconciler: ConditionReconciler;
   private readonly podReflector: Reflector;
   private readonly resultReflector: Reflector;
@@ -108,6 +112,7 @@ export class Controller {
       store: this.store, tracker: this.tracker, book: this.book, writer: resultWriter, metrics: this.metrics,
       clock, policy, mayWrite, onSettled: (uid) => events.forget(uid), log,
     });
+    this.receiver = new ReceiveProber({ clock, knock, onKnock: (result) => this.metrics.receiveKnocks.inc({ result }) });
     const onError = (what: string) => (uid: string, err: unknown, attempt: number, delayMs: number) => {
       this.log.warn({ pod: this.tracker.describe(uid), uid, attempt, retryInMs: Math.round(delayMs), err: describeKubeError(err) }, `${what} failed; will retry`);
     };
@@ -152,12 +157,14 @@ export class Controller {
       onReplace: (items) => {
         const summaries = (items as k8s.V1Pod[]).map(summarizePod).filter((x) => x !== undefined);
         this.schedule(this.tracker.replace(summaries, this.leading));
+        this.receiver.reset(summaries);
       },
       onEvent: (type, obj) => {
         const summary = summarizePod(obj as k8s.V1Pod);
         if (!summary) return;
         if (type === 'DELETED') this.conditions.forget(summary.uid);
         this.schedule(this.tracker.onEvent(type, summary, this.leading));
+        this.receiver.observe(summary.uid, type === 'DELETED' ? undefined : summary);
       },
       onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'pods', reason }),
     });
@@ -238,6 +245,7 @@ export class Controller {
     // In-flight writes finish first, so a replacement starting now sees everything we wrote.
     await this.conditions.shutdown();
     await this.results.shutdown();
+    this.receiver.stop();
     this.podReflector.stop();
     this.resultReflector.stop();
     await this.elector?.stop();
@@ -268,6 +276,7 @@ export class Controller {
     this.metrics.isLeader.set(1);
     this.conditions.start();
     this.results.start();
+    this.receiver.start();
     // A new leader looks at everything once: the old one may have died mid-write.
     this.resync();
   }
@@ -277,6 +286,7 @@ export class Controller {
     this.metrics.isLeader.set(0);
     this.conditions.stop();
     this.results.stop();
+    this.receiver.stop();
     this.conditionReconciler.reset();
   }
 

@@ -18,6 +18,7 @@ export function createMetrics(opts: { pendingPods: () => number; queueDepth: () 
     outcomes: new Counter({ name: 'dpready_results_total', help: 'Results recorded by outcome.', labelNames: ['outcome'] as const, registers: [registry] }),
     watchRestarts: new Counter({ name: 'dpready_watch_restarts_total', help: 'List/watch restarts by resource and reason.', labelNames: ['resource', 'reason'] as const, registers: [registry] }),
     eventsDropped: new Counter({ name: 'dpready_events_dropped_total', help: 'Pod Events not sent because of rate limiting.', registers: [registry] }),
+    receiveKnocks: new Counter({ name: 'dpready_receive_knocks_total', help: 'Knocks of the receive check on pod IPs, by result (ok, answered: refused or another status, silent: no answer in time).', labelNames: ['result'] as const, registers: [registry] }),
     isLeader: new Gauge({ name: 'dpready_is_leader', help: '1 while this replica holds the leader lease (or runs without leader election).', registers: [registry] }),
     pendingPods: new Gauge({ name: 'dpready_pods_pending', help: 'Tracked pods whose datapath outcome is not known yet.', registers: [registry],
       collect() { this.set(opts.pendingPods()); } }),

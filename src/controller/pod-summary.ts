@@ -2,7 +2,7 @@
 // specs, statuses); with thousands of pods in a rollout, keeping only these fields is what
 // keeps the controller's memory flat.
 import type { V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION_PREFIX, CONDITION_TYPE } from '../contract.ts';
+import { ANNOTATION_PREFIX, CONDITION_TYPE, RECEIVE_PORT_NAME } from '../contract.ts';
 import type { CurrentCondition } from '../conditions/condition-patch.ts';
 
 export interface PodSummary {
@@ -14,6 +14,9 @@ export interface PodSummary {
   /** Only our annotations (perf.github.com/…). */
   annotations: Record<string, string>;
   hasGate: boolean;
+  /** The container port named dpready-receive: the receive check is on for this pod. */
+  receivePort?: number;
+  podIP?: string;
   creationTimestampMs: number;
   phase: string;
   /** The pod's Ready condition, for pod-health and troubleshooting. */
@@ -39,6 +42,7 @@ export function summarizePod(pod: V1Pod): PodSummary | undefined {
     labels: { ...(m.labels ?? {}) },
     annotations,
     hasGate: pod.spec?.readinessGates?.some((g) => g.conditionType === CONDITION_TYPE) ?? false,
+    ...receiveFields(pod),
     creationTimestampMs: Number.isFinite(created) ? created : 0,
     phase: pod.status?.phase ?? 'Unknown',
     ready: ready ? { status: ready.status, reason: ready.reason, message: ready.message } : undefined,
@@ -47,5 +51,14 @@ export function summarizePod(pod: V1Pod): PodSummary | undefined {
       lastTransitionTime: ours.lastTransitionTime ? new Date(ours.lastTransitionTime).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined,
     } : undefined,
     deleting: !!m.deletionTimestamp,
+  };
+}
+
+function receiveFields(pod: V1Pod): { receivePort?: number; podIP?: string } {
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const port = containers.flatMap((c) => c.ports ?? []).find((p) => p.name === RECEIVE_PORT_NAME)?.containerPort;
+  return {
+    ...(port !== undefined ? { receivePort: port } : {}),
+    ...(pod.status?.podIP ? { podIP: pod.status.podIP } : {}),
   };
 }

@@ -30,11 +30,13 @@ export function buildResultSpec(pod: TrackedPod, report: ReporterReport,
       createdAtSource: created.source,
       ...(report.start ? { startTs: iso(report.start.ms) } : {}),
       ...(report.ready ? { dpReadyTs: iso(report.ready.ms) } : {}),
+      ...(report.received ? { receiveTs: iso(report.received.ms) } : {}),
       recordedAt: iso(now),
     },
     metrics: {
       ...(report.start ? { latStartMs: latency(report.start.ms) } : {}),
       ...(report.ready ? { latDpReadyMs: latency(report.ready.ms) } : {}),
+      ...(report.received ? { latReceiveMs: latency(report.received.ms) } : {}),
       ...(report.probe?.startToReadyMs !== undefined ? { reporterStartToReadyMs: report.probe.startToReadyMs } : {}),
     },
     labels: { ...pod.labels },
@@ -58,6 +60,6 @@ export function buildResultSpec(pod: TrackedPod, report: ReporterReport,
  */
 export function outcomeFingerprint(spec: Pick<DatapathResultSpec, 'outcome' | 'reason' | 'timestamps'>): string {
   return createHash('sha1')
-    .update(`${spec.outcome}\0${spec.reason ?? ''}\0${spec.timestamps.startTs ?? ''}\0${spec.timestamps.dpReadyTs ?? ''}`)
+    .update(`${spec.outcome}\0${spec.reason ?? ''}\0${spec.timestamps.startTs ?? ''}\0${spec.timestamps.dpReadyTs ?? ''}\0${spec.timestamps.receiveTs ?? ''}`)
     .digest('base64');
 }

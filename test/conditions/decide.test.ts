@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START, ConditionReason,
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START, ConditionReason,
 } from '../../src/contract.ts';
 import { decide, type DecisionInput } from '../../src/conditions/decide.ts';
 import { readReporterReport } from '../../src/conditions/reporter-report.ts';
@@ -152,5 +152,45 @@ describe('conditionPatch', () => {
     const flip = conditionPatch('u', { status: 'False', reason: ConditionReason.Probing, message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' },
       { status: 'True', reason: ConditionReason.DatapathReady, message: 'ok' }, now)!;
     assert.equal(flip.status.conditions[0]!.lastTransitionTime, '2026-11-22T10:00:05Z');
+  });
+});
+
+describe('decide with the receive check on (a container port named dpready-receive)', () => {
+  const sent = { [ANNOTATION_START]: '2026-11-22T10:00:00.250Z', [ANNOTATION_DP_READY]: '2026-11-22T10:00:01.000Z', [ANNOTATION_PROBE]: probe };
+
+  test('sending alone does not open the gate: AwaitingReceive names the port and how the check works', () => {
+    const d = decide(input(sent, { receivePort: 9376 }));
+    assert.equal(d.condition?.status, 'False');
+    assert.equal(d.condition?.reason, ConditionReason.AwaitingReceive);
+    assert.match(d.condition!.message, /sending works \(tcp:\/\/10\.0\.0\.9:80 answered 1000 ms after pod creation/);
+    assert.match(d.condition!.message, /no inbound probe has reached the pod on :9376 yet/);
+    assert.equal(d.outcome, undefined);
+    assert.equal(d.recheckAt, CREATED + 60_000);
+  });
+
+  test('both sides: True, with both instants in the message', () => {
+    const d = decide(input({ ...sent, [ANNOTATION_RECEIVE_TS]: '2026-11-22T10:00:02.500Z' }, { receivePort: 9376 }));
+    assert.equal(d.condition?.status, 'True');
+    assert.equal(d.condition?.reason, ConditionReason.DatapathReady);
+    assert.match(d.condition!.message, /an inbound probe reached it on :9376 2500 ms after pod creation/);
+    assert.equal(d.outcome?.outcome, 'Succeeded');
+  });
+
+  test('without the check, the receive annotation changes nothing', () => {
+    assert.equal(decide(input(sent)).condition?.status, 'True');
+  });
+
+  test('the reporter\'s ReceiveDeadline failure: ReporterFailed, saying it was the receive side', () => {
+    const failure = JSON.stringify({ reason: 'ReceiveDeadline', message: 'no inbound probe reached the pod within 1m', ts: '2026-11-22T10:01:00.000Z' });
+    const d = decide(input({ ...sent, [ANNOTATION_FAILURE]: failure }, { receivePort: 9376 }));
+    assert.equal(d.condition?.reason, ConditionReason.ReporterFailed);
+    assert.match(d.condition!.message, /ReceiveDeadline: no inbound probe reached the pod/);
+    assert.equal(d.outcome?.outcome, 'Failed');
+  });
+
+  test('timed out with sending working: the message names the receive side', () => {
+    const d = decide(input(sent, { receivePort: 9376, now: CREATED + 61_000 }));
+    assert.equal(d.condition?.reason, ConditionReason.DatapathTimeout);
+    assert.match(d.condition!.message, /no inbound probe reached the pod on :9376 within 1m/);
   });
 });
