@@ -77,6 +77,9 @@ export class ConditionReconciler {
   /** A new term starts from what the watch shows. */
   reset(): void { this.written.clear(); }
 
+  /** The pod is gone. */
+  forget(uid: string): void { this.written.delete(uid); }
+
   /** Our condition as it is now: the cache's, unless we wrote since and the watch has not shown it yet. */
   private current(pod: TrackedPod): CurrentCondition | undefined {
     const w = this.written.get(pod.uid);

@@ -83,6 +83,7 @@ export class Controller {
   /** The receive check's knocks on pod IPs; runs only while leading, like the writers. */
   readonly receiver: ReceiveProber;
   private readonly conditionReconciler: ConditionReconciler;
+  private readonly events: EventRecorder;
   private readonly podReflector: Reflector;
   private readonly resultReflector: Reflector;
   private readonly elector?: LeaderElector;
@@ -102,7 +103,7 @@ export class Controller {
     const policy: DecisionPolicy = { timeoutMs: s.datapathTimeoutMs, policy: s.timeoutPolicy, pendingGraceMs: s.pendingGraceMs };
     const mayWrite = () => this.mayWrite();
     const resultWriter = new ResultWriter(custom, this.metrics, s.apiTimeoutMs);
-    const events = new EventRecorder({ core, clock, metrics: this.metrics, instance: this.identity, log });
+    const events = this.events = new EventRecorder({ core, clock, metrics: this.metrics, instance: this.identity, log });
 
     this.conditionReconciler = new ConditionReconciler({
       store: this.store, patcher: new StatusPatcher(core, this.metrics, s.apiTimeoutMs), events, metrics: this.metrics,
@@ -110,7 +111,7 @@ export class Controller {
     });
     const resultReconciler = new ResultReconciler({
       store: this.store, tracker: this.tracker, book: this.book, writer: resultWriter, metrics: this.metrics,
-      clock, policy, mayWrite, onSettled: (uid) => events.forget(uid), log,
+      clock, policy, mayWrite, log,
     });
     this.receiver = new ReceiveProber({ clock, knock, onKnock: (result) => this.metrics.receiveKnocks.inc({ result }) });
     const onError = (what: string) => (uid: string, err: unknown, attempt: number, delayMs: number) => {
@@ -162,7 +163,6 @@ export class Controller {
       onEvent: (type, obj) => {
         const summary = summarizePod(obj as k8s.V1Pod);
         if (!summary) return;
-        if (type === 'DELETED') this.conditions.forget(summary.uid);
         this.schedule(this.tracker.onEvent(type, summary, this.leading));
         this.receiver.observe(summary.uid, type === 'DELETED' ? undefined : summary);
       },
@@ -291,6 +291,11 @@ export class Controller {
   }
 
   private schedule(work: Work): void {
+    for (const uid of work.gone) {
+      this.conditions.forget(uid);
+      this.conditionReconciler.forget(uid);
+      this.events.forget(uid);
+    }
     this.conditions.addAll(work.conditions);
     this.results.addAll(work.results);
   }

@@ -24,8 +24,6 @@ export interface ResultReconcilerOptions {
   policy: DecisionPolicy;
   /** Checked right before the write: a replica that lost its lease must not write. */
   mayWrite(): boolean;
-  /** The pod is gone and its result settled: forget what else is kept per pod (Events sent). */
-  onSettled(uid: string): void;
   log: { info(o: object, msg: string): void };
 }
 
@@ -48,7 +46,6 @@ export class ResultReconciler {
     const outcome = deletedOutcome(report, decision, !!this.o.book.get(uid));
     if (outcome && !(await this.write(buildResultSpec(gone, report, outcome, now)))) return {};
     this.o.tracker.dropTombstone(uid);
-    this.o.onSettled(uid);
     return {};
   }
 

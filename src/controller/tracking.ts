@@ -16,8 +16,8 @@ import type { PodStore, TrackedPod } from './pod-store.ts';
 import type { PodSummary } from './pod-summary.ts';
 import type { ResultBook } from './result-book.ts';
 
-/** Pod UIDs that need another look. */
-export interface Work { conditions: string[]; results: string[] }
+/** Pod UIDs that need another look, and those gone (per-pod state elsewhere can be dropped). */
+export interface Work { conditions: string[]; results: string[]; gone: string[] }
 
 /** Longer than any result write takes, retries included: a follower's tombstone is only a spare. */
 export const TOMBSTONE_TTL_MS = 10 * 60_000;
@@ -65,7 +65,7 @@ export class PodTracker {
     const readyNow = ANNOTATION_DP_READY in s.annotations;
     const readyBefore = prev ? ANNOTATION_DP_READY in prev.annotations : false;
     this.store.upsert(s, { firstSeenMs, readySeenMs: leading && readyNow && !readyBefore ? now : undefined });
-    return { conditions: [s.uid], results: [] };
+    return { conditions: [s.uid], results: [], gone: [] };
   }
 
   /** A full list: pods missing from it were deleted while we were not watching. */
@@ -73,8 +73,12 @@ export class PodTracker {
     const listed = new Set(items.map((s) => s.uid));
     for (const uid of [...this.untrackedFirstSeen.keys()]) if (!listed.has(uid)) this.untrackedFirstSeen.delete(uid);
     const ours = items.filter((s) => isTracked(s) || this.store.get(s.uid));
-    const work: Work = { conditions: ours.map((s) => s.uid), results: [] };
-    for (const pod of this.store.replace(ours)) work.results.push(...this.gone(pod, leading).results);
+    const work: Work = { conditions: ours.map((s) => s.uid), results: [], gone: [] };
+    for (const pod of this.store.replace(ours)) {
+      const w = this.gone(pod, leading);
+      work.results.push(...w.results);
+      work.gone.push(...w.gone);
+    }
     return work;
   }
 
@@ -90,15 +94,16 @@ export class PodTracker {
   }
 
   private gone(pod: TrackedPod, leading: boolean): Work {
+    const gone = { conditions: [], results: [], gone: [pod.uid] };
     // Only a pod whose reporter wrote something can still have a result due (deleted-outcome.ts).
-    if (!readReporterReport(pod.annotations).present) return none();
+    if (!readReporterReport(pod.annotations).present) return gone;
     // A follower keeps no tombstone of a pod whose result is recorded already: if it takes over,
     // the deletion would add nothing to that result. The leader looks once more, as the last
     // event may carry a newer outcome.
-    if (!leading && this.book.get(pod.uid)) return none();
+    if (!leading && this.book.get(pod.uid)) return gone;
     this.tombstones.set(pod.uid, { pod, at: this.clock.monotonic() });
-    return { conditions: [], results: [pod.uid] };
+    return { ...gone, results: [pod.uid] };
   }
 }
 
-function none(): Work { return { conditions: [], results: [] }; }
+function none(): Work { return { conditions: [], results: [], gone: [] }; }

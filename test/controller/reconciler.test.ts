@@ -48,7 +48,7 @@ export function replica(opts: { onWrite?: (spec: DatapathResultSpec, book: Resul
     events: { record: (_pod, type, reason) => { events.push(`${type} ${reason}`); } },
   });
   const resultsReconciler = new ResultReconciler({
-    store, tracker, book, clock, metrics, policy: POLICY, mayWrite, log: quiet, onSettled: () => {},
+    store, tracker, book, clock, metrics, policy: POLICY, mayWrite, log: quiet,
     writer: { write: async (spec) => { opts.onWrite?.(spec, book); results.push(spec); return 'created'; } },
   });
   return {

@@ -24,19 +24,19 @@ const ready = { ...started, [ANNOTATION_DP_READY]: '2026-11-30T10:00:00.900Z' };
 
 test('watch events become work: a tracked pod a condition pass, its deletion a result pass', () => {
   const { clock, tracker, store } = setup();
-  assert.deepEqual(tracker.onEvent('ADDED', summary(clock), true), { conditions: ['u1'], results: [] });
+  assert.deepEqual(tracker.onEvent('ADDED', summary(clock), true), { conditions: ['u1'], results: [], gone: [] });
   assert.equal(store.get('u1')?.firstSeenMs, clock.now());
-  assert.deepEqual(tracker.onEvent('ADDED', summary(clock, { uid: 'other', hasGate: false }), true), { conditions: [], results: [] });
+  assert.deepEqual(tracker.onEvent('ADDED', summary(clock, { uid: 'other', hasGate: false }), true), { conditions: [], results: [], gone: [] });
   assert.equal(store.get('other'), undefined, 'pods that are not ours are not cached');
   tracker.onEvent('MODIFIED', summary(clock, { annotations: started }), true);
-  assert.deepEqual(tracker.onEvent('DELETED', summary(clock, { annotations: started }), true), { conditions: [], results: ['u1'] });
+  assert.deepEqual(tracker.onEvent('DELETED', summary(clock, { annotations: started }), true), { conditions: [], results: ['u1'], gone: ['u1'] });
   assert.equal(tracker.tombstone('u1')?.name, 'p1');
 });
 
 test('a pod deleted before its reporter wrote anything leaves no tombstone: there is nothing to record', () => {
   const { clock, tracker } = setup();
   tracker.onEvent('ADDED', summary(clock), true);
-  assert.deepEqual(tracker.onEvent('DELETED', summary(clock), true), { conditions: [], results: [] });
+  assert.deepEqual(tracker.onEvent('DELETED', summary(clock), true), { conditions: [], results: [], gone: ['u1'] });
   assert.equal(tracker.tombstoneCount, 0);
 });
 
@@ -91,5 +91,5 @@ test('a relist tombstones pods deleted while the watch was down', () => {
   tracker.onEvent('ADDED', summary(clock, { annotations: started }), true);
   tracker.onEvent('ADDED', summary(clock, { uid: 'u2', annotations: started }), true);
   const work = tracker.replace([summary(clock, { uid: 'u2', annotations: started })], true);
-  assert.deepEqual(work, { conditions: ['u2'], results: ['u1'] });
+  assert.deepEqual(work, { conditions: ['u2'], results: ['u1'], gone: ['u1'] });
 });

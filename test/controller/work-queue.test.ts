@@ -109,3 +109,24 @@ test('backoffDelay stays within [base/2, cap], even after very many failures', (
     }
   }
 });
+
+test('reset() forgets queued keys, schedules and retry counts; a key in flight finishes', async () => {
+  const clock = new FakeClock();
+  const seen: string[] = [];
+  let release!: () => void;
+  const q = new WorkQueue({ concurrency: 1, clock, process: async (k) => {
+    seen.push(k);
+    if (k === 'a') await new Promise<void>((r) => { release = r; });
+  } });
+  q.start();
+  q.add('a');
+  q.add('b');
+  q.addAfter('c', 1_000);
+  await flush();
+  q.reset();
+  assert.equal(q.scheduled, 0);
+  release();
+  await q.idle();
+  await clock.advance(2_000);
+  assert.deepEqual(seen, ['a']);
+});

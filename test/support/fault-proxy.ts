@@ -2,7 +2,8 @@
 // It terminates TLS with the control plane's own serving certificate (so clients keep verifying
 // against the cluster CA) and forwards each request as the admin user, which lets it see every
 // request (method, path) and fault each one: reset the connection (now, or part-way through a
-// watch), stall it for seconds, or answer 429/500 itself. Counters tell the test how many
+// watch; TLS sockets cannot be reset, so the connection is dropped), stall it for seconds, or
+// answer 429/500 itself. Counters tell the test how many
 // requests the controller made and of what kind.
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -62,7 +63,7 @@ export async function startFaultProxy(cp: ControlPlane, faults: Partial<Faults> 
       return;
     }
     const resetNow = random() < f.resetRate;
-    if (resetNow && !rec.watch) { rec.fault = 'reset'; req.socket.resetAndDestroy(); return; }
+    if (resetNow && !rec.watch) { rec.fault = 'reset'; req.socket.destroy(); return; }
     const forward = () => {
       const up = request({
         host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, agent,
@@ -73,7 +74,7 @@ export async function startFaultProxy(cp: ControlPlane, faults: Partial<Faults> 
         // A watch picked for a reset is cut part-way through, as a dropped connection would be.
         if (resetNow && rec.watch) {
           rec.fault = 'reset';
-          setTimeout(() => { upRes.destroy(); req.socket.resetAndDestroy(); }, 200 + random() * 3_000).unref();
+          setTimeout(() => { upRes.destroy(); req.socket.destroy(); }, 200 + random() * 3_000).unref();
         }
       });
       up.on('error', () => { if (!res.headersSent) res.writeHead(502).end(); else res.destroy(); });
