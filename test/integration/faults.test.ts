@@ -187,23 +187,26 @@ describe('faults', { concurrency: false }, () => {
     const ns = uniqueName('resets');
     await cp.ensureNamespace(ns);
     proxy = await startFaultProxy(cp);
+    // Faults from the start: lists and watches are reset and stalled too.
+    const start = Date.now();
+    proxy.faults = { ...proxy.faults, resetRate: 0.1, stallRate: 0.05, stallMs: 7_000 };
     const c = new Controller(proxy.kubeConfig, settings({ namespace: ns, pendingGraceMs: 60_000, workers: 16, apiTimeoutMs: 5_000 }), testLog);
     await c.start();
     try {
-      await burst(api, ns, 1, 'canary', 1);
-      await eventually('the canary pod Ready', async () => (await trueCount(api, ns)) === 1 || undefined);
-      const start = Date.now();
-      proxy.faults = { ...proxy.faults, resetRate: 0.1, stallRate: 0.05, stallMs: 7_000 };
-      const uids = await burst(api, ns, 200);
-      await eventually('200 Ready', async () => (await trueCount(api, ns)) === 201 || undefined, 180_000);
-      await eventually('200 results', async () => (await results(cp, ns)).length === 201 || undefined, 180_000);
+      const creating = burst(api, ns, 200);
+      await eventually('a third of the pods written', async () => proxy!.requests.filter(statusPatches(ns)).length >= 70 || undefined, 120_000);
+      proxy.dropConnections();
+      const uids = await creating;
+      await eventually('200 Ready', async () => (await trueCount(api, ns)) === 200 || undefined, 180_000);
+      await eventually('200 results', async () => (await results(cp, ns)).length === 200 || undefined, 180_000);
       proxy.faults = { ...proxy.faults, resetRate: 0, stallRate: 0 };
       const seen = proxy.requests.filter((r) => r.at >= start);
       const faulted = seen.filter((r) => r.fault).length;
       const watches = seen.filter((r) => r.watch).length;
       const peak = proxy.peakRate(start);
       t.diagnostic(`${seen.length} requests (${faulted} faulted, ${watches} watches), peak ${peak}/s, for 200 pods in ${Date.now() - start} ms`);
-      assertOneResultEach((await results(cp, ns)).filter((r) => r.spec.podRef.name !== 'canary-0'), uids);
+      assertOneResultEach(await results(cp, ns), uids);
+      assert.ok(watches >= 4, `watches were re-opened after resets (${watches})`);
       assert.ok(faulted >= 10, `faults were injected (${faulted})`);
       assert.ok(seen.length <= 200 * 4 + 200, `${seen.length} requests for 200 pods`);
       assert.ok(watches <= 60, `${watches} watch requests`);

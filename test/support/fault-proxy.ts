@@ -35,6 +35,8 @@ export interface FaultProxy {
   /** A kubeconfig for the proxy, admin credentials (the proxy ignores them and forwards as admin). */
   kubeconfigPath: string;
   kubeConfig: k8s.KubeConfig;
+  /** Drops every open client connection at once (watches included), as a restarted load balancer would. */
+  dropConnections(): void;
   /** Requests per second, highest over any one-second window in [from, to). */
   peakRate(from?: number, to?: number, filter?: (r: ProxiedRequest) => boolean): number;
   close(): Promise<void>;
@@ -104,6 +106,7 @@ export async function startFaultProxy(cp: ControlPlane, faults: Partial<Faults> 
   proxy.kubeConfig = new k8s.KubeConfig();
   proxy.kubeConfig.loadFromFile(proxy.kubeconfigPath);
 
+  proxy.dropConnections = () => { for (const s of sockets) s.destroy(); };
   proxy.peakRate = (from = 0, to = Infinity, filter = () => true) => {
     const times = proxy.requests.filter((r) => r.at >= from && r.at < to && filter(r)).map((r) => r.at).sort((a, b) => a - b);
     let peak = 0;
