@@ -140,6 +140,8 @@ export const DatapathResultSpec = z.object({
     reporterStartToReadyMs: z.number().nonnegative().optional(),
   }),
   labels: z.record(z.string(), z.string()),
+  /** The receive check was on for this pod (its container port named dpready-receive). */
+  receivePort: z.number().int().min(1).max(65535).optional(),
   outcome: Outcome,
   reason: z.string().optional(),
   message: z.string().optional(),

@@ -50,7 +50,7 @@ export interface AppDeps {
 
 /** Routes open without a token: probes from the kubelet carry none. */
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
-export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/pod-health'] as const;
+export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-receive', '/api/v1/pod-health'] as const;
 const GET_ONLY = new Set<string>([...DATA_ROUTES, '/metrics', '/healthz', '/readyz']);
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -137,7 +137,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const metric of METRICS) {
     api.get(`/api/v1/${metric}`, {
       schema: {
-        summary: metric === 'time-to-start' ? 'Pod creation to reporter start' : 'Pod creation to first successful datapath probe',
+        summary: {
+          'time-to-start': 'Pod creation to reporter start',
+          'time-to-datapath-ready': 'Pod creation to first successful datapath probe',
+          'time-to-datapath-receive': 'Pod creation to the first inbound probe reaching the pod (pods with the receive check on only)',
+        }[metric],
         tags: ['stats'],
         querystring: timeQuery(now),
         response: { 200: MetricStatsSchema, ...errors },

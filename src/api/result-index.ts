@@ -6,14 +6,16 @@
 import type { DatapathResult, Outcome } from '../contract.ts';
 import type { Labels } from '../labels/match.ts';
 
-export type Metric = 'time-to-start' | 'time-to-datapath-ready';
-export const METRICS: readonly Metric[] = ['time-to-start', 'time-to-datapath-ready'];
+export type Metric = 'time-to-start' | 'time-to-datapath-ready' | 'time-to-datapath-receive';
+export const METRICS: readonly Metric[] = ['time-to-start', 'time-to-datapath-ready', 'time-to-datapath-receive'];
 
 /** Which entry fields hold a metric's value and the instant it was measured at. */
 export const METRIC_FIELDS = {
   'time-to-start': { value: 'latStartMs', measuredTs: 'startTs' },
   'time-to-datapath-ready': { value: 'latDpReadyMs', measuredTs: 'dpReadyTs' },
-} as const satisfies Record<Metric, { value: keyof IndexedResult; measuredTs: keyof IndexedResult }>;
+  // Only pods with the receive check on count here: the others were never asked.
+  'time-to-datapath-receive': { value: 'latReceiveMs', measuredTs: 'receiveTs', only: 'receiveCheck' },
+} as const satisfies Record<Metric, { value: keyof IndexedResult; measuredTs: keyof IndexedResult; only?: 'receiveCheck' }>;
 
 export interface IndexedResult {
   readonly uid: string;
@@ -30,9 +32,13 @@ export interface IndexedResult {
   /** Latencies in ms, NaN when not measured (flat fields: 100,000 entries, no nested objects). */
   readonly latStartMs: number;
   readonly latDpReadyMs: number;
+  readonly latReceiveMs: number;
   /** When each was measured ('' when not). */
   readonly startTs: string;
   readonly dpReadyTs: string;
+  readonly receiveTs: string;
+  /** The receive check was on for this pod. */
+  readonly receiveCheck: boolean;
   readonly resourceVersion: string;
 }
 
@@ -146,8 +152,11 @@ function toEntry(r: DatapathResult): IndexedResult {
     createdAtMs: Date.parse(timestamps.createdAt),
     latStartMs: num(metrics.latStartMs),
     latDpReadyMs: num(metrics.latDpReadyMs),
+    latReceiveMs: num(metrics.latReceiveMs),
     startTs: timestamps.startTs ?? '',
     dpReadyTs: timestamps.dpReadyTs ?? '',
+    receiveTs: timestamps.receiveTs ?? '',
+    receiveCheck: r.spec.receivePort !== undefined,
     resourceVersion: r.metadata.resourceVersion ?? '',
   };
 }
@@ -165,15 +174,19 @@ class MutableView implements MetricView {
   readonly values: number[] = [];
   readonly unmeasured: IndexedResult[] = [];
   measuredTimedOut = 0;
-  readonly #field: 'latStartMs' | 'latDpReadyMs';
+  readonly #field: 'latStartMs' | 'latDpReadyMs' | 'latReceiveMs';
+  readonly #applies: (e: IndexedResult) => boolean;
   // Strict total orders (uid breaks every tie), so binary search finds an entry's exact slot.
   readonly #measuredOrder: (a: IndexedResult, b: IndexedResult) => number;
   readonly #unmeasuredOrder = (a: IndexedResult, b: IndexedResult): number => cmp(a.reason, b.reason) || byName(a, b);
 
   constructor(entries: Iterable<IndexedResult>, metric: Metric) {
-    const field = (this.#field = METRIC_FIELDS[metric].value);
+    const fields: { value: 'latStartMs' | 'latDpReadyMs' | 'latReceiveMs'; only?: 'receiveCheck' } = METRIC_FIELDS[metric];
+    const field = (this.#field = fields.value);
+    const only = fields.only;
+    this.#applies = only ? (e) => e[only] : () => true;
     this.#measuredOrder = (a, b) => a[field] - b[field] || byName(b, a);
-    for (const e of entries) (Number.isNaN(e[field]) ? this.unmeasured : this.measured).push(e);
+    for (const e of entries) if (this.#applies(e)) (Number.isNaN(e[field]) ? this.unmeasured : this.measured).push(e);
     this.measured.sort(this.#measuredOrder);
     this.unmeasured.sort(this.#unmeasuredOrder);
     for (const e of this.measured) {
@@ -183,6 +196,7 @@ class MutableView implements MetricView {
   }
 
   insert(e: IndexedResult): void {
+    if (!this.#applies(e)) return;
     if (Number.isNaN(e[this.#field])) {
       this.unmeasured.splice(slot(this.unmeasured, e, this.#unmeasuredOrder), 0, e);
       return;
@@ -194,6 +208,7 @@ class MutableView implements MetricView {
   }
 
   remove(e: IndexedResult): void {
+    if (!this.#applies(e)) return;
     if (Number.isNaN(e[this.#field])) {
       const i = slot(this.unmeasured, e, this.#unmeasuredOrder);
       if (this.unmeasured[i] === e) this.unmeasured.splice(i, 1);

@@ -29,8 +29,8 @@ describe('ResultIndex', () => {
     assert.ok(idx.version > version);
     assert.deepEqual([...idx.view('time-to-datapath-ready').values], [11], 'kept current in place');
     assert.deepEqual(Object.keys(idx.get('u1')!).sort(), [
-      'createdAt', 'createdAtMs', 'dpReadyTs', 'labels', 'latDpReadyMs', 'latStartMs', 'message', 'name', 'namespace',
-      'nodeName', 'outcome', 'reason', 'resourceVersion', 'startTs', 'uid',
+      'createdAt', 'createdAtMs', 'dpReadyTs', 'labels', 'latDpReadyMs', 'latReceiveMs', 'latStartMs', 'message', 'name', 'namespace',
+      'nodeName', 'outcome', 'reason', 'receiveCheck', 'receiveTs', 'resourceVersion', 'startTs', 'uid',
     ]);
   });
 
