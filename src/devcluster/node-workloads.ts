@@ -37,7 +37,7 @@ export function targetObjects(name: string, namespace: string): [V1Deployment, V
 export interface Removal { before: number; after: number }
 
 /**
- * A FORWARD rule on the node, dropping TCP to `podIp:port`: with bridge netfilter on, it
+ * A FORWARD rule on the node, dropping TCP to `podIp:port` (or a CIDR such as the pod subnet): with bridge netfilter on, it
  * sees pod-to-pod traffic after kube-proxy's DNAT, so the Service path breaks as a misprogrammed
  * network would. `probability` below 1 drops only that share of packets (a lossy path).
  */
@@ -46,7 +46,7 @@ export class PathRule {
   private installed = false;
 
   constructor(podIp: string, port: number, probability = 1) {
-    this.spec = ['-d', `${podIp}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', String(port),
+    this.spec = ['-d', podIp.includes('/') ? podIp : `${podIp}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', String(port),
       ...(probability < 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', String(probability)] : []),
       '-m', 'comment', '--comment', 'dpready-test-path-rule', '-j', 'DROP'];
   }

@@ -8,11 +8,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { fetch } from 'undici';
-import { ANNOTATION_DP_READY, ANNOTATION_PROBE, CONDITION_TYPE, ConditionReason, ProbeDetails } from '../../src/contract.ts';
+import {
+  ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, CONDITION_TYPE, ConditionReason, ProbeDetails, RECEIVE_PORT_NAME,
+} from '../../src/contract.ts';
 import { startControlPlane, type ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { gatedDeployment } from '../../src/devcluster/demo-workload.ts';
 import { installDpready } from '../../src/devcluster/install.ts';
 import { NODE_IMAGES, PathRule, targetObjects } from '../../src/devcluster/node-workloads.ts';
+import { POD_SUBNET } from '../../src/devcluster/node-host.ts';
 import { REAL_NODE_NAME } from '../../src/devcluster/real-node.ts';
 import { callOptions } from '../../src/kube/request-options.ts';
 import { eventually } from '../support/cluster.ts';
@@ -196,4 +199,57 @@ test('every file in examples/ works on the real node with only its images overri
   }, 60_000, 500);
   assert.equal(stats.totalFailed, 0);
   t.diagnostic(`examples: time-to-datapath-ready p50 ${stats.p50} ms, p99 ${stats.p99} ms`);
+});
+
+test('receive check: egress works but ingress is blocked: not Ready, naming the receive side, until the rule goes', { skip, timeout: 6 * 60_000 }, async (t) => {
+  const c = cluster();
+  const core = c.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const receivePort = 9376;
+  const deployment = gatedDeployment({
+    name: 'recv', namespace: NS, replicas: 1, target: `http://target.${NS}.svc.cluster.local/healthz`,
+    images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['netexec', '--http-port=8080'] },
+    env: { PROBE_RECEIVE_PORT: String(receivePort) },
+  });
+  // The named port turns the check on: the controller knocks on the pod IP there.
+  deployment.spec!.template.spec!.initContainers![0]!.ports = [{ name: RECEIVE_PORT_NAME, containerPort: receivePort }];
+  // Block inbound traffic to the listener port on the whole pod network before the pod exists,
+  // so no knock can get there first. Its egress (to the target) is untouched.
+  const rule = new PathRule(POD_SUBNET, receivePort);
+  rules.push(rule);
+  await rule.add();
+  await apps.createNamespacedDeployment({ namespace: NS, body: deployment });
+  const pod = await eventually('the receive pod has an IP', async () => {
+    const p = (await livePods(c, NS, 'app=recv'))[0];
+    return p?.status?.podIP ? p : undefined;
+  }, 120_000, 100);
+  const waiting = await eventually('AwaitingReceive', async () => {
+    const p = await core.readNamespacedPod({ name: pod.metadata!.name!, namespace: NS });
+    return condition(p, CONDITION_TYPE)?.reason === ConditionReason.AwaitingReceive && p;
+  }, 120_000, 250);
+  await new Promise((r) => setTimeout(r, 3_000));
+  const still = await core.readNamespacedPod({ name: pod.metadata!.name!, namespace: NS });
+  assert.equal(condition(still, 'Ready')?.status, 'False', 'the kubelet keeps it not Ready');
+  assert.equal(condition(still, CONDITION_TYPE)?.reason, ConditionReason.AwaitingReceive);
+  assert.match(condition(still, CONDITION_TYPE)!.message!, /sending works .*no inbound probe has reached the pod on :9376/);
+  assert.ok(still.metadata!.annotations![ANNOTATION_DP_READY], 'the send side is recorded');
+  t.diagnostic(`${waiting.metadata!.name}: ${condition(still, CONDITION_TYPE)!.message}`);
+
+  const { before: openedAt } = await rule.remove();
+  await eventually('Ready with both directions', async () => {
+    const p = await core.readNamespacedPod({ name: pod.metadata!.name!, namespace: NS });
+    return condition(p, 'Ready')?.status === 'True';
+  }, 60_000, 100);
+  const done = await core.readNamespacedPod({ name: pod.metadata!.name!, namespace: NS });
+  const receivedAt = Date.parse(done.metadata!.annotations![ANNOTATION_RECEIVE_TS]!);
+  t.diagnostic(`receive instant − rule removed: ${receivedAt - openedAt} ms`);
+  assert.ok(receivedAt - openedAt >= -5 && receivedAt - openedAt <= 50, `receive recorded ${receivedAt - openedAt} ms after the rule went`);
+  assert.match(condition(done, CONDITION_TYPE)!.message!, /an inbound probe reached it on :9376/);
+
+  const url = await controllerUrl();
+  const stats = await eventually('the receive metric', async () => {
+    const body = await (await fetch(`${url}/api/v1/time-to-datapath-receive?namespace=${NS}`)).json() as { count: number; worstPods: Array<{ name: string; value: number }> };
+    return body.count === 1 && body;
+  }, 60_000, 500);
+  assert.equal(stats.worstPods[0]!.name, pod.metadata!.name);
 });
