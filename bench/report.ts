@@ -1,5 +1,6 @@
 // Turns the suite's figures into the printed table and the marks list. Pure: figures in, text out.
 import type { RealNodeResult } from './real-node.ts';
+import type { ReceiveLoadFigures } from './receive-load.ts';
 import type { ApiBenchFigures } from './api.ts';
 import type { AccuracyFigures } from './accuracy.ts';
 import type { CostFigures } from './api-cost.ts';
@@ -21,6 +22,7 @@ export interface BenchReport {
   statsApi?: ApiBenchFigures;
   reporterAccuracy?: ReporterAccuracyFigures | { skipped: string };
   realNode?: RealNodeResult;
+  receiveLoad?: ReceiveLoadFigures;
   notes: string[];
   marks: Mark[];
 }
@@ -30,6 +32,10 @@ const lpad = (s: string | number, n: number) => String(s).padStart(n);
 
 export function marksOf(r: BenchReport): Mark[] {
   const marks: Mark[] = [];
+  if (r.receiveLoad) {
+    const l = r.receiveLoad;
+    marks.push({ what: `receive prober: knocks/s at ${l.pods} pending pods (ingress blocked)`, figure: `${l.knocksPerSecond}/s`, mark: `≤ ${l.markKnocksPerSecond}/s (1,000/s + a 100-knock burst)`, pass: l.knocksPerSecond <= l.markKnocksPerSecond });
+  }
   if (r.realNode && 'pods' in r.realNode) {
     const n = r.realNode;
     marks.push({ what: `real node: time-to-datapath-ready |error| p99 (${n.pods} pods)`, figure: `${n.dpReadyAbsError.p99} ms`, mark: `≤ ${n.markErrorMs} ms`, pass: n.dpReadyAbsError.p99 <= n.markErrorMs });
@@ -116,6 +122,11 @@ export function formatReport(r: BenchReport): string {
     out.push(`   in-process tcp: median ${ra.tcp.medianMs}, max ${ra.tcp.maxMs} (${ra.tcp.runs} runs); http: median ${ra.http.medianMs}, max ${ra.http.maxMs}`);
     for (const [name, p] of Object.entries(ra.process)) out.push(`   ${name}: first attempt ${p.firstAttemptMs.medianMs} ms after start (median); ready − T median ${p.readyMinusTMs.medianMs}, max ${p.readyMinusTMs.maxMs}`);
   } else if (r.reporterAccuracy) out.push('', `6. Reporter alone: skipped (${r.reporterAccuracy.skipped})`);
+  if (r.receiveLoad) {
+    const l = r.receiveLoad;
+    out.push('', `8. Receive prober (bench/receive-load.ts, in-process): ${l.pods} pending pods whose ingress never answers, ${l.seconds} s`);
+    out.push(`   ${l.knocksPerSecond} knocks/s in all; each pod every ${l.perPodIntervalS} s (median); at most ${l.maxInFlight} knocks in flight`);
+  }
   if (r.realNode && 'pods' in r.realNode) {
     const n = r.realNode;
     out.push('', `7. Real node (bench/real-node.ts): ${n.pods} reporters in real containers, path dropped by iptables then healed`);

@@ -1,6 +1,6 @@
 // The benchmark suite: `npm run bench` (quick, a few minutes on 2 cores) or
 // `npm run bench -- --full` (5,000 pods, 100,000 results). `--only a,b` runs some parts:
-// cost, accuracy, gate, scale, api, reporter, realnode (root only: skipped with the reason elsewhere). `--controller-args=--workers=32` (note the =) passes flags to
+// cost, accuracy, gate, scale, api, reporter, receive, realnode (root only: skipped with the reason elsewhere). `--controller-args=--workers=32` (note the =) passes flags to
 // every controller the suite starts. Prints a table and writes
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
 // its own time bounds, and the whole run is capped (--max-minutes, default 8 quick / 60 full).
@@ -21,10 +21,11 @@ import { Kube } from './kube.ts';
 import { runLifecycle } from './lifecycle.ts';
 import { formatReport, marksOf, type BenchReport } from './report.ts';
 import { realNodeAccuracy } from './real-node.ts';
+import { receiveLoad } from './receive-load.ts';
 import { scale } from './scale.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['cost', 'accuracy', 'gate', 'scale', 'api', 'reporter', 'realnode'] as const;
+const PARTS = ['cost', 'accuracy', 'gate', 'scale', 'api', 'reporter', 'receive', 'realnode'] as const;
 
 const { values } = parseArgs({ options: {
   full: { type: 'boolean', default: false },
@@ -179,6 +180,10 @@ if (only.has('reporter')) {
   } catch (err) {
     report.reporterAccuracy = { skipped: `bench/reporter-accuracy.ts failed: ${String(err).split('\n')[0]}` };
   }
+}
+if (only.has('receive')) {
+  log('bench: receive prober load at 1,000 pending pods (bench/receive-load.ts, in-process)');
+  report.receiveLoad = await receiveLoad({ pods: 1_000, seconds: full ? 30 : 10 });
 }
 if (only.has('realnode')) {
   log('bench: real node (bench/real-node.ts), its own control plane');
