@@ -165,7 +165,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }, (req, reply) => {
     if (!deps.isReady()) return void sendNotReady(reply);
-    answer(req.url, reply, () => toJson.health(podHealth(deps.pods.snapshot(), deps.results, toFilters(req.query))));
+    answer(req.url, reply, () => toJson.health(podHealth(deps.pods.snapshot(), deps.results, toFilters(req.query), req.query.topN, {
+      namespace: req.query.namespace ?? '', labelSelector: rawParam(req.url, 'labelSelector'),
+    })));
   });
 
   api.get('/metrics', { schema: { summary: 'Prometheus metrics of the controller', tags: ['operations'] } }, async (_req, reply) => {
@@ -182,6 +184,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   return app;
+}
+
+/** A query parameter as the client sent it ('' when absent), for echoing back. */
+function rawParam(url: string, name: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? '' : new URLSearchParams(url.slice(q + 1)).get(name) ?? '';
 }
 
 /** since/until given as a duration ("1h") move with the clock: such answers are not reusable. */

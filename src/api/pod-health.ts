@@ -14,36 +14,66 @@ export interface PodHealthPod {
   outcome: Outcome | '';
 }
 
+/**
+ * The existing system's fields first (same names, JSON types and meaning: counts by pod phase),
+ * then dpready's datapath counts. Every count is complete; every list is capped at `limit`.
+ */
 export interface PodHealth {
-  /** Tracked pods matching the filters. */
-  desired: number;
+  /** Echo of the filters ('' when not given), as the existing system returned them. */
+  namespace: string;
+  labelSelector: string;
+  /** Tracked pods (with the dpready readiness gate) matching the filters, in any phase. */
+  desiredReplicas: number;
   /** Pods in phase Running. */
+  runningPods: number;
+  /** Pods in phase Pending (not yet running: unscheduled, pulling, initializing). */
+  pendingPods: number;
+  /** Pods in phase Failed or Unknown. Succeeded pods (finished Job pods) are not failures. */
+  failedPods: number;
+  /** 100 · (runningPods + succeededPods) / desiredReplicas, two decimals; 0 when nothing is tracked. */
+  successPct: number;
+  /** The pods counted in pendingPods, by namespace, name. */
+  pendingPodList: PodHealthPod[];
+  /** The pods counted in failedPods, by reason, namespace, name. */
+  failedPodList: PodHealthPod[];
+  /** Pods in phase Succeeded. */
+  succeededPods: number;
+  phases: Record<PodPhase, number>;
+
+  // dpready's datapath view of the same pods (kept from dpready 0.1; names never reused).
+  /** Same as desiredReplicas. */
+  desired: number;
+  /** Same as runningPods. */
   running: number;
   /** Pods without a datapath result yet and not in phase Failed: still in flight. */
   pending: number;
-  /** Pods whose result is Failed or TimedOut, or whose phase is Failed. */
+  /** Pods whose datapath result is Failed or TimedOut, or whose phase is Failed. */
   failed: number;
-  /** Pods whose result is Succeeded. */
+  /** Pods whose datapath result is Succeeded. */
   succeeded: number;
-  /** 100 · succeeded / desired, two decimals; 0 when nothing is tracked. */
-  successPct: number;
-  phases: Record<PodPhase, number>;
-  pendingPods: PodHealthPod[];
-  failedPods: PodHealthPod[];
+  /** 100 · succeeded / desired, two decimals. */
+  datapathSuccessPct: number;
+  /** Pods whose datapath result is Failed or TimedOut, with the result's reason, by reason, namespace, name. */
+  datapathFailedPodList: PodHealthPod[];
   pendingPodsTruncated: boolean;
   failedPodsTruncated: boolean;
+  datapathFailedPodListTruncated: boolean;
 }
 
 export interface ResultLookup {
   get(uid: string): { readonly outcome: Outcome; readonly reason: string; readonly message: string } | undefined;
 }
 
-export function podHealth(pods: Iterable<PodView>, results: ResultLookup, filters: Filters, limit = POD_LIST_LIMIT): PodHealth {
+export interface PodHealthEcho { namespace: string; labelSelector: string }
+
+export function podHealth(pods: Iterable<PodView>, results: ResultLookup, filters: Filters, limit = POD_LIST_LIMIT,
+  echo: PodHealthEcho = { namespace: filters.namespace ?? '', labelSelector: '' }): PodHealth {
   const match = compileFilter(podFilters(filters));
   const phases: Record<PodPhase, number> = { Pending: 0, Running: 0, Succeeded: 0, Failed: 0, Unknown: 0 };
   // References, not copies: at the start of a run nearly every pod is pending.
   const pendingRefs: PodView[] = [];
-  const failedPods: PodHealthPod[] = [];
+  const failedRefs: PodView[] = [];
+  const dpFailed: PodHealthPod[] = [];
   let desired = 0, pending = 0, failed = 0, succeeded = 0;
 
   for (const p of pods) {
@@ -52,41 +82,56 @@ export function podHealth(pods: Iterable<PodView>, results: ResultLookup, filter
     // outcome filters by the pod's result, so pods without one drop out.
     if (filters.outcome !== undefined && r?.outcome !== filters.outcome) continue;
     desired++;
-    phases[Object.hasOwn(phases, p.phase) ? p.phase : 'Unknown']++;
+    const phase = Object.hasOwn(phases, p.phase) ? p.phase : 'Unknown';
+    phases[phase]++;
+    if (phase === 'Pending') pendingRefs.push(p);
+    else if (phase === 'Failed' || phase === 'Unknown') failedRefs.push(p);
+
     if (r?.outcome === 'Succeeded') {
       succeeded++;
-    } else if (r || p.phase === 'Failed') {
+    } else if (r) {
       failed++;
-      failedPods.push({
-        namespace: p.namespace, name: p.name, uid: p.uid, nodeName: p.nodeName, phase: p.phase,
-        // A failed result explains more than the pod's own status does.
-        reason: r ? r.reason : p.reason,
-        message: r ? r.message : p.message,
-        outcome: r?.outcome ?? '',
-      });
+      // A failed result explains more than the pod's own status does.
+      dpFailed.push({ ...listed(p), reason: r.reason, message: r.message, outcome: r.outcome });
+    } else if (p.phase === 'Failed') {
+      failed++;
     } else {
       pending++;
-      pendingRefs.push(p);
     }
   }
 
   // The store iterates in arbitrary order: sort everything before capping so the kept subset
   // is deterministic. Failed pods sort by reason first so each kind of failure reads as a block.
   pendingRefs.sort(byName);
-  failedPods.sort((a, b) => cmp(a.reason, b.reason) || byName(a, b));
-  const pendingPods = pendingRefs.slice(0, limit).map((p): PodHealthPod => ({
-    namespace: p.namespace, name: p.name, uid: p.uid, nodeName: p.nodeName, phase: p.phase,
-    reason: p.reason, message: p.message, outcome: '',
-  }));
+  failedRefs.sort((a, b) => cmp(a.reason, b.reason) || byName(a, b));
+  dpFailed.sort((a, b) => cmp(a.reason, b.reason) || byName(a, b));
+  const withOutcome = (p: PodView): PodHealthPod => ({ ...listed(p), outcome: results.get(p.uid)?.outcome ?? '' });
+  const running = phases.Running;
+  const pct = (n: number) => (desired === 0 ? 0 : Math.round((10000 * n) / desired) / 100);
 
   return {
-    desired, running: phases.Running, pending, failed, succeeded,
-    successPct: desired === 0 ? 0 : Math.round((10000 * succeeded) / desired) / 100,
-    phases, pendingPods,
-    pendingPodsTruncated: pending > pendingPods.length,
-    failedPodsTruncated: failed > limit,
-    failedPods: failedPods.slice(0, limit),
+    namespace: echo.namespace,
+    labelSelector: echo.labelSelector,
+    desiredReplicas: desired,
+    runningPods: running,
+    pendingPods: pendingRefs.length,
+    failedPods: failedRefs.length,
+    successPct: pct(running + phases.Succeeded),
+    pendingPodList: pendingRefs.slice(0, limit).map(withOutcome),
+    failedPodList: failedRefs.slice(0, limit).map(withOutcome),
+    succeededPods: phases.Succeeded,
+    phases,
+    desired, running, pending, failed, succeeded,
+    datapathSuccessPct: pct(succeeded),
+    datapathFailedPodList: dpFailed.slice(0, limit),
+    pendingPodsTruncated: pendingRefs.length > limit,
+    failedPodsTruncated: failedRefs.length > limit,
+    datapathFailedPodListTruncated: dpFailed.length > limit,
   };
+}
+
+function listed(p: PodView): PodHealthPod {
+  return { namespace: p.namespace, name: p.name, uid: p.uid, nodeName: p.nodeName, phase: p.phase, reason: p.reason, message: p.message, outcome: '' };
 }
 
 function cmp(a: string, b: string): number {

@@ -13,9 +13,10 @@ export const TOP_N_MAX = 1000;
 
 const NAMESPACE = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 
-const topN = z.string().optional()
+function topN(dflt: number, what: string) {
+  return z.string().optional()
   .transform((s, ctx) => {
-    if (s === undefined) return TOP_N_DEFAULT;
+    if (s === undefined) return dflt;
     // Digits only: "-1", "1e3", " 5" and "0x10" are refused rather than coerced.
     if (!/^\d{1,7}$/.test(s) || Number(s) > TOP_N_MAX) {
       ctx.addIssue({ code: 'custom', message: `must be a whole number from 0 to ${TOP_N_MAX}, got ${show(s)}` });
@@ -23,7 +24,8 @@ const topN = z.string().optional()
     }
     return Number(s);
   })
-  .meta({ description: `How many worst pods to list, 0..${TOP_N_MAX}; default ${TOP_N_DEFAULT}.` });
+  .meta({ description: `${what}, 0..${TOP_N_MAX}; default ${dflt}.` });
+}
 
 const namespace = z.string().optional()
   .refine((s) => s === undefined || (s.length <= 63 && NAMESPACE.test(s)), {
@@ -75,12 +77,15 @@ function checkWindow(q: { since?: number; until?: number }, ctx: z.RefinementCtx
 
 /** Query of the time routes. `now` is injected so "since=1h" is testable. */
 export function timeQuery(now: () => number) {
-  return z.strictObject({ topN, ...filterShape(now) }).superRefine(checkWindow);
+  return z.strictObject({ topN: topN(TOP_N_DEFAULT, 'How many worst pods to list'), ...filterShape(now) }).superRefine(checkWindow);
 }
 
-/** Query of /api/v1/pod-health: the same filters, no topN. */
+/**
+ * Query of /api/v1/pod-health: the same filters, and topN bounding each pod list (the existing
+ * system's pipelines send topN here too). Without it the lists hold up to TOP_N_MAX pods.
+ */
 export function podHealthQuery(now: () => number) {
-  return z.strictObject(filterShape(now)).superRefine(checkWindow);
+  return z.strictObject({ topN: topN(TOP_N_MAX, 'How many pods each list holds at most'), ...filterShape(now) }).superRefine(checkWindow);
 }
 
 export function toFilters(q: { namespace?: string; labelSelector?: Filters['selector']; since?: number; until?: number; outcome?: Filters['outcome'] }): Filters {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Outcome } from '../contract.ts';
 import { PERCENTILE_METHOD } from './stats.ts';
 
-const ms = (what: string) => z.number().meta({ description: `${what}, ms; 0 when count is 0` });
+const ms = (what: string) => z.number().int().meta({ description: `${what}, whole ms (Go int64 in the existing system); 0 when count is 0` });
 
 export const WorstPodSchema = z.object({
   namespace: z.string(),
@@ -14,7 +14,7 @@ export const WorstPodSchema = z.object({
   nodeName: z.string(),
   createdAt: z.string().meta({ description: 'Pod creation instant used for the latency (RFC3339)' }),
   measuredTs: z.string().meta({ description: 'When the metric was reached: reporter start or first successful probe (RFC3339)' }),
-  value: z.number().meta({ description: 'Latency, ms' }),
+  value: z.number().int().meta({ description: 'Latency, whole ms' }),
 });
 
 export const FailedPodSchema = z.object({
@@ -41,7 +41,7 @@ export const MetricStatsSchema = z.object({
   p95: ms('95th percentile'),
   min: ms('Smallest value'),
   max: ms('Largest value'),
-  mean: ms('Arithmetic mean'),
+  mean: z.number().meta({ description: 'Arithmetic mean, ms to 0.001; 0 when count is 0' }),
   pending: z.number().int().meta({ description: 'Tracked pods matching the filters with no result yet; not failures' }),
   timedOut: z.number().int().meta({ description: 'Results with outcome TimedOut' }),
   percentileMethod: z.literal(PERCENTILE_METHOD).meta({
@@ -64,17 +64,27 @@ export const HealthPodSchema = z.object({
 });
 
 export const PodHealthSchema = z.object({
-  desired: z.number().int().meta({ description: 'Tracked pods matching the filters' }),
-  running: z.number().int().meta({ description: 'Pods in phase Running' }),
-  pending: z.number().int().meta({ description: 'Pods with no datapath result yet (not in phase Failed)' }),
-  failed: z.number().int().meta({ description: 'Pods with a Failed/TimedOut result, or in phase Failed' }),
-  succeeded: z.number().int().meta({ description: 'Pods with a Succeeded result' }),
-  successPct: z.number().meta({ description: '100 * succeeded / desired, two decimals; 0 when desired is 0' }),
+  namespace: z.string().meta({ description: "The namespace filter, '' when not given (echo, as the existing system)" }),
+  labelSelector: z.string().meta({ description: "The labelSelector filter as given, '' when not given" }),
+  desiredReplicas: z.number().int().meta({ description: 'Tracked pods (with the dpready readiness gate) matching the filters, any phase' }),
+  runningPods: z.number().int().meta({ description: 'Pods in phase Running' }),
+  pendingPods: z.number().int().meta({ description: 'Pods in phase Pending' }),
+  failedPods: z.number().int().meta({ description: 'Pods in phase Failed or Unknown; Succeeded pods are not failures' }),
+  successPct: z.number().meta({ description: '100 * (runningPods + succeededPods) / desiredReplicas, two decimals; 0 when desiredReplicas is 0' }),
+  pendingPodList: z.array(HealthPodSchema).meta({ description: 'The pods counted in pendingPods, by namespace, name; at most topN' }),
+  failedPodList: z.array(HealthPodSchema).meta({ description: 'The pods counted in failedPods, by reason, namespace, name; at most topN' }),
+  succeededPods: z.number().int().meta({ description: 'Pods in phase Succeeded (finished Job pods)' }),
   phases: z.record(PodPhase, z.number().int()),
-  pendingPods: z.array(HealthPodSchema).meta({ description: 'Sorted by namespace, name; at most 1000' }),
-  failedPods: z.array(HealthPodSchema).meta({ description: 'Sorted by reason, namespace, name; at most 1000' }),
-  pendingPodsTruncated: z.boolean(),
-  failedPodsTruncated: z.boolean(),
+  desired: z.number().int().meta({ description: 'Same as desiredReplicas' }),
+  running: z.number().int().meta({ description: 'Same as runningPods' }),
+  pending: z.number().int().meta({ description: 'Pods with no datapath result yet (not in phase Failed)' }),
+  failed: z.number().int().meta({ description: 'Pods with a Failed/TimedOut datapath result, or in phase Failed' }),
+  succeeded: z.number().int().meta({ description: 'Pods with a Succeeded datapath result' }),
+  datapathSuccessPct: z.number().meta({ description: '100 * succeeded / desired, two decimals; 0 when desired is 0' }),
+  datapathFailedPodList: z.array(HealthPodSchema).meta({ description: 'Pods with a Failed/TimedOut datapath result, by reason, namespace, name; at most topN' }),
+  pendingPodsTruncated: z.boolean().meta({ description: 'pendingPodList holds fewer pods than pendingPods' }),
+  failedPodsTruncated: z.boolean().meta({ description: 'failedPodList holds fewer pods than failedPods' }),
+  datapathFailedPodListTruncated: z.boolean(),
 });
 
 export const ErrorSchema = z.object({

@@ -44,6 +44,24 @@ function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
+/** Whole milliseconds, never -0. */
+export function wholeMs(v: number): number {
+  return Math.round(v) || 0;
+}
+
+/**
+ * What the time routes send: the existing system's clients decode p50/p90/p99 (and worst-pod
+ * values) into Go int64 fields, which reject 450.5. Every order statistic is therefore sent in
+ * whole milliseconds (the timestamps have millisecond resolution anyway); only the mean, which
+ * the existing system did not have, keeps its fraction.
+ */
+export function wireSummary(s: Summary): Summary {
+  return {
+    count: s.count, p50: wholeMs(s.p50), p90: wholeMs(s.p90), p95: wholeMs(s.p95), p99: wholeMs(s.p99),
+    min: wholeMs(s.min), max: wholeMs(s.max), mean: s.mean,
+  };
+}
+
 export interface WorstPod {
   namespace: string; name: string; uid: string; nodeName: string;
   createdAt: string; measuredTs: string; value: number;
@@ -108,7 +126,7 @@ export function metricStats(
     if (match && !match(r)) continue;
     worstPods.push({
       namespace: r.namespace, name: r.name, uid: r.uid, nodeName: r.nodeName,
-      createdAt: r.createdAt, measuredTs: r[fields.measuredTs], value: round3(r[fields.value]),
+      createdAt: r.createdAt, measuredTs: r[fields.measuredTs], value: wholeMs(r[fields.value]),
     });
   }
 
@@ -126,7 +144,7 @@ export function metricStats(
     }
   }
 
-  const summary = summarize(values);
+  const summary = wireSummary(summarize(values));
   return {
     metric: opts.metric,
     unit: 'ms',

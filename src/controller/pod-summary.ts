@@ -4,6 +4,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION_PREFIX, CONDITION_TYPE, RECEIVE_PORT_NAME } from '../contract.ts';
 import type { CurrentCondition } from '../conditions/condition-patch.ts';
+import { podReason, type PodReason } from './pod-reason.ts';
 
 export interface PodSummary {
   uid: string;
@@ -21,6 +22,8 @@ export interface PodSummary {
   phase: string;
   /** The pod's Ready condition, for pod-health and troubleshooting. */
   ready?: { status: string; reason?: string; message?: string };
+  /** Why the pod is where it is by its own status (Unschedulable, ImagePullBackOff …); '' when nothing says. */
+  status: PodReason;
   /** Our condition as the API server last showed it. */
   condition?: CurrentCondition;
   deleting: boolean;
@@ -46,6 +49,7 @@ export function summarizePod(pod: V1Pod): PodSummary | undefined {
     creationTimestampMs: Number.isFinite(created) ? created : 0,
     phase: pod.status?.phase ?? 'Unknown',
     ready: ready ? { status: ready.status, reason: ready.reason, message: ready.message } : undefined,
+    status: podReason(pod),
     condition: ours ? {
       status: ours.status, reason: ours.reason, message: ours.message,
       lastTransitionTime: ours.lastTransitionTime ? new Date(ours.lastTransitionTime).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined,

@@ -11,8 +11,12 @@ function toView(p: TrackedPod): PodView {
   return {
     namespace: p.namespace, name: p.name, uid: p.uid, nodeName: p.nodeName ?? '',
     phase: (PHASES.has(p.phase) ? p.phase : 'Unknown') as PodPhase,
-    reason: p.condition?.reason ?? p.ready?.reason ?? '',
-    message: p.condition?.message ?? p.ready?.message ?? '',
+    // The pod's own status first (Unschedulable, ImagePullBackOff, CrashLoopBackOff …), then our
+    // gate's reason while gated, then the Ready condition's.
+    ...(p.status.reason ? p.status : {
+      reason: p.condition?.reason ?? p.ready?.reason ?? '',
+      message: p.condition?.message ?? p.ready?.message ?? '',
+    }),
     labels: p.labels,
     createdAtMs: creationInstant(p).ms,
   };

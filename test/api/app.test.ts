@@ -162,8 +162,8 @@ describe('bad input gets a 400 naming the parameter and the problem', () => {
     assert.deepEqual(json.problems.map((p: { parameter: string }) => p.parameter).sort(), ['bogus', 'since', 'topN']);
   });
 
-  it('pod-health validates the same filters and has no topN', async () => {
-    for (const [q, parameter] of [['topN=5', 'topN'], ['labelSelector=a%20b', 'labelSelector'], ['since=soon', 'since']]) {
+  it('pod-health validates the same filters, and topN as on the time routes', async () => {
+    for (const [q, parameter] of [['topN=-1', 'topN'], ['topN=1001', 'topN'], ['topn=5', 'topn'], ['labelSelector=a%20b', 'labelSelector'], ['since=soon', 'since']]) {
       const { status, json } = await get(a, `/api/v1/pod-health?${q}`);
       assert.equal(status, 400, q);
       assert.equal(json.parameter, parameter);
@@ -171,26 +171,56 @@ describe('bad input gets a 400 naming the parameter and the problem', () => {
   });
 });
 
+// The existing system's pod-health fields, then ours.
+const HEALTH_COMPAT_FIELDS = ['namespace', 'labelSelector', 'desiredReplicas', 'runningPods', 'pendingPods', 'failedPods', 'successPct', 'pendingPodList', 'failedPodList'];
+const HEALTH_ADDED_FIELDS = ['succeededPods', 'phases', 'desired', 'running', 'pending', 'failed', 'succeeded', 'datapathSuccessPct',
+  'datapathFailedPodList', 'pendingPodsTruncated', 'failedPodsTruncated', 'datapathFailedPodListTruncated'];
+
 describe('GET /api/v1/pod-health', () => {
-  it('counts tracked pods by phase and datapath state, listing pending and failed pods', async () => {
-    const a = await app();
+  const healthPods = podSource([
+    pod({ ns: 'perf', name: 'a', labels: { app: 'web', tier: 'front' } }),
+    pod({ ns: 'other', name: 'd', labels: { app: 'web' } }),
+    pod({ ns: 'perf', name: 'waiting', phase: 'Pending', reason: 'Unschedulable', message: '0/3 nodes are available', labels: { app: 'web' } }),
+    pod({ ns: 'perf', name: 'pulling', phase: 'Pending', reason: 'ImagePullBackOff', message: 'app: Back-off pulling image "x"', labels: { app: 'web' } }),
+    pod({ ns: 'perf', name: 'crashed', phase: 'Failed', reason: 'Error', message: 'container exited 1', labels: { app: 'web' } }),
+    pod({ ns: 'perf', name: 'job-done', phase: 'Succeeded', labels: { app: 'job' } }),
+  ]);
+
+  it('keeps the existing system\'s fields and types: counts by phase, lists of the pods counted, Succeeded not failed', async () => {
+    const a = await app({ pods: healthPods });
     const { status, json } = await get(a, '/api/v1/pod-health');
     assert.equal(status, 200);
+    assert.deepEqual(Object.keys(json).sort(), [...HEALTH_COMPAT_FIELDS, ...HEALTH_ADDED_FIELDS].sort());
     assert.deepEqual(
-      { desired: json.desired, running: json.running, pending: json.pending, failed: json.failed, succeeded: json.succeeded, successPct: json.successPct },
-      { desired: 4, running: 2, pending: 1, failed: 2, succeeded: 1, successPct: 25 },
+      { desiredReplicas: json.desiredReplicas, runningPods: json.runningPods, pendingPods: json.pendingPods, failedPods: json.failedPods, successPct: json.successPct },
+      // (2 running + 1 succeeded) / 6
+      { desiredReplicas: 6, runningPods: 2, pendingPods: 2, failedPods: 1, successPct: 50 },
     );
-    assert.deepEqual(json.phases, { Pending: 1, Running: 2, Succeeded: 0, Failed: 1, Unknown: 0 });
-    assert.deepEqual(json.pendingPods, [{
-      namespace: 'perf', name: 'waiting', uid: 'uid-perf-waiting', nodeName: 'node-1', phase: 'Pending',
-      reason: 'AwaitingReporter', message: 'no reporter annotation yet', outcome: '',
-    }]);
-    assert.deepEqual(json.failedPods.map((p: { name: string; reason: string; phase: string }) => [p.reason, p.name, p.phase]),
-      [['DatapathTimeout', 'd', 'Running'], ['Error', 'crashed', 'Failed']]);
-    const filtered = await get(a, '/api/v1/pod-health?namespace=other');
-    assert.deepEqual([filtered.json.desired, filtered.json.failed], [1, 1]);
-    const empty = await get(a, '/api/v1/pod-health?labelSelector=nothing');
-    assert.deepEqual([empty.json.desired, empty.json.successPct, empty.json.pendingPods], [0, 0, []]);
+    assert.deepEqual([json.namespace, json.labelSelector, json.succeededPods], ['', '', 1]);
+    assert.deepEqual(json.phases, { Pending: 2, Running: 2, Succeeded: 1, Failed: 1, Unknown: 0 });
+    assert.deepEqual(json.pendingPodList, [
+      { namespace: 'perf', name: 'pulling', uid: 'uid-perf-pulling', nodeName: 'node-1', phase: 'Pending', reason: 'ImagePullBackOff', message: 'app: Back-off pulling image "x"', outcome: '' },
+      { namespace: 'perf', name: 'waiting', uid: 'uid-perf-waiting', nodeName: 'node-1', phase: 'Pending', reason: 'Unschedulable', message: '0/3 nodes are available', outcome: '' },
+    ]);
+    assert.deepEqual(json.failedPodList.map((p: { name: string; reason: string; phase: string }) => [p.reason, p.name, p.phase]), [['Error', 'crashed', 'Failed']]);
+    // dpready's datapath view: d timed out, a succeeded, the pending and the finished pod have no result.
+    assert.deepEqual(
+      { desired: json.desired, running: json.running, pending: json.pending, failed: json.failed, succeeded: json.succeeded, datapathSuccessPct: json.datapathSuccessPct },
+      { desired: 6, running: 2, pending: 3, failed: 2, succeeded: 1, datapathSuccessPct: 16.67 },
+    );
+    assert.deepEqual(json.datapathFailedPodList.map((p: { name: string; reason: string; outcome: string }) => [p.reason, p.name, p.outcome]), [['DatapathTimeout', 'd', 'TimedOut']]);
+    await a.close();
+  });
+
+  it('echoes the filters, bounds every list by topN and says when a list is cut', async () => {
+    const a = await app({ pods: healthPods });
+    const { json } = await get(a, '/api/v1/pod-health?topN=1&labelSelector=app%3Dweb&namespace=perf');
+    assert.deepEqual([json.namespace, json.labelSelector], ['perf', 'app=web']);
+    assert.deepEqual([json.desiredReplicas, json.pendingPods, json.pendingPodList.length, json.pendingPodsTruncated, json.failedPodsTruncated], [4, 2, 1, true, false]);
+    const none = (await get(a, '/api/v1/pod-health?topN=0')).json;
+    assert.deepEqual([none.pendingPodList, none.failedPodList, none.datapathFailedPodList, none.pendingPods], [[], [], [], 2]);
+    const empty = (await get(a, '/api/v1/pod-health?labelSelector=nothing')).json;
+    assert.deepEqual([empty.desiredReplicas, empty.successPct, empty.pendingPodList], [0, 0, []]);
     await a.close();
   });
 });

@@ -31,16 +31,26 @@ function indexOf(values: number[]): ResultIndex {
 describe('percentiles against a hand-computed table', () => {
   for (const row of TABLE) {
     it(`sample ${JSON.stringify(row.sample)}`, () => {
-      const s = metricStats(indexOf(row.sample).view('time-to-datapath-ready'), undefined, { metric: 'time-to-datapath-ready', topN: 0, pending: 0 });
       const { sample, ...want } = row;
+      const exact = summarize(Float64Array.from(sample).sort());
+      assert.deepEqual({ p50: exact.p50, p90: exact.p90, p95: exact.p95, p99: exact.p99, min: exact.min, max: exact.max, mean: exact.mean }, want);
+      // On the wire every order statistic is whole ms (Go int64 clients); the mean keeps its fraction.
+      const s = metricStats(indexOf(row.sample).view('time-to-datapath-ready'), undefined, { metric: 'time-to-datapath-ready', topN: 0, pending: 0 });
       assert.deepEqual(
         { p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99, min: s.min, max: s.max, mean: s.mean },
-        want,
+        { p50: Math.round(want.p50), p90: Math.round(want.p90), p95: Math.round(want.p95), p99: Math.round(want.p99),
+          min: Math.round(want.min), max: Math.round(want.max), mean: want.mean },
       );
+      for (const k of ['p50', 'p90', 'p95', 'p99', 'min', 'max'] as const) assert.ok(Number.isInteger(s[k]), `${k}=${s[k]}`);
       assert.equal(s.count, sample.length);
       assert.equal(s.percentileMethod, PERCENTILE_METHOD);
     });
   }
+
+  it('sends worst-pod values in whole ms', () => {
+    const s = metricStats(indexOf([10.4, 20.5, 30.6]).view('time-to-datapath-ready'), undefined, { metric: 'time-to-datapath-ready', topN: 3, pending: 0 });
+    assert.deepEqual(s.worstPods.map((w) => w.value), [31, 21, 10]);
+  });
 
   it('differs from the existing system\'s floor((n-1)p) index where it should', () => {
     // The Go system's p90 of [15,20,35,40,50] is x[floor(3.6)] = 40; ours interpolates to 46.
