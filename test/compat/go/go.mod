@@ -1,0 +1,3 @@
+module dpready.test/compat
+
+go 1.26
