@@ -7,5 +7,6 @@ export function setControllerArgs(args: string | undefined): void {
 }
 
 export function controllerArgs(namespace: string): string[] {
-  return [`--namespace=${namespace}`, '--log-level=warn', ...extra];
+  // Results beside the pods: the benchmark writes its synthetic results there and watches them there.
+  return [`--namespace=${namespace}`, `--results-namespace=${namespace}`, '--log-level=warn', ...extra];
 }

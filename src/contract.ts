@@ -13,6 +13,14 @@ export const SINGULAR = 'datapathresult';
 export const SHORT_NAME = 'dpr';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
 
+/**
+ * Label on every DatapathResult naming its pod's namespace. Results live in the controller's
+ * results namespace (so they outlive the pods' namespaces); with this label and the pod's own
+ * labels copied beside it, `kubectl get dpr -n dpready-system -l perf.github.com/pod-namespace=ns,app=x`
+ * selects them as the pods were selected.
+ */
+export const RESULT_LABEL_POD_NAMESPACE = `${GROUP}/pod-namespace`;
+
 /** Object name of the result for one pod. Keyed by UID so a recreated pod gets its own. */
 export function resultName(podUid: string): string {
   return `dpresult-${podUid}`;

@@ -22,6 +22,8 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --datapath-timeout DURATION    a pod with no datapath success this long after creation is recorded as timed out (default 5m)
   --timeout-policy POLICY        what the gate does on timeout: fail-closed keeps it False, fail-open turns it True (default fail-closed)
   --pending-grace DURATION       how long a new pod whose reporter has written nothing goes without our condition (default 10s)
+  --results-namespace NS         where DatapathResults are stored, so they outlive the pods' namespaces
+                                 (default $POD_NAMESPACE, else dpready-system)
   --result-ttl DURATION          delete DatapathResults older than this whose pod is gone (default: keep)
   --workers N                    condition writes (and, separately, result writes) in flight at once (default 16)
   --resync DURATION              re-examine every pod this often (default 5m)
@@ -54,7 +56,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       options: {
         kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'label-selector': { type: 'string' },
         'datapath-timeout': { type: 'string' }, 'timeout-policy': { type: 'string' }, 'pending-grace': { type: 'string' },
-        'result-ttl': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' },
+        'result-ttl': { type: 'string' }, 'results-namespace': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' },
         'leader-elect': { type: 'boolean' }, 'leader-elect-namespace': { type: 'string' }, 'leader-elect-name': { type: 'string' },
         'leader-elect-lease-duration': { type: 'string' }, 'leader-elect-renew-deadline': { type: 'string' }, 'leader-elect-retry-period': { type: 'string' },
         listen: { type: 'string' }, 'api-token-file': { type: 'string' }, 'api-timeout': { type: 'string' },
@@ -77,6 +79,8 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   const workersText = str('workers') ?? '16';
   const workers = Number(workersText);
   if (!/^\d+$/.test(workersText) || workers < 1 || workers > 256) bad('workers', workersText, 'a whole number from 1 to 256');
+  const resultsNamespace = str('results-namespace') ?? env.POD_NAMESPACE ?? 'dpready-system';
+  if (!DNS_LABEL.test(resultsNamespace)) bad('results-namespace', resultsNamespace, 'a namespace name (lowercase letters, digits and -)');
   const leaseNamespace = str('leader-elect-namespace') ?? env.POD_NAMESPACE ?? 'dpready-system';
   if (!DNS_LABEL.test(leaseNamespace)) bad('leader-elect-namespace', leaseNamespace, 'a namespace name');
   const leaseName = str('leader-elect-name') ?? 'dpready-controller';
@@ -105,7 +109,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
 
   return {
     kubeconfig: str('kubeconfig'),
-    namespace, labelSelector, timeoutPolicy: policy, workers, leaseNamespace, leaseName, logLevel, listen,
+    namespace, resultsNamespace, labelSelector, timeoutPolicy: policy, workers, leaseNamespace, leaseName, logLevel, listen,
     datapathTimeoutMs, resultTtlMs, resyncMs, leaseDurationMs, renewDeadlineMs, retryPeriodMs,
     pendingGraceMs: duration('pending-grace', '10s'),
     apiTimeoutMs: duration('api-timeout', '10s'),

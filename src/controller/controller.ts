@@ -37,6 +37,8 @@ import { kubeWatch } from './watch-stream.ts';
 export interface ControllerSettings {
   /** Empty: all namespaces. */
   namespace: string;
+  /** Where DatapathResults are written, listed and watched (--results-namespace). */
+  resultsNamespace: string;
   labelSelector?: string;
   datapathTimeoutMs: number;
   timeoutPolicy: TimeoutPolicy;
@@ -102,7 +104,7 @@ export class Controller {
     this.tracker = new PodTracker(this.store, this.book, clock);
     const policy: DecisionPolicy = { timeoutMs: s.datapathTimeoutMs, policy: s.timeoutPolicy, pendingGraceMs: s.pendingGraceMs };
     const mayWrite = () => this.mayWrite();
-    const resultWriter = new ResultWriter(custom, this.metrics, s.apiTimeoutMs);
+    const resultWriter = new ResultWriter(custom, this.metrics, s.apiTimeoutMs, s.resultsNamespace);
     const events = this.events = new EventRecorder({ core, clock, metrics: this.metrics, instance: this.identity, log });
 
     this.conditionReconciler = new ConditionReconciler({
@@ -171,12 +173,12 @@ export class Controller {
     this.resultReflector = new Reflector({
       name: PLURAL, watch, clock, log,
       notFoundHint: `the ${CRD_NAME} CRD is not installed: kubectl apply -f manifests/crd.yaml (or -k manifests/)`,
-      watchPath: `/apis/${GROUP}/${VERSION}${nsPath}/${PLURAL}`,
+      // Results live in one namespace of their own, whatever namespaces the pods are in.
+      watchPath: `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(s.resultsNamespace)}/${PLURAL}`,
       list: async ({ limit, continue: cont }): Promise<ListPage> => {
         const q = { group: GROUP, version: VERSION, plural: PLURAL, limit, _continue: cont };
-        const list = (s.namespace
-          ? await custom.listNamespacedCustomObject({ ...q, namespace: s.namespace }, timeout)
-          : await custom.listClusterCustomObject(q, timeout)) as { items: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+        const list = await custom.listNamespacedCustomObject({ ...q, namespace: s.resultsNamespace }, timeout) as
+          { items: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?.continue };
       },
       onReplace: (items) => {

@@ -23,7 +23,7 @@ export interface PodSummary {
   /** The pod's Ready condition, for pod-health and troubleshooting. */
   ready?: { status: string; reason?: string; message?: string };
   /** Why the pod is where it is by its own status (Unschedulable, ImagePullBackOff …); '' when nothing says. */
-  status: PodReason;
+  status?: PodReason;
   /** Our condition as the API server last showed it. */
   condition?: CurrentCondition;
   deleting: boolean;

@@ -13,7 +13,7 @@ function toView(p: TrackedPod): PodView {
     phase: (PHASES.has(p.phase) ? p.phase : 'Unknown') as PodPhase,
     // The pod's own status first (Unschedulable, ImagePullBackOff, CrashLoopBackOff …), then our
     // gate's reason while gated, then the Ready condition's.
-    ...(p.status.reason ? p.status : {
+    ...(p.status?.reason ? p.status : {
       reason: p.condition?.reason ?? p.ready?.reason ?? '',
       message: p.condition?.message ?? p.ready?.message ?? '',
     }),

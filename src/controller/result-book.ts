@@ -18,12 +18,15 @@ export class ResultBook {
     return [...this.entries].filter(([, e]) => e.recordedAtMs < cutoffMs);
   }
 
-  /** From a DatapathResult object as listed or watched; ignores objects that are not ours. */
+  /**
+   * From a DatapathResult object as listed or watched; ignores objects that are not ours. The
+   * entry's namespace is the pod's (results live apart from their pods, in the results namespace).
+   */
   observe(spec: DatapathResultSpec | undefined, namespace: string): void {
     if (!spec?.podRef?.uid || !spec.timestamps) return;
     const recordedAtMs = Date.parse(spec.timestamps.recordedAt ?? '');
     this.entries.set(spec.podRef.uid, {
-      fingerprint: outcomeFingerprint(spec), namespace, podName: spec.podRef.name ?? '',
+      fingerprint: outcomeFingerprint(spec), namespace: spec.podRef.namespace || namespace, podName: spec.podRef.name ?? '',
       recordedAtMs: Number.isFinite(recordedAtMs) ? recordedAtMs : 0,
     });
   }

@@ -3,7 +3,7 @@
 // controller's own first sight of the pod when that falls inside creationTimestamp's second
 // (which is truncated to whole seconds), and the result says which instant it used.
 import { createHash } from 'node:crypto';
-import type { CreatedAtSource, DatapathResultSpec, Outcome } from '../contract.ts';
+import { RESULT_LABEL_POD_NAMESPACE, type CreatedAtSource, type DatapathResultSpec, type Outcome } from '../contract.ts';
 import type { ReporterReport } from '../conditions/reporter-report.ts';
 import type { TrackedPod } from './pod-store.ts';
 
@@ -52,6 +52,15 @@ export function buildResultSpec(pod: TrackedPod, report: ReporterReport,
     } } : {}),
   };
   return spec;
+}
+
+/**
+ * The result object's metadata.labels: the pod's labels (valid label keys and values already),
+ * so `kubectl get dpr -l app=x` selects results as the pods were selected, and the pod's
+ * namespace, since results are stored apart from their pods.
+ */
+export function resultLabels(spec: Pick<DatapathResultSpec, 'labels' | 'podRef'>): Record<string, string> {
+  return { ...spec.labels, [RESULT_LABEL_POD_NAMESPACE]: spec.podRef.namespace };
 }
 
 /**

@@ -1,36 +1,42 @@
 // Records one DatapathResult per pod UID. Creating by the UID-derived name makes the write
 // idempotent across restarts and replicas: a second create gets 409, and the existing object
-// is rewritten only if its outcome differs (a fixed annotation, a late success). Only a 404
-// for the namespace itself drops a result (its pods are gone with it); any other 404 means the
-// API server does not serve the CRD, an error that is retried and says how to fix it.
+// is rewritten only if its outcome differs (a fixed annotation, a late success). Results live
+// in the results namespace (--results-namespace), not the pod's, so a load test deleting its
+// namespaces deletes none of them. A 404 is an error that is retried and says how to fix it:
+// the results namespace does not exist, or the API server does not serve the CRD.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
 import { DpreadyError } from '../errors.ts';
 import { callOptions, describeKubeError, errorLabel, httpStatus, isNamespaceNotFound } from '../kube/request-options.ts';
 import type { Metrics } from './metrics.ts';
-import { outcomeFingerprint } from './result-spec.ts';
+import { outcomeFingerprint, resultLabels } from './result-spec.ts';
 
 export type WriteResult = 'created' | 'replaced' | 'unchanged' | 'namespace-gone';
 
 export class ResultWriter {
-  constructor(private readonly api: CustomObjectsApi, private readonly metrics: Metrics, private readonly timeoutMs = 10_000) {}
+  /** Results go to `resultsNamespace` (--results-namespace), not the pod's: they outlive it. */
+  constructor(private readonly api: CustomObjectsApi, private readonly metrics: Metrics, private readonly timeoutMs = 10_000,
+    private readonly resultsNamespace = 'dpready-system') {}
 
   async write(spec: DatapathResultSpec): Promise<WriteResult> {
-    const namespace = spec.podRef.namespace;
+    const namespace = this.resultsNamespace;
     const name = resultName(spec.podRef.uid);
     const opts = callOptions({ timeoutMs: this.timeoutMs });
-    const body = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec };
+    const body = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace, labels: resultLabels(spec) }, spec };
     try {
       await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body }, opts);
       this.metrics.writes.inc({ resource: PLURAL, verb: 'create' });
       return 'created';
     } catch (err) {
       const code = httpStatus(err);
-      if (isNamespaceNotFound(err)) return 'namespace-gone';
       if (code !== 409) {
         this.metrics.writeErrors.inc({ resource: PLURAL, code: errorLabel(err) });
+        if (isNamespaceNotFound(err)) {
+          throw new DpreadyError('DPR_BAD_CONFIG', `cannot record the result of pod ${spec.podRef.namespace}/${spec.podRef.name}: ` +
+            `the results namespace ${namespace} does not exist: create it, or pass --results-namespace`, { cause: err });
+        }
         if (code === 404) {
-          throw new DpreadyError('DPR_CRD_MISSING', `cannot record the result of pod ${namespace}/${spec.podRef.name}: ` +
+          throw new DpreadyError('DPR_CRD_MISSING', `cannot record the result of pod ${spec.podRef.namespace}/${spec.podRef.name}: ` +
             `${describeKubeError(err)}; the ${CRD_NAME} CRD is not installed: kubectl apply -f manifests/crd.yaml (or -k manifests/)`, { cause: err });
         }
         throw err;
@@ -45,9 +51,10 @@ export class ResultWriter {
     return 'replaced';
   }
 
-  async delete(namespace: string, name: string): Promise<void> {
+  /** Deletes the result `name` of a pod of `podNamespace` (from the results namespace, where it lives). */
+  async delete(podNamespace: string, name: string): Promise<void> {
     try {
-      await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name },
+      await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.resultsNamespace, plural: PLURAL, name },
         callOptions({ timeoutMs: this.timeoutMs }));
       this.metrics.writes.inc({ resource: PLURAL, verb: 'delete' });
     } catch (err) {

@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     const kubectl = join(cp.binDir, 'kubectl');
     say(`
 Stats API:   ${controller.url}/api/v1/time-to-datapath-ready?namespace=${NS}   (also /time-to-start, /pod-health, /metrics, /docs)
-Try:         ${kubectl} --kubeconfig ${cp.kubeconfigPath} get dpr -n ${NS}
+Try:         ${kubectl} --kubeconfig ${cp.kubeconfigPath} get dpr -n dpready-system -l perf.github.com/pod-namespace=${NS}
              ${kubectl} --kubeconfig ${cp.kubeconfigPath} describe pod -n ${NS} -l app=web
 Logs:        ${cp.dir}`);
     if (values.exit) return 0;

@@ -17,6 +17,16 @@ test('defaults are documented values, not silent fallbacks of bad input', () => 
   assert.equal(c.leaderElect, false);
   assert.equal(c.leaseNamespace, 'dpready-system');
   assert.equal(c.resultTtlMs, undefined);
+  assert.equal(c.resultsNamespace, 'dpready-system');
+});
+
+test('results live in the controller\'s own namespace unless --results-namespace says otherwise', () => {
+  const own = parse([], { POD_NAMESPACE: 'perf-tools' });
+  assert.ok(own !== 'help');
+  assert.equal(own.resultsNamespace, 'perf-tools');
+  const flag = parse(['--namespace=load', '--results-namespace=results'], { POD_NAMESPACE: 'perf-tools' });
+  assert.ok(flag !== 'help');
+  assert.deepEqual([flag.namespace, flag.resultsNamespace], ['load', 'results']);
 });
 
 test('flags are read, durations in Go form, the Lease namespace from POD_NAMESPACE', () => {
@@ -34,6 +44,7 @@ const bad: Array<[string[], RegExp]> = [
   [['--workers=0'], /--workers="0"/],
   [['--workers=2.5'], /--workers="2.5"/],
   [['--namespace=Not_A_Namespace'], /--namespace="Not_A_Namespace"/],
+  [['--results-namespace=Results'], /--results-namespace="Results": expected a namespace name/],
   [['--label-selector=app in (a'], /--label-selector/],
   [['--label-selector=a=b=c'], /--label-selector/],
   [['--listen=8080'], /--listen="8080"/],

@@ -92,9 +92,12 @@ async function pods(cp: ControlPlane, ns: string, selector: string): Promise<k8s
   return (await core(cp).listNamespacedPod({ namespace: ns, labelSelector: selector })).items;
 }
 
-type Result = { metadata: { name: string }; spec: DatapathResultSpec };
+type Result = { metadata: { name: string; labels?: Record<string, string> }; spec: DatapathResultSpec };
+/** The results of the pods of `ns`, as the examples' comments list them: in dpready-system, by label. */
 async function results(cp: ControlPlane, ns: string): Promise<Result[]> {
-  const list = await custom(cp).listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL }) as { items: Result[] };
+  const list = await custom(cp).listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'dpready-system', plural: PLURAL,
+    labelSelector: `perf.github.com/pod-namespace=${ns}` }) as { items: Result[] };
+  for (const r of list.items) assert.equal(r.spec.podRef.namespace, ns);
   return list.items;
 }
 
@@ -162,7 +165,7 @@ describe('examples/', { concurrency: false }, () => {
       contexts: [{ name: 'sa', cluster: c.name, user: 'dpready-controller' }], currentContext: 'sa',
     });
     controller = new Controller(kc, settings({
-      namespace: '', leaderElect: true, leaseNamespace: 'dpready-system', leaseName: 'dpready-controller',
+      namespace: '', resultsNamespace: 'dpready-system', leaderElect: true, leaseNamespace: 'dpready-system', leaseName: 'dpready-controller',
     }), testLog);
     const index = new ResultIndex();
     controller.addResultListener(indexListener(index, testLog));
@@ -358,6 +361,9 @@ describe('examples/', { concurrency: false }, () => {
         assert.ok(uids.has(r.spec.podRef.uid), 'the result names a pod the Job ran');
         assert.deepEqual(r.spec.probe?.targets, [target.url]);
       }
+      // kubectl selects them with the pods' own labels, as the example's comment says.
+      const listed = await cp.kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', `job-name=dp-batch,perf.github.com/pod-namespace=${ns}`, '-o', 'name']);
+      assert.equal(listed.stdout.trim().split('\n').length, 5, listed.stdout);
       assert.deepEqual(runner.processes.map((p) => p.exitCode), [0, 0, 0, 0, 0]);
       // The stats API answers for the finished run, filtered by the Job's pod label.
       const answer = await eventually('stats for the Job', async () => {

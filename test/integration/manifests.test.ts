@@ -63,6 +63,7 @@ describe('manifests/ kustomize base', { concurrency: false }, () => {
       `CustomResourceDefinition/${CRD_NAME}`, `Namespace/${NS}`,
       `ServiceAccount/${NS}/dpready-controller`, 'ClusterRole/dpready-controller', 'ClusterRoleBinding/dpready-controller',
       `Role/${NS}/dpready-controller-leader-election`, `RoleBinding/${NS}/dpready-controller-leader-election`,
+      `Role/${NS}/dpready-controller-results`, `RoleBinding/${NS}/dpready-controller-results`,
       `Deployment/${NS}/dpready-controller`, `Service/${NS}/dpready`, `PodDisruptionBudget/${NS}/dpready-controller`,
       // the reporter's part (manifests/reporter.yaml)
       'ServiceAccount/default/dpready-reporter', 'Role/default/dpready-reporter', 'RoleBinding/default/dpready-reporter',
@@ -138,14 +139,15 @@ describe('manifests/ kustomize base', { concurrency: false }, () => {
     await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-k', MANIFESTS]);
   });
 
-  test('the controller may do what it does, in every namespace', async () => {
+  test('the controller may do what it does, pods and events in every namespace, results in its own', async () => {
     const cp = cluster();
     const allowed: Array<[string, string, { ns?: string; sub?: string }?]> = [
       ['list', 'pods'], ['watch', 'pods'], ['get', 'pods'],
       ['patch', 'pods', { sub: 'status' }], ['patch', 'pods', { ns: 'team-a', sub: 'status' }],
-      ['list', 'datapathresults.perf.github.com'], ['watch', 'datapathresults.perf.github.com'],
-      ['get', 'datapathresults.perf.github.com', { ns: 'team-a' }], ['create', 'datapathresults.perf.github.com', { ns: 'team-a' }],
-      ['update', 'datapathresults.perf.github.com', { ns: 'team-a' }], ['delete', 'datapathresults.perf.github.com', { ns: 'team-a' }],
+      // Results: only in the results namespace (the controller's own), where they outlive the pods' namespaces.
+      ['list', 'datapathresults.perf.github.com', { ns: NS }], ['watch', 'datapathresults.perf.github.com', { ns: NS }],
+      ['get', 'datapathresults.perf.github.com', { ns: NS }], ['create', 'datapathresults.perf.github.com', { ns: NS }],
+      ['update', 'datapathresults.perf.github.com', { ns: NS }], ['delete', 'datapathresults.perf.github.com', { ns: NS }],
       ['create', 'events', { ns: 'team-a' }], ['patch', 'events', { ns: 'team-a' }],
       ['create', 'leases.coordination.k8s.io', { ns: NS }],
       ['get', 'leases.coordination.k8s.io/dpready-controller', { ns: NS }],
@@ -162,7 +164,10 @@ describe('manifests/ kustomize base', { concurrency: false }, () => {
       ['delete', 'pods', { ns: 'team-a' }], ['update', 'pods', { ns: 'team-a', sub: 'status' }],
       ['create', 'pods', { ns: 'team-a', sub: 'eviction' }], ['get', 'pods', { ns: 'team-a', sub: 'log' }],
       ['create', 'pods', { ns: 'team-a', sub: 'exec' }],
-      ['patch', 'datapathresults.perf.github.com', { ns: 'team-a' }], ['deletecollection', 'datapathresults.perf.github.com', { ns: 'team-a' }],
+      ['patch', 'datapathresults.perf.github.com', { ns: NS }], ['deletecollection', 'datapathresults.perf.github.com', { ns: NS }],
+      // Results anywhere but the results namespace.
+      ['list', 'datapathresults.perf.github.com'], ['create', 'datapathresults.perf.github.com', { ns: 'team-a' }],
+      ['delete', 'datapathresults.perf.github.com', { ns: 'team-a' }],
       ['list', 'events', { ns: 'team-a' }], ['delete', 'events', { ns: 'team-a' }],
       // Leases: only its own, only in its own namespace.
       ['update', 'leases.coordination.k8s.io/kube-scheduler', { ns: NS }], ['delete', 'leases.coordination.k8s.io/dpready-controller', { ns: NS }],

@@ -15,6 +15,8 @@ export function settings(over: Partial<ControllerSettings> = {}): ControllerSett
     namespace: '', datapathTimeoutMs: 60_000, timeoutPolicy: 'fail-closed', pendingGraceMs: 200,
     workers: 8, resyncMs: 60_000, leaderElect: false, leaseNamespace: 'default', leaseName: 'dpready-test',
     apiTimeoutMs: 10_000, ...over,
+    // Tests that watch one namespace find the results beside their pods unless they say otherwise.
+    resultsNamespace: over.resultsNamespace ?? (over.namespace || 'default'),
   };
 }
 
