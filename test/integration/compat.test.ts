@@ -128,3 +128,30 @@ test('topN bounds pod-health\'s lists; a bad topN is a JSON 400 naming it', asyn
   assert.equal(bad.status, 400);
   assert.equal((await bad.json() as { parameter: string }).parameter, 'topN');
 });
+
+test('results outlive the load test\'s namespace: still served, and listed by kubectl with the pods\' labels', { timeout: 5 * 60_000 }, async () => {
+  const cp = cluster();
+  const before = await (await fetch(`${controller!.url}/api/v1/time-to-datapath-ready?${QUERY}`)).json() as { count: number; p50: number; p99: number };
+  assert.equal(before.count, 5);
+  stopAnnotating?.();
+  // What ClusterLoader2 and kube-burner do when a run ends.
+  await cp.kubectl(['delete', 'namespace', NS, '--wait=false']);
+  const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  await eventually('the namespace is gone', async () => (await core.listNamespace()).items.every((n) => n.metadata?.name !== NS), 180_000, 1_000);
+
+  const after = await (await fetch(`${controller!.url}/api/v1/time-to-datapath-ready?${QUERY}`)).json() as { count: number; p50: number; p99: number };
+  assert.deepEqual([after.count, after.p50, after.p99], [before.count, before.p50, before.p99]);
+  const health = await (await fetch(`${controller!.url}/api/v1/pod-health?${QUERY}`)).json() as { desiredReplicas: number };
+  assert.equal(health.desiredReplicas, 0, 'no pod is left');
+  // And the pipeline's checks still pass on what is left.
+  const r = await runGoCompat(controller!.url, QUERY);
+  assert.equal(r.code, 0, r.stderr);
+
+  const listed = await cp.kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', `podgroup=deployment-churn,perf.github.com/pod-namespace=${NS}`,
+    '-o', 'jsonpath={range .items[*]}{.spec.podRef.namespace}/{.spec.podRef.name} {.spec.outcome}{"\\n"}{end}']);
+  const lines = listed.stdout.trim().split('\n');
+  assert.equal(lines.filter((l) => l.endsWith(' Succeeded')).length, 5, listed.stdout);
+  for (const l of lines) assert.ok(l.startsWith(`${NS}/`), l);
+  const byApp = await cp.kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', 'app=churn', '-o', 'name']);
+  assert.equal(byApp.stdout.trim().split('\n').length, 4, byApp.stdout);
+});
