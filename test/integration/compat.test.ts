@@ -4,7 +4,7 @@
 // - a Go program with the existing system's response types decodes the three routes, and
 // - the pipelines' curl + jq extractions find every figure, non-null and of the existing type.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_START, CONDITION_TYPE } from '../../src/contract.ts';
 import { startControllerProcess, type ControllerProcess } from '../../src/devcluster/controller-process.ts';
@@ -55,103 +55,106 @@ function annotateRunningPods(core: k8s.CoreV1Api): () => void {
   return () => { stopped = true; };
 }
 
-before(async () => {
-  const cp = cluster();
-  await installDpready(cp, { workloadNamespaces: [NS] });
-  const kubeconfig = await cp.serviceAccountKubeconfig('dpready-system', 'dpready-controller');
-  // As deployed: every namespace watched, the manifests' RBAC, no flags beyond the defaults.
-  controller = await startControllerProcess(cp, { kubeconfig, port: (await ProbeTarget.reserve()).port, name: 'compat-controller',
-    args: ['--datapath-timeout=10m'], env: { POD_NAMESPACE: 'dpready-system' } });
+// In a describe so that its set-up runs after the control plane's.
+describe('the existing system\'s pipelines against the real controller', { concurrency: false }, () => {
+  before(async () => {
+    const cp = cluster();
+    await installDpready(cp, { workloadNamespaces: [NS] });
+    const kubeconfig = await cp.serviceAccountKubeconfig('dpready-system', 'dpready-controller');
+    // As deployed: every namespace watched, the manifests' RBAC, no flags beyond the defaults.
+    controller = await startControllerProcess(cp, { kubeconfig, port: (await ProbeTarget.reserve()).port, name: 'compat-controller',
+      args: ['--datapath-timeout=10m'], env: { POD_NAMESPACE: 'dpready-system' } });
 
-  const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const apps = cp.kubeConfig.makeApiClient(k8s.AppsV1Api);
-  const batch = cp.kubeConfig.makeApiClient(k8s.BatchV1Api);
-  stopAnnotating = annotateRunningPods(core);
-  await apps.createNamespacedDeployment({ namespace: NS, body: {
-    metadata: { name: 'churn', labels: GROUP },
-    spec: { replicas: 4, selector: { matchLabels: { app: 'churn' } }, template: { metadata: { labels: { app: 'churn', ...GROUP } }, spec: podSpec() } },
-  } });
-  await batch.createNamespacedJob({ namespace: NS, body: {
-    metadata: { name: 'once' },
-    spec: { template: { metadata: { labels: { app: 'once', ...GROUP } }, spec: podSpec({ restartPolicy: 'Never' }) } },
-  } });
-  await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'stuck', labels: GROUP }, spec: podSpec({ nodeSelector: { 'no-such-label': 'x' } }) } });
+    const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const apps = cp.kubeConfig.makeApiClient(k8s.AppsV1Api);
+    const batch = cp.kubeConfig.makeApiClient(k8s.BatchV1Api);
+    stopAnnotating = annotateRunningPods(core);
+    await apps.createNamespacedDeployment({ namespace: NS, body: {
+      metadata: { name: 'churn', labels: GROUP },
+      spec: { replicas: 4, selector: { matchLabels: { app: 'churn' } }, template: { metadata: { labels: { app: 'churn', ...GROUP } }, spec: podSpec() } },
+    } });
+    await batch.createNamespacedJob({ namespace: NS, body: {
+      metadata: { name: 'once' },
+      spec: { template: { metadata: { labels: { app: 'once', ...GROUP } }, spec: podSpec({ restartPolicy: 'Never' }) } },
+    } });
+    await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'stuck', labels: GROUP }, spec: podSpec({ nodeSelector: { 'no-such-label': 'x' } }) } });
 
-  await eventually('4 Deployment pods Ready, the Job pod Succeeded, the stuck pod Unschedulable', async () => {
-    const pods = (await core.listNamespacedPod({ namespace: NS })).items;
-    const ready = pods.filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded');
-    const unschedulable = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable'));
-    return ready.length === 4 && succeeded.length === 1 && unschedulable.length === 1;
-  }, 120_000, 500);
-  await eventually('the controller serves 5 results and sees the stuck pod', async () => {
-    const dp = await (await fetch(`${controller!.url}/api/v1/time-to-datapath-ready?${QUERY}`)).json() as { count: number };
-    const h = await (await fetch(`${controller!.url}/api/v1/pod-health?${QUERY}`)).json() as { desiredReplicas: number; pendingPodList: Array<{ reason: string }>; succeededPods: number };
-    return dp.count === 5 && h.desiredReplicas === 6 && h.succeededPods === 1 && h.pendingPodList[0]?.reason === 'Unschedulable';
-  }, 60_000, 500);
-}, { timeout: 10 * 60_000 });
+    await eventually('4 Deployment pods Ready, the Job pod Succeeded, the stuck pod Unschedulable', async () => {
+      const pods = (await core.listNamespacedPod({ namespace: NS })).items;
+      const ready = pods.filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded');
+      const unschedulable = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable'));
+      return ready.length === 4 && succeeded.length === 1 && unschedulable.length === 1;
+    }, 120_000, 500);
+    await eventually('the controller serves 5 results and sees the stuck pod', async () => {
+      const dp = await (await fetch(`${controller!.url}/api/v1/time-to-datapath-ready?${QUERY}`)).json() as { count: number };
+      const h = await (await fetch(`${controller!.url}/api/v1/pod-health?${QUERY}`)).json() as { desiredReplicas: number; pendingPodList: Array<{ reason: string }>; succeededPods: number };
+      return dp.count === 5 && h.desiredReplicas === 6 && h.succeededPods === 1 && h.pendingPodList[0]?.reason === 'Unschedulable';
+    }, 60_000, 500);
+  }, { timeout: 10 * 60_000 });
 
-test('a Go program with the existing system\'s response types decodes the real controller\'s answers', { timeout: 5 * 60_000 }, async () => {
-  const r = await runGoCompat(controller!.url, QUERY);
-  assert.equal(r.code, 0, r.stderr);
-  const decoded = JSON.parse(r.stdout);
-  for (const metric of ['time-to-start', 'time-to-datapath-ready']) {
-    const m = decoded[metric];
-    assert.deepEqual([m.metric, m.unit, m.count, m.totalSuccessful, m.totalFailed], [metric, 'ms', 5, 5, 0]);
-    assert.ok(m.p50 <= m.p90 && m.p90 <= m.p99, JSON.stringify(m));
-    assert.equal(m.worstPods.length, 5);
-    for (const w of m.worstPods) assert.ok(w.namespace === NS && w.nodeName && w.createdAt && w.measuredTs, JSON.stringify(w));
-  }
-  const h = decoded['pod-health'];
-  // 4 running + the finished Job pod out of 6; the finished pod is not a failure.
-  assert.deepEqual([h.desiredReplicas, h.runningPods, h.pendingPods, h.failedPods, h.successPct], [6, 4, 1, 0, 83.33]);
-  assert.equal(h.labelSelector, 'podgroup=deployment-churn');
-  assert.equal(h.pendingPodList.length, 1);
-  const stuck = h.pendingPodList[0];
-  assert.deepEqual([stuck.namespace, stuck.name, stuck.phase, stuck.reason], [NS, 'stuck', 'Pending', 'Unschedulable']);
-  assert.match(stuck.message, /node/, 'the scheduler\'s message');
-  assert.deepEqual(h.failedPodList, []);
-});
+  test('a Go program with the existing system\'s response types decodes the real controller\'s answers', { timeout: 5 * 60_000 }, async () => {
+    const r = await runGoCompat(controller!.url, QUERY);
+    assert.equal(r.code, 0, r.stderr);
+    const decoded = JSON.parse(r.stdout);
+    for (const metric of ['time-to-start', 'time-to-datapath-ready']) {
+      const m = decoded[metric];
+      assert.deepEqual([m.metric, m.unit, m.count, m.totalSuccessful, m.totalFailed], [metric, 'ms', 5, 5, 0]);
+      assert.ok(m.p50 <= m.p90 && m.p90 <= m.p99, JSON.stringify(m));
+      assert.equal(m.worstPods.length, 5);
+      for (const w of m.worstPods) assert.ok(w.namespace === NS && w.nodeName && w.createdAt && w.measuredTs, JSON.stringify(w));
+    }
+    const h = decoded['pod-health'];
+    // 4 running + the finished Job pod out of 6; the finished pod is not a failure.
+    assert.deepEqual([h.desiredReplicas, h.runningPods, h.pendingPods, h.failedPods, h.successPct], [6, 4, 1, 0, 83.33]);
+    assert.equal(h.labelSelector, 'podgroup=deployment-churn');
+    assert.equal(h.pendingPodList.length, 1);
+    const stuck = h.pendingPodList[0];
+    assert.deepEqual([stuck.namespace, stuck.name, stuck.phase, stuck.reason], [NS, 'stuck', 'Pending', 'Unschedulable']);
+    assert.match(stuck.message, /node/, 'the scheduler\'s message');
+    assert.deepEqual(h.failedPodList, []);
+  });
 
-test('the pipelines\' curl + jq extractions get every figure, non-null and of the existing type, and merge the bodies', { timeout: 5 * 60_000 }, async () => {
-  const out = `${cluster().dir}/results.json`;
-  const r = await runPipeline(controller!.url, 'podgroup=deployment-churn', out);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /time-to-datapath-ready \{"totalSuccessful":5,"totalFailed":0,"p50":\d+,"p90":\d+,"p99":\d+\}/);
-  assert.match(r.stdout, /pod-health \{"desiredReplicas":6,"runningPods":4,"pendingPods":1,"failedPods":0,"successPct":83\.33\}/);
-});
+  test('the pipelines\' curl + jq extractions get every figure, non-null and of the existing type, and merge the bodies', { timeout: 5 * 60_000 }, async () => {
+    const out = `${cluster().dir}/results.json`;
+    const r = await runPipeline(controller!.url, 'podgroup=deployment-churn', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /time-to-datapath-ready \{"totalSuccessful":5,"totalFailed":0,"p50":\d+,"p90":\d+,"p99":\d+\}/);
+    assert.match(r.stdout, /pod-health \{"desiredReplicas":6,"runningPods":4,"pendingPods":1,"failedPods":0,"successPct":83\.33\}/);
+  });
 
-test('topN bounds pod-health\'s lists; a bad topN is a JSON 400 naming it', async () => {
-  const h = await (await fetch(`${controller!.url}/api/v1/pod-health?topN=0&labelSelector=podgroup=deployment-churn`)).json() as { pendingPods: number; pendingPodList: unknown[]; pendingPodsTruncated: boolean };
-  assert.deepEqual([h.pendingPods, h.pendingPodList, h.pendingPodsTruncated], [1, [], true]);
-  const bad = await fetch(`${controller!.url}/api/v1/pod-health?topN=-1`);
-  assert.equal(bad.status, 400);
-  assert.equal((await bad.json() as { parameter: string }).parameter, 'topN');
-});
+  test('topN bounds pod-health\'s lists; a bad topN is a JSON 400 naming it', async () => {
+    const h = await (await fetch(`${controller!.url}/api/v1/pod-health?topN=0&labelSelector=podgroup=deployment-churn`)).json() as { pendingPods: number; pendingPodList: unknown[]; pendingPodsTruncated: boolean };
+    assert.deepEqual([h.pendingPods, h.pendingPodList, h.pendingPodsTruncated], [1, [], true]);
+    const bad = await fetch(`${controller!.url}/api/v1/pod-health?topN=-1`);
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json() as { parameter: string }).parameter, 'topN');
+  });
 
-test('results outlive the load test\'s namespace: still served, and listed by kubectl with the pods\' labels', { timeout: 5 * 60_000 }, async () => {
-  const cp = cluster();
-  const before = await (await fetch(`${controller!.url}/api/v1/time-to-datapath-ready?${QUERY}`)).json() as { count: number; p50: number; p99: number };
-  assert.equal(before.count, 5);
-  stopAnnotating?.();
-  // What ClusterLoader2 and kube-burner do when a run ends.
-  await cp.kubectl(['delete', 'namespace', NS, '--wait=false']);
-  const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  await eventually('the namespace is gone', async () => (await core.listNamespace()).items.every((n) => n.metadata?.name !== NS), 180_000, 1_000);
+  test('results outlive the load test\'s namespace: still served, and listed by kubectl with the pods\' labels', { timeout: 5 * 60_000 }, async () => {
+    const cp = cluster();
+    const before = await (await fetch(`${controller!.url}/api/v1/time-to-datapath-ready?${QUERY}`)).json() as { count: number; p50: number; p99: number };
+    assert.equal(before.count, 5);
+    stopAnnotating?.();
+    // What ClusterLoader2 and kube-burner do when a run ends.
+    await cp.kubectl(['delete', 'namespace', NS, '--wait=false']);
+    const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    await eventually('the namespace is gone', async () => (await core.listNamespace()).items.every((n) => n.metadata?.name !== NS), 180_000, 1_000);
 
-  const after = await (await fetch(`${controller!.url}/api/v1/time-to-datapath-ready?${QUERY}`)).json() as { count: number; p50: number; p99: number };
-  assert.deepEqual([after.count, after.p50, after.p99], [before.count, before.p50, before.p99]);
-  const health = await (await fetch(`${controller!.url}/api/v1/pod-health?${QUERY}`)).json() as { desiredReplicas: number };
-  assert.equal(health.desiredReplicas, 0, 'no pod is left');
-  // And the pipeline's checks still pass on what is left.
-  const r = await runGoCompat(controller!.url, QUERY);
-  assert.equal(r.code, 0, r.stderr);
+    const after = await (await fetch(`${controller!.url}/api/v1/time-to-datapath-ready?${QUERY}`)).json() as { count: number; p50: number; p99: number };
+    assert.deepEqual([after.count, after.p50, after.p99], [before.count, before.p50, before.p99]);
+    const health = await (await fetch(`${controller!.url}/api/v1/pod-health?${QUERY}`)).json() as { desiredReplicas: number };
+    assert.equal(health.desiredReplicas, 0, 'no pod is left');
+    // And the pipeline's checks still pass on what is left.
+    const r = await runGoCompat(controller!.url, QUERY);
+    assert.equal(r.code, 0, r.stderr);
 
-  const listed = await cp.kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', `podgroup=deployment-churn,perf.github.com/pod-namespace=${NS}`,
-    '-o', 'jsonpath={range .items[*]}{.spec.podRef.namespace}/{.spec.podRef.name} {.spec.outcome}{"\\n"}{end}']);
-  const lines = listed.stdout.trim().split('\n');
-  assert.equal(lines.filter((l) => l.endsWith(' Succeeded')).length, 5, listed.stdout);
-  for (const l of lines) assert.ok(l.startsWith(`${NS}/`), l);
-  const byApp = await cp.kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', 'app=churn', '-o', 'name']);
-  assert.equal(byApp.stdout.trim().split('\n').length, 4, byApp.stdout);
+    const listed = await cp.kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', `podgroup=deployment-churn,perf.github.com/pod-namespace=${NS}`,
+      '-o', 'jsonpath={range .items[*]}{.spec.podRef.namespace}/{.spec.podRef.name} {.spec.outcome}{"\\n"}{end}']);
+    const lines = listed.stdout.trim().split('\n');
+    assert.equal(lines.filter((l) => l.endsWith(' Succeeded')).length, 5, listed.stdout);
+    for (const l of lines) assert.ok(l.startsWith(`${NS}/`), l);
+    const byApp = await cp.kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', 'app=churn', '-o', 'name']);
+    assert.equal(byApp.stdout.trim().split('\n').length, 4, byApp.stdout);
+  });
 });
