@@ -21,6 +21,10 @@ export const ErrorCodes = {
   DPR_CONTROL_PLANE: { exitCode: 5, summary: 'local control plane failure' },
   /** Unknown CLI command or flag. */
   DPR_USAGE: { exitCode: 64, summary: 'usage' },
+  /** A `dpready stats --threshold` expression cannot be read. */
+  DPR_BAD_THRESHOLD: { exitCode: 2, summary: 'bad threshold' },
+  /** `dpready stats`: at least one --threshold was breached (each is listed). */
+  DPR_THRESHOLD_BREACHED: { exitCode: 1, summary: 'threshold breached' },
 
   // Stats API responses: `{statusCode, error, code, message}` bodies carry these codes.
   /** A query parameter is unknown or has a bad value; the body names it. */

@@ -15,9 +15,11 @@ import type { ErrorCode } from '../errors.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { bearerTokenCheck } from './auth.ts';
 import { compileFilter } from './filters.ts';
+import { Readable } from 'node:stream';
+import { CONTENT_TYPES, exportChunks } from './export.ts';
 import { countPending, podHealth } from './pod-health.ts';
 import type { PodSource } from './pod-source.ts';
-import { podHealthQuery, queryProblems, timeQuery, toFilters, type QueryProblem } from './query.ts';
+import { podHealthQuery, queryProblems, resultsQuery, timeQuery, toFilters, type QueryProblem } from './query.ts';
 import { METRICS, type ResultIndex } from './result-index.ts';
 import { ErrorSchema, MetricStatsSchema, PodHealthSchema, StatusSchema } from './schemas.ts';
 import { metricStats } from './stats.ts';
@@ -50,7 +52,7 @@ export interface AppDeps {
 
 /** Routes open without a token: probes from the kubelet carry none. */
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
-export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-receive', '/api/v1/pod-health'] as const;
+export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-receive', '/api/v1/pod-health', '/api/v1/results'] as const;
 const GET_ONLY = new Set<string>([...DATA_ROUTES, '/metrics', '/healthz', '/readyz']);
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -168,6 +170,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     answer(req.url, reply, () => toJson.health(podHealth(deps.pods.snapshot(), deps.results, toFilters(req.query), req.query.topN, {
       namespace: req.query.namespace ?? '', labelSelector: rawParam(req.url, 'labelSelector'),
     })));
+  });
+
+  api.get('/api/v1/results', {
+    schema: {
+      summary: 'Every per-pod result of the selection, streamed as NDJSON or CSV, by namespace, name',
+      tags: ['stats'],
+      querystring: resultsQuery(now),
+      produces: [CONTENT_TYPES.ndjson, CONTENT_TYPES.csv],
+      response: errors,
+    },
+  }, (req, reply) => {
+    if (!deps.isReady()) return void sendNotReady(reply);
+    const { format } = req.query;
+    // A stream, so no response schema: fastify sends it as is.
+    void (reply as FastifyReply).type(CONTENT_TYPES[format]).send(Readable.from(exportChunks(deps.results.values(), compileFilter(toFilters(req.query)), format)));
   });
 
   api.get('/metrics', { schema: { summary: 'Prometheus metrics of the controller', tags: ['operations'] } }, async (_req, reply) => {

@@ -3,6 +3,7 @@
 // parameters are rejected (the existing system silently ignored typos such as `labelselector`).
 import { z } from 'zod';
 import { Outcome, Rfc3339 } from '../contract.ts';
+import { EXPORT_FORMATS } from './export.ts';
 import { isDpreadyError } from '../errors.ts';
 import { parseDuration } from '../durations.ts';
 import { parseSelector } from '../labels/selector.ts';
@@ -86,6 +87,12 @@ export function timeQuery(now: () => number) {
  */
 export function podHealthQuery(now: () => number) {
   return z.strictObject({ topN: topN(TOP_N_MAX, 'How many pods each list holds at most'), ...filterShape(now) }).superRefine(checkWindow);
+}
+
+/** Query of /api/v1/results: the same filters and the export format. */
+export function resultsQuery(now: () => number) {
+  const format = z.enum(EXPORT_FORMATS).default('ndjson').meta({ description: 'ndjson (one JSON object per line, default) or csv (RFC 4180, a header line)' });
+  return z.strictObject({ format, ...filterShape(now) }).superRefine(checkWindow);
 }
 
 export function toFilters(q: { namespace?: string; labelSelector?: Filters['selector']; since?: number; until?: number; outcome?: Filters['outcome'] }): Filters {
