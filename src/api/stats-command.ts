@@ -1,10 +1,11 @@
-// `dpready stats`: asks a running controller for both latency metrics and prints them. Without
-// --server it goes through the current kubeconfig to the API server's service proxy, so it works
-// from a laptop with nothing but kubectl access.
+// `dpready stats`: asks a running controller for both latency metrics and pod health and prints
+// them, or exports every per-pod record (csv, ndjson); --threshold gates a CI run on the figures
+// (exit 1 listing each breach). Without --server it goes through the current kubeconfig to the
+// API server's service proxy, so it works from a laptop with nothing but kubectl access.
 import { parseArgs } from 'node:util';
 import { fetch } from 'undici';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { DpreadyError, isDpreadyError } from '../errors.ts';
+import { DpreadyError, ErrorCodes, isDpreadyError } from '../errors.ts';
 import { parseDuration } from '../durations.ts';
 import { parseSelector } from '../labels/selector.ts';
 import { readTokenFile } from './auth.ts';
@@ -15,18 +16,27 @@ import type { Metric } from './result-index.ts';
 // is read from the API directly (`/api/v1/time-to-datapath-receive`).
 const METRICS: readonly Metric[] = ['time-to-start', 'time-to-datapath-ready'];
 import type { MetricStats } from './stats.ts';
-import { formatStats } from './stats-format.ts';
+import type { PodHealth } from './pod-health.ts';
+import { formatHealth, formatStats } from './stats-format.ts';
+import { evaluate, parseThreshold, type Figures } from './thresholds.ts';
 
 const USAGE = `usage: dpready stats [flags]
 
-Prints percentiles, worst pods and failed pods of time-to-start and time-to-datapath-ready.
+Prints percentiles, worst pods and failed pods of time-to-start and time-to-datapath-ready, and
+pod health; or exports every per-pod record. With --threshold, exits 1 when any is breached.
 
   --server URL              the controller's API, e.g. http://127.0.0.1:8080 (after kubectl port-forward);
                             default: through the current kubeconfig's API server (service proxy)
-  --output table|json       default table; json prints both raw answers keyed by metric
+  --output FORMAT           table (default); json: the raw answers keyed by route; csv, ndjson: every
+                            per-pod record of the selection (GET /api/v1/results)
+  --threshold EXPR          repeatable; SOURCE.STAT OP VALUE or SHORTHAND OP VALUE, e.g.
+                              time-to-datapath-ready.p99<5s   failed==0   pod-health.successPct>=99
+                            SOURCE: time-to-start, time-to-datapath-ready, pod-health; OP: < <= > >= == !=;
+                            latencies in ms or as a duration (5s). Breaches are listed on stderr, exit 1;
+                            a bad expression exits 2 before any request
   --namespace NS            only pods in NS
   --label-selector SEL      Kubernetes label selector (a=b, a in (x,y), !a, ...)
-  --top N                   worst pods to list (0-${TOP_N_MAX}, default 10)
+  --top N                   worst pods and pods per health list (0-${TOP_N_MAX}, default 10)
   --since T, --until T      RFC3339 time or a duration before now (1h, 30m)
   --outcome O               Succeeded, Failed or TimedOut
   --token-file FILE         bearer token for --server (the controller's --api-token-file)
@@ -37,9 +47,12 @@ Prints percentiles, worst pods and failed pods of time-to-start and time-to-data
   --timeout D               per request, default 10s
 `;
 
-interface Io { out: (s: string) => void }
+interface Io { out: (s: string) => void; err?: (s: string) => void }
 
-export async function main(argv: string[], io: Io = { out: (s) => void process.stdout.write(s) }): Promise<number> {
+const OUTPUTS = ['table', 'json', 'csv', 'ndjson'];
+
+export async function main(argv: string[], io: Io = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) }): Promise<number> {
+  const err = io.err ?? ((s: string) => void process.stderr.write(s));
   let values;
   try {
     ({ values } = parseArgs({
@@ -61,6 +74,7 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
         service: { type: 'string', default: 'dpready' },
         'service-port': { type: 'string', default: '8080' },
         timeout: { type: 'string', default: '10s' },
+        threshold: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -71,9 +85,11 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
     io.out(USAGE);
     return 0;
   }
-  if (values.output !== 'table' && values.output !== 'json') {
-    throw new DpreadyError('DPR_USAGE', `--output=${JSON.stringify(values.output)}: expected table or json`);
+  if (!OUTPUTS.includes(values.output)) {
+    throw new DpreadyError('DPR_USAGE', `--output=${JSON.stringify(values.output)}: expected ${OUTPUTS.join(', ')}`);
   }
+  // Every threshold is read before any request: a typo exits 2 at once.
+  const thresholds = values.threshold.map((t) => parseThreshold(t));
   // Checked here too so a typo fails before any network round trip, with the same message.
   if (values['label-selector'] !== undefined) parseSelector(values['label-selector'], '--label-selector');
   if (values.top !== undefined && (!/^\d+$/.test(values.top) || Number(values.top) > TOP_N_MAX)) {
@@ -88,6 +104,8 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
   ];
   for (const [k, v] of pass) if (v !== undefined) query.set(k, v);
   const qs = query.size > 0 ? `?${query}` : '';
+  const filters = new URLSearchParams(query);
+  filters.delete('topN');
 
   const get = values.server !== undefined
     ? await directGetter(values.server, values['token-file'])
@@ -95,16 +113,37 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
       kubeconfig: values.kubeconfig, namespace: values['service-namespace'], service: values.service, port: values['service-port'],
     });
 
-  const answers = await Promise.all(METRICS.map((m) => get(`/api/v1/${m}${qs}`, timeoutMs) as Promise<MetricStats>));
-  if (values.output === 'json') {
-    io.out(JSON.stringify(Object.fromEntries(METRICS.map((m, i) => [m, answers[i]])), null, 2) + '\n');
-  } else {
-    io.out(formatStats(answers));
+  const exporting = values.output === 'csv' || values.output === 'ndjson';
+  if (exporting) {
+    filters.set('format', values.output);
+    io.out(await get(`/api/v1/results?${filters}`, timeoutMs, 'text') as string);
   }
-  return 0;
+  let answers: MetricStats[] = [];
+  let health: PodHealth | undefined;
+  if (!exporting || thresholds.length > 0) {
+    [answers, health] = await Promise.all([
+      Promise.all(METRICS.map((m) => get(`/api/v1/${m}${qs}`, timeoutMs) as Promise<MetricStats>)),
+      get(`/api/v1/pod-health${qs}`, timeoutMs) as Promise<PodHealth>,
+    ]);
+  }
+  if (values.output === 'json') {
+    io.out(JSON.stringify({ ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i]])), 'pod-health': health }, null, 2) + '\n');
+  } else if (values.output === 'table') {
+    io.out(formatStats(answers));
+    io.out(formatHealth(health!));
+  }
+
+  if (thresholds.length === 0) return 0;
+  const figures: Figures = { ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i] as unknown as Record<string, unknown>])), 'pod-health': health as unknown as Record<string, unknown> };
+  const verdicts = evaluate(thresholds, figures);
+  const breaches = verdicts.filter((v) => !v.ok);
+  // stderr, so --output json|csv|ndjson stays machine-readable on stdout.
+  err(`thresholds: ${verdicts.length - breaches.length} passed, ${breaches.length} breached\n`);
+  for (const v of verdicts) err(`  ${v.ok ? 'ok      ' : 'BREACHED'}  ${v.message}\n`);
+  return breaches.length > 0 ? ErrorCodes.DPR_THRESHOLD_BREACHED.exitCode : 0;
 }
 
-type Getter = (path: string, timeoutMs: number) => Promise<unknown>;
+type Getter = (path: string, timeoutMs: number, as?: 'json' | 'text') => Promise<unknown>;
 
 async function directGetter(server: string, tokenFile: string | undefined): Promise<Getter> {
   let base: URL;
@@ -122,7 +161,7 @@ async function directGetter(server: string, tokenFile: string | undefined): Prom
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   const root = base.href.replace(/\/$/, '');
-  return (path, timeoutMs) => request(`${root}${path}`, { headers }, timeoutMs, server);
+  return (path, timeoutMs, as) => request(`${root}${path}`, { headers }, timeoutMs, server, as);
 }
 
 function proxyGetter(o: { kubeconfig?: string; namespace: string; service: string; port: string }): Getter {
@@ -138,18 +177,19 @@ function proxyGetter(o: { kubeconfig?: string; namespace: string; service: strin
   const svc = `http:${encodeURIComponent(o.service)}:${encodeURIComponent(o.port)}`;
   const root = `${cluster.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(o.namespace)}/services/${svc}/proxy`;
   const where = `service ${o.namespace}/${o.service}:${o.port} via ${cluster.server}`;
-  return async (path, timeoutMs) => {
+  return async (path, timeoutMs, as) => {
     const ctx = new RequestContext(`${root}${path}`, HttpMethod.GET);
     try {
       await kc.applySecurityAuthentication(ctx);
     } catch (err) {
       throw new DpreadyError('DPR_API_FAILURE', `kubeconfig credentials for ${cluster.server}: ${(err as Error).message}`, { cause: err });
     }
-    return request(ctx.getUrl(), { headers: { ...ctx.getHeaders(), accept: 'application/json' }, dispatcher: ctx.getDispatcher() }, timeoutMs, where);
+    return request(ctx.getUrl(), { headers: { ...ctx.getHeaders(), accept: 'application/json' }, dispatcher: ctx.getDispatcher() }, timeoutMs, where, as);
   };
 }
 
-async function request(url: string, init: { headers: Record<string, string>; dispatcher?: unknown }, timeoutMs: number, where: string): Promise<unknown> {
+async function request(url: string, init: { headers: Record<string, string>; dispatcher?: unknown }, timeoutMs: number, where: string,
+  as: 'json' | 'text' = 'json'): Promise<unknown> {
   let res;
   try {
     res = await fetch(url, { ...(init as object), signal: AbortSignal.timeout(timeoutMs) });
@@ -158,6 +198,8 @@ async function request(url: string, init: { headers: Record<string, string>; dis
     throw new DpreadyError('DPR_API_FAILURE', `stats API at ${where}: ${why}`, { cause: err });
   }
   const text = await res.text();
+  // An export (possibly megabytes of NDJSON/CSV) is passed through unparsed.
+  if (res.ok && as === 'text') return text;
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -1,6 +1,7 @@
 // Renders the two time-route answers as the table `dpready stats` prints. Pure, so its output
 // is tested without a server.
 import { formatDuration } from '../durations.ts';
+import type { PodHealth } from './pod-health.ts';
 import type { MetricStats } from './stats.ts';
 
 /** A plain-text table: columns padded to their widest cell. */
@@ -46,6 +47,29 @@ export function formatStats(stats: readonly MetricStats[]): string {
     out.push(table(['NAMESPACE', 'NAME', 'NODE', 'REASON'],
       [...failed.values()].map((f) => [f.ns, f.name, f.node || '-', [...f.reasons].join(', ')])));
     if (stats.some((s) => s.failedPodsTruncated)) out.push('(list truncated; totals are in the FAILED column)');
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Pod health as `dpready stats` prints it: the existing system's counts, then the pods to look at. */
+export function formatHealth(h: PodHealth): string {
+  const out: string[] = ['', 'Pod health:'];
+  out.push(table(
+    ['DESIRED', 'RUNNING', 'PENDING', 'FAILED', 'SUCCEEDED', 'SUCCESS%', 'DATAPATH OK', 'DATAPATH FAILED', 'DATAPATH PENDING'],
+    [[String(h.desiredReplicas), String(h.runningPods), String(h.pendingPods), String(h.failedPods), String(h.succeededPods),
+      `${h.successPct}%`, `${h.succeeded} (${h.datapathSuccessPct}%)`, String(h.failed), String(h.pending)]],
+  ));
+  const lists: Array<[string, PodHealth['pendingPodList'], boolean]> = [
+    ['Pending pods', h.pendingPodList, h.pendingPodsTruncated],
+    ['Failed pods', h.failedPodList, h.failedPodsTruncated],
+    ['Pods whose datapath failed', h.datapathFailedPodList, h.datapathFailedPodListTruncated],
+  ];
+  for (const [title, pods, truncated] of lists) {
+    if (pods.length === 0) continue;
+    out.push('', `${title}:`);
+    out.push(table(['NAMESPACE', 'NAME', 'NODE', 'PHASE', 'REASON', 'MESSAGE'],
+      pods.map((p) => [p.namespace, p.name, p.nodeName || '-', p.phase, p.reason || '-', p.message.length > 80 ? `${p.message.slice(0, 79)}…` : p.message])));
+    if (truncated) out.push('(list truncated; --top raises it)');
   }
   return out.join('\n') + '\n';
 }

@@ -22,10 +22,11 @@ function seeded(): ResultIndex {
 }
 const deps = () => ({ results: seeded(), pods: podSource([pod({ ns: 'perf', name: 'waiting', phase: 'Pending' })]), registry: new Registry(), isReady: () => true });
 
-async function run(argv: string[]): Promise<{ code: number; out: string }> {
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
-  const code = await main(argv, { out: (s) => { out += s; } });
-  return { code, out };
+  let err = '';
+  const code = await main(argv, { out: (s) => { out += s; }, err: (s) => { err += s; } });
+  return { code, out, err };
 }
 
 describe('dpready stats --server', () => {
@@ -47,12 +48,42 @@ describe('dpready stats --server', () => {
     assert.match(out, /^time-to-datapath-ready\s+2\s+1\s+1\s+1\s+/m);
     assert.match(out, /Worst pods, time-to-datapath-ready:\nNAMESPACE.*\nperf\s+slow\s+node-1\s+4\.5s/);
     assert.match(out, /Failed pods:\nNAMESPACE.*\nperf\s+lost\s+node-1\s+DatapathTimeout \(time-to-datapath-ready\)/);
+    // Pod health too: the existing system's counts, then the pods to look at.
+    assert.match(out, /Pod health:\nDESIRED\s+RUNNING\s+PENDING\s+FAILED\s+SUCCEEDED\s+SUCCESS%.*\n1\s+0\s+1\s+0\s+0\s+0%/);
+    assert.match(out, /Pending pods:\nNAMESPACE.*\nperf\s+waiting\s+node-1\s+Pending/);
+  });
+
+  it('--threshold: exit 0 when every threshold holds, 1 listing each breach on stderr', async () => {
+    const pass = await run(['--server', srv.url, '--token-file', tokenFile, '--threshold', 'time-to-datapath-ready.p99<5s', '--threshold', 'count>=2']);
+    assert.equal(pass.code, 0, pass.err);
+    assert.match(pass.err, /thresholds: 2 passed, 0 breached/);
+    const fail = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'json',
+      '--threshold', 'time-to-datapath-ready.p99<2s', '--threshold', 'failed==0', '--threshold', 'time-to-start.max<=1s', '--threshold', 'pod-health.pendingPods==0']);
+    assert.equal(fail.code, 1);
+    assert.ok(JSON.parse(fail.out)['pod-health'], 'stdout stays the JSON answer');
+    assert.match(fail.err, /thresholds: 1 passed, 3 breached/);
+    assert.match(fail.err, /BREACHED\s+time-to-datapath-ready\.p99<2s: time-to-datapath-ready\.p99 = 4\.463s, not < 2s/);
+    assert.match(fail.err, /BREACHED\s+failed==0: time-to-datapath-ready\.totalFailed = 1, not == 0/);
+    assert.match(fail.err, /ok\s+time-to-start\.max<=1s/);
+    assert.match(fail.err, /BREACHED\s+pod-health\.pendingPods==0: pod-health\.pendingPods = 1, not == 0/);
+  });
+
+  it('--output csv and ndjson export every per-pod record of the selection', async () => {
+    const csv = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'csv', '--namespace', 'perf', '--top', '1']);
+    assert.equal(csv.code, 0);
+    const rows = csv.out.trimEnd().split('\r\n');
+    assert.equal(rows[0], 'namespace,name,uid,nodeName,outcome,reason,createdAt,startTs,dpReadyTs,latStartMs,latDpReadyMs,message,labels');
+    assert.deepEqual(rows.slice(1).map((r) => r.split(',')[1]), ['fast', 'lost', 'slow'], '--top does not cut an export');
+    const nd = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'ndjson', '--outcome', 'TimedOut', '--threshold', 'timedOut==1']);
+    assert.equal(nd.code, 0, nd.err);
+    assert.deepEqual(nd.out.trimEnd().split('\n').map((l) => JSON.parse(l).name), ['lost']);
   });
 
   it('--output json prints the raw answers keyed by metric, passing filters through', async () => {
     const { out } = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'json', '--top', '1', '--namespace', 'perf', '--label-selector', '!nope']);
     const json = JSON.parse(out);
-    assert.deepEqual(Object.keys(json), ['time-to-start', 'time-to-datapath-ready']);
+    assert.deepEqual(Object.keys(json), ['time-to-start', 'time-to-datapath-ready', 'pod-health']);
+    assert.equal(json['pod-health'].desiredReplicas, 1);
     assert.deepEqual(json['time-to-datapath-ready'].worstPods.map((p: { name: string }) => p.name), ['slow']);
   });
 
@@ -72,6 +103,9 @@ describe('dpready stats: errors before and during the request', () => {
     await assert.rejects(run(['--top=-3', '--server', 'http://127.0.0.1:9']), /--top="-3"/);
     await assert.rejects(run(['--bogus']), (err: unknown) => isDpreadyError(err, 'DPR_USAGE'));
     await assert.rejects(run(['--server', 'not a url']), /--server="not a url"/);
+    // A bad threshold exits 2 (DPR_BAD_THRESHOLD) before any request: this server does not exist.
+    await assert.rejects(run(['--server', 'http://127.0.0.1:9', '--threshold', 'failed==0', '--threshold', 'time-to-datapath-ready.p99<<5s']),
+      (err: unknown) => isDpreadyError(err, 'DPR_BAD_THRESHOLD') && err.exitCode === 2 && /--threshold="time-to-datapath-ready.p99<<5s"/.test(err.message));
   });
 
   it('names the server when it cannot be reached', async () => {

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_START, CONDITION_TYPE } from '../../src/contract.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cliCommand } from '../../src/devcluster/cli-command.ts';
 import { startControllerProcess, type ControllerProcess } from '../../src/devcluster/controller-process.ts';
 import { installDpready } from '../../src/devcluster/install.ts';
 import { ProbeTarget } from '../../src/devcluster/probe-target.ts';
@@ -121,6 +124,35 @@ describe('the existing system\'s pipelines against the real controller', { concu
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /time-to-datapath-ready \{"totalSuccessful":5,"totalFailed":0,"p50":\d+,"p90":\d+,"p99":\d+\}/);
     assert.match(r.stdout, /pod-health \{"desiredReplicas":6,"runningPods":4,"pendingPods":1,"failedPods":0,"successPct":83\.33\}/);
+  });
+
+  test('dpready stats --threshold gates a CI run: exit 0 when every threshold holds, 1 listing breaches, 2 on bad syntax', { timeout: 2 * 60_000 }, async () => {
+    const [cmd, ...pre] = cliCommand();
+    const stats = async (...args: string[]) => {
+      try {
+        const r = await promisify(execFile)(cmd!, [...pre, 'stats', '--server', controller!.url, '--label-selector', 'podgroup=deployment-churn', ...args]);
+        return { code: 0, ...r };
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
+    };
+    const ok = await stats('--threshold', 'time-to-datapath-ready.p99<5s', '--threshold', 'failed==0', '--threshold', 'pod-health.failedPods==0');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /Pod health:/);
+    assert.match(ok.stderr, /thresholds: 3 passed, 0 breached/);
+    const breached = await stats('--output', 'json', '--threshold', 'time-to-datapath-ready.p99<1ms', '--threshold', 'pod-health.pendingPods==0', '--threshold', 'count==5');
+    assert.equal(breached.code, 1, breached.stderr);
+    assert.match(breached.stderr, /thresholds: 1 passed, 2 breached/);
+    assert.match(breached.stderr, /BREACHED\s+time-to-datapath-ready\.p99<1ms: time-to-datapath-ready\.p99 = \d+ms, not < 1ms/);
+    assert.match(breached.stderr, /BREACHED\s+pod-health\.pendingPods==0: pod-health\.pendingPods = 1, not == 0/);
+    assert.equal(JSON.parse(breached.stdout)['time-to-datapath-ready'].count, 5);
+    const bad = await stats('--threshold', 'time-to-datapath-ready.p99 < five');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /DPR_BAD_THRESHOLD: --threshold="time-to-datapath-ready\.p99 < five": "five" is not a latency/);
+    const csv = await stats('--output', 'csv');
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.equal(csv.stdout.trimEnd().split('\r\n').length, 1 + 5, 'a header and the five results');
   });
 
   test('topN bounds pod-health\'s lists; a bad topN is a JSON 400 naming it', async () => {
