@@ -147,6 +147,18 @@ export const DatapathResultSpec = z.object({
     /** Reporter start to first success on the reporter's monotonic clock. */
     reporterStartToReadyMs: z.number().nonnegative().optional(),
   }),
+  /**
+   * When the controller first saw each phase on its pod watch (controller clock, ms resolution):
+   * PodScheduled, Initialized, ContainersReady and Ready turning True, and the reporter's ready
+   * annotation arriving. Absent when unknown (already reached when the controller started).
+   */
+  watchTimestamps: z.object({
+    scheduled: Rfc3339.optional(),
+    initialized: Rfc3339.optional(),
+    containersReady: Rfc3339.optional(),
+    datapathReady: Rfc3339.optional(),
+    ready: Rfc3339.optional(),
+  }).optional(),
   labels: z.record(z.string(), z.string()),
   /** The receive check was on for this pod (its container port named dpready-receive). */
   receivePort: z.number().int().min(1).max(65535).optional(),

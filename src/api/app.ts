@@ -21,7 +21,8 @@ import { countPending, podHealth } from './pod-health.ts';
 import type { PodSource } from './pod-source.ts';
 import { podHealthQuery, queryProblems, resultsQuery, timeQuery, toFilters, type QueryProblem } from './query.ts';
 import { METRICS, type ResultIndex } from './result-index.ts';
-import { ErrorSchema, MetricStatsSchema, PodHealthSchema, StatusSchema } from './schemas.ts';
+import { phaseStats } from './phases.ts';
+import { ErrorSchema, MetricStatsSchema, PhasesSchema, PodHealthSchema, StatusSchema } from './schemas.ts';
 import { metricStats } from './stats.ts';
 
 export interface ServerTimeouts {
@@ -52,7 +53,7 @@ export interface AppDeps {
 
 /** Routes open without a token: probes from the kubelet carry none. */
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
-export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-receive', '/api/v1/pod-health', '/api/v1/results'] as const;
+export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-receive', '/api/v1/pod-health', '/api/v1/phases', '/api/v1/results'] as const;
 const GET_ONLY = new Set<string>([...DATA_ROUTES, '/metrics', '/healthz', '/readyz']);
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -122,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const toJson = {
     stats: serializerCompiler({ schema: MetricStatsSchema, method: 'GET', url: '/api/v1/time-to-*', httpStatus: '200' }),
     health: serializerCompiler({ schema: PodHealthSchema, method: 'GET', url: '/api/v1/pod-health', httpStatus: '200' }),
+    phases: serializerCompiler({ schema: PhasesSchema, method: 'GET', url: '/api/v1/phases', httpStatus: '200' }),
   };
   const cache = new AnswerCache();
   // Serialized here rather than by fastify so the cached string is sent as is.
@@ -170,6 +172,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     answer(req.url, reply, () => toJson.health(podHealth(deps.pods.snapshot(), deps.results, toFilters(req.query), req.query.topN, {
       namespace: req.query.namespace ?? '', labelSelector: rawParam(req.url, 'labelSelector'),
     })));
+  });
+
+  api.get('/api/v1/phases', {
+    schema: {
+      summary: 'Per-phase latencies (scheduled … ready, the reporter\'s instants, ready-without-datapath): percentiles, min, max, worst pods',
+      tags: ['stats'],
+      querystring: timeQuery(now),
+      response: { 200: PhasesSchema, ...errors },
+    },
+  }, (req, reply) => {
+    if (!deps.isReady()) return void sendNotReady(reply);
+    answer(req.url, reply, () => toJson.phases(phaseStats(deps.results.values(), compileFilter(toFilters(req.query)), req.query.topN)));
   });
 
   api.get('/api/v1/results', {

@@ -39,6 +39,12 @@ export interface IndexedResult {
   readonly receiveTs: string;
   /** The receive check was on for this pod. */
   readonly receiveCheck: boolean;
+  /** Watch instants (controller clock, ms since epoch; NaN when unknown), see spec.watchTimestamps. */
+  readonly scheduledMs: number;
+  readonly initializedMs: number;
+  readonly containersReadyMs: number;
+  readonly dpReadySeenMs: number;
+  readonly readyMs: number;
   readonly resourceVersion: string;
 }
 
@@ -139,6 +145,8 @@ export class ResultIndex {
 function toEntry(r: DatapathResult): IndexedResult {
   const { podRef, timestamps, metrics } = r.spec;
   const num = (x: number | undefined): number => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);
+  const instant = (s: string | undefined): number => (s === undefined ? NaN : Date.parse(s));
+  const w = r.spec.watchTimestamps;
   return {
     uid: podRef.uid,
     namespace: podRef.namespace,
@@ -157,6 +165,11 @@ function toEntry(r: DatapathResult): IndexedResult {
     dpReadyTs: timestamps.dpReadyTs ?? '',
     receiveTs: timestamps.receiveTs ?? '',
     receiveCheck: r.spec.receivePort !== undefined,
+    scheduledMs: instant(w?.scheduled),
+    initializedMs: instant(w?.initialized),
+    containersReadyMs: instant(w?.containersReady),
+    dpReadySeenMs: instant(w?.datapathReady),
+    readyMs: instant(w?.ready),
     resourceVersion: r.metadata.resourceVersion ?? '',
   };
 }

@@ -87,6 +87,28 @@ export const PodHealthSchema = z.object({
   datapathFailedPodListTruncated: z.boolean(),
 });
 
+export const PhaseStatsSchema = z.object({
+  phase: z.string().meta({ description: 'scheduled, initialized, containers-ready, datapath-ready, ready, reporter-start, reporter-ready, ready-without-datapath' }),
+  from: z.string().meta({ description: 'The instant the phase is measured from' }),
+  to: z.string().meta({ description: 'The instant it ends at' }),
+  clock: z.string().meta({ description: 'Which clock(s) the instants come from' }),
+  count: z.number().int().meta({ description: 'Results with both instants known' }),
+  p50: ms('Median'), p90: ms('90th percentile'), p95: ms('95th percentile'), p99: ms('99th percentile'),
+  min: ms('Smallest'), max: ms('Largest'),
+  mean: z.number().meta({ description: 'Arithmetic mean, ms to 0.001' }),
+  worstPods: z.array(z.object({
+    namespace: z.string(), name: z.string(), uid: z.string(), nodeName: z.string(), createdAt: z.string(),
+    value: z.number().int().meta({ description: 'ms' }),
+  })).meta({ description: 'Highest first, at most topN' }),
+});
+
+export const PhasesSchema = z.object({
+  unit: z.literal('ms'),
+  percentileMethod: z.literal(PERCENTILE_METHOD),
+  results: z.number().int().meta({ description: 'Results matching the filters' }),
+  phases: z.array(PhaseStatsSchema),
+});
+
 export const ErrorSchema = z.object({
   statusCode: z.number().int(),
   error: z.string(),

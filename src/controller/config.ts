@@ -24,6 +24,8 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --pending-grace DURATION       how long a new pod whose reporter has written nothing goes without our condition (default 10s)
   --results-namespace NS         where DatapathResults are stored, so they outlive the pods' namespaces
                                  (default $POD_NAMESPACE, else dpready-system)
+  --ready-wait DURATION          hold a succeeded pod's result back this long for the pod's Ready instant, so
+                                 every phase is recorded in one write (default 5s; 0s: write at once)
   --result-ttl DURATION          delete DatapathResults older than this whose pod is gone (default: keep)
   --workers N                    condition writes (and, separately, result writes) in flight at once (default 16)
   --resync DURATION              re-examine every pod this often (default 5m)
@@ -56,7 +58,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       options: {
         kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'label-selector': { type: 'string' },
         'datapath-timeout': { type: 'string' }, 'timeout-policy': { type: 'string' }, 'pending-grace': { type: 'string' },
-        'result-ttl': { type: 'string' }, 'results-namespace': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' },
+        'result-ttl': { type: 'string' }, 'results-namespace': { type: 'string' }, 'ready-wait': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' },
         'leader-elect': { type: 'boolean' }, 'leader-elect-namespace': { type: 'string' }, 'leader-elect-name': { type: 'string' },
         'leader-elect-lease-duration': { type: 'string' }, 'leader-elect-renew-deadline': { type: 'string' }, 'leader-elect-retry-period': { type: 'string' },
         listen: { type: 'string' }, 'api-token-file': { type: 'string' }, 'api-timeout': { type: 'string' },
@@ -112,8 +114,14 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
     namespace, resultsNamespace, labelSelector, timeoutPolicy: policy, workers, leaseNamespace, leaseName, logLevel, listen,
     datapathTimeoutMs, resultTtlMs, resyncMs, leaseDurationMs, renewDeadlineMs, retryPeriodMs,
     pendingGraceMs: duration('pending-grace', '10s'),
+    readyWaitMs: readyWaitMs(duration('ready-wait', '5s'), str('ready-wait')),
     apiTimeoutMs: duration('api-timeout', '10s'),
     leaderElect: values['leader-elect'] === true,
     apiTokenFile: str('api-token-file'),
   };
+}
+
+function readyWaitMs(ms: number, text: string | undefined): number {
+  if (ms > 60_000) bad('ready-wait', text!, 'at most 1m');
+  return ms;
 }

@@ -43,6 +43,8 @@ export interface ControllerSettings {
   datapathTimeoutMs: number;
   timeoutPolicy: TimeoutPolicy;
   pendingGraceMs: number;
+  /** How long a succeeded pod's result waits for the pod's Ready instant (0: not at all). */
+  readyWaitMs?: number;
   resultTtlMs?: number;
   workers: number;
   resyncMs: number;
@@ -113,7 +115,7 @@ export class Controller {
     });
     const resultReconciler = new ResultReconciler({
       store: this.store, tracker: this.tracker, book: this.book, writer: resultWriter, metrics: this.metrics,
-      clock, policy, mayWrite, log,
+      clock, policy, mayWrite, log, readyWaitMs: s.readyWaitMs,
     });
     this.receiver = new ReceiveProber({ clock, knock, onKnock: (result) => this.metrics.receiveKnocks.inc({ result }) });
     const onError = (what: string) => (uid: string, err: unknown, attempt: number, delayMs: number) => {

@@ -6,6 +6,10 @@ import { ANNOTATION_PREFIX, CONDITION_TYPE, RECEIVE_PORT_NAME } from '../contrac
 import type { CurrentCondition } from '../conditions/condition-patch.ts';
 import { podReason, type PodReason } from './pod-reason.ts';
 
+/** The pod conditions whose first sight on the watch marks a phase of the pod's start. */
+export const WATCHED_CONDITIONS = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'] as const;
+export type WatchedCondition = (typeof WATCHED_CONDITIONS)[number];
+
 export interface PodSummary {
   uid: string;
   namespace: string;
@@ -24,6 +28,8 @@ export interface PodSummary {
   ready?: { status: string; reason?: string; message?: string };
   /** Why the pod is where it is by its own status (Unschedulable, ImagePullBackOff …); '' when nothing says. */
   status?: PodReason;
+  /** Pod conditions (PodScheduled, Initialized, ContainersReady, Ready) that are True now. */
+  conditionsTrue?: readonly WatchedCondition[];
   /** Our condition as the API server last showed it. */
   condition?: CurrentCondition;
   deleting: boolean;
@@ -50,6 +56,7 @@ export function summarizePod(pod: V1Pod): PodSummary | undefined {
     phase: pod.status?.phase ?? 'Unknown',
     ready: ready ? { status: ready.status, reason: ready.reason, message: ready.message } : undefined,
     status: podReason(pod),
+    conditionsTrue: WATCHED_CONDITIONS.filter((t) => pod.status?.conditions?.some((c) => c.type === t && c.status === 'True')),
     condition: ours ? {
       status: ours.status, reason: ours.reason, message: ours.message,
       lastTransitionTime: ours.lastTransitionTime ? new Date(ours.lastTransitionTime).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined,

@@ -10,7 +10,7 @@ import type { Next } from './keyed-controller.ts';
 import type { Metrics } from './metrics.ts';
 import type { PodStore } from './pod-store.ts';
 import type { ResultBook } from './result-book.ts';
-import { buildResultSpec, outcomeFingerprint } from './result-spec.ts';
+import { buildResultSpec, outcomeFingerprint, readyWait } from './result-spec.ts';
 import type { WriteResult } from './result-writer.ts';
 import type { PodTracker } from './tracking.ts';
 
@@ -25,6 +25,8 @@ export interface ResultReconcilerOptions {
   /** Checked right before the write: a replica that lost its lease must not write. */
   mayWrite(): boolean;
   log: { info(o: object, msg: string): void };
+  /** How long a succeeded pod's result waits for its Ready instant (--ready-wait); 0 or unset: never. */
+  readyWaitMs?: number;
 }
 
 export class ResultReconciler {
@@ -35,7 +37,12 @@ export class ResultReconciler {
     const live = this.o.store.get(uid);
     if (live) {
       const decision = decide(decisionInput(live, this.o.policy, now));
-      if (decision.outcome) await this.write(buildResultSpec(live, readReporterReport(live.annotations), decision.outcome, now));
+      if (!decision.outcome) return {};
+      // Ready comes after our condition turns True: hold a first result back for it (the Ready
+      // event queues the pod again), so every phase instant is recorded in one write.
+      const wait = readyWait(live, decision.outcome.outcome, now, this.o.readyWaitMs ?? 0);
+      if (wait > 0 && !this.o.book.get(uid)) return { requeueAfter: wait };
+      await this.write(buildResultSpec(live, readReporterReport(live.annotations), decision.outcome, now));
       return {};
     }
     const gone = this.o.tracker.tombstone(uid);

@@ -39,6 +39,7 @@ export function buildResultSpec(pod: TrackedPod, report: ReporterReport,
       ...(report.received ? { latReceiveMs: latency(report.received.ms) } : {}),
       ...(report.probe?.startToReadyMs !== undefined ? { reporterStartToReadyMs: report.probe.startToReadyMs } : {}),
     },
+    ...watchTimestamps(pod),
     labels: { ...pod.labels },
     ...(pod.receivePort !== undefined ? { receivePort: pod.receivePort } : {}),
     outcome: outcome.outcome,
@@ -52,6 +53,33 @@ export function buildResultSpec(pod: TrackedPod, report: ReporterReport,
     } } : {}),
   };
   return spec;
+}
+
+/** The phase instants the controller saw on its watch, as the result records them. */
+function watchTimestamps(pod: TrackedPod): Pick<DatapathResultSpec, 'watchTimestamps'> {
+  const seen = pod.conditionSeenMs ?? {};
+  const out: NonNullable<DatapathResultSpec['watchTimestamps']> = {};
+  const put = (k: keyof typeof out, ms: number | null | undefined) => { if (typeof ms === 'number') out[k] = iso(ms); };
+  put('scheduled', seen.PodScheduled);
+  put('initialized', seen.Initialized);
+  put('containersReady', seen.ContainersReady);
+  put('datapathReady', pod.readySeenMs);
+  put('ready', seen.Ready);
+  return Object.keys(out).length > 0 ? { watchTimestamps: out } : {};
+}
+
+/**
+ * How long to hold back a succeeded pod's result for its Ready instant (ms; 0: write now). Ready
+ * follows our condition turning True, so it comes after the outcome is known; waiting for it
+ * (up to `maxWaitMs` after the ready annotation was seen) records every phase in one write
+ * instead of rewriting the result. Nothing waits for a pod that is going away, failed, or whose
+ * Ready instant cannot be known.
+ */
+export function readyWait(pod: TrackedPod, outcome: Outcome, now: number, maxWaitMs: number): number {
+  if (maxWaitMs <= 0 || outcome !== 'Succeeded' || pod.deleting || !pod.hasGate) return 0;
+  if (pod.conditionSeenMs && 'Ready' in pod.conditionSeenMs) return 0;
+  if (pod.readySeenMs === undefined) return 0;
+  return Math.max(0, pod.readySeenMs + maxWaitMs - now);
 }
 
 /**

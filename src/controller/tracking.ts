@@ -64,7 +64,11 @@ export class PodTracker {
     this.untrackedFirstSeen.delete(s.uid);
     const readyNow = ANNOTATION_DP_READY in s.annotations;
     const readyBefore = prev ? ANNOTATION_DP_READY in prev.annotations : false;
-    this.store.upsert(s, { firstSeenMs, readySeenMs: leading && readyNow && !readyBefore ? now : undefined });
+    this.store.upsert(s, {
+      firstSeenMs, readySeenMs: leading && readyNow && !readyBefore ? now : undefined,
+      // A pod tracked only now (its first annotation) was not watched before: what is True already has no instant.
+      seenAtMs: prev || type === 'ADDED' ? now : undefined,
+    });
     return { conditions: [s.uid], results: [], gone: [] };
   }
 

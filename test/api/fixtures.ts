@@ -16,6 +16,8 @@ export interface ResultInit {
   labels?: Record<string, string>;
   /** ms since epoch */
   createdAtMs?: number;
+  /** Watch instants as ms after creation. */
+  watch?: Partial<Record<'scheduled' | 'initialized' | 'containersReady' | 'datapathReady' | 'ready', number>>;
   rv?: string;
 }
 
@@ -44,6 +46,7 @@ export function result(init: ResultInit): DatapathResult {
         ...(init.start !== undefined ? { latStartMs: init.start } : {}),
         ...(init.dp !== undefined ? { latDpReadyMs: init.dp } : {}),
       },
+      ...(init.watch ? { watchTimestamps: Object.fromEntries(Object.entries(init.watch).map(([k, v]) => [k, iso(created + v)])) } : {}),
       labels: init.labels ?? {},
       outcome,
       ...(init.reason !== undefined ? { reason: init.reason } : {}),
