@@ -29,9 +29,9 @@ describe('ResultIndex', () => {
     assert.ok(idx.version > version);
     assert.deepEqual([...idx.view('time-to-datapath-ready').values], [11], 'kept current in place');
     assert.deepEqual(Object.keys(idx.get('u1')!).sort(), [
-      'createdAt', 'createdAtMs', 'dpReadyTs', 'labels', 'latDpReadyMs', 'latReceiveMs', 'latStartMs', 'message', 'name', 'namespace',
-      'nodeName', 'outcome', 'reason', 'receiveCheck', 'receiveTs', 'resourceVersion', 'startTs', 'uid',
-    ]);
+      'containersReadyMs', 'createdAt', 'createdAtMs', 'dpReadySeenMs', 'dpReadyTs', 'initializedMs', 'labels', 'latDpReadyMs', 'latReceiveMs', 'latStartMs',
+      'message', 'name', 'namespace', 'nodeName', 'outcome', 'readyMs', 'reason', 'receiveCheck', 'receiveTs', 'resourceVersion', 'scheduledMs', 'startTs', 'uid',
+    ].sort());
   });
 
   it('keeps built orders identical to a rebuild through random upserts and deletes', () => {
