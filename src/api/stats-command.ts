@@ -17,7 +17,8 @@ import type { Metric } from './result-index.ts';
 const METRICS: readonly Metric[] = ['time-to-start', 'time-to-datapath-ready'];
 import type { MetricStats } from './stats.ts';
 import type { PodHealth } from './pod-health.ts';
-import { formatHealth, formatStats } from './stats-format.ts';
+import { PHASE_NAMES, type PhasesAnswer } from './phases.ts';
+import { formatHealth, formatPhases, formatStats } from './stats-format.ts';
 import { evaluate, parseThreshold, type Figures } from './thresholds.ts';
 
 const USAGE = `usage: dpready stats [flags]
@@ -31,7 +32,8 @@ pod health; or exports every per-pod record. With --threshold, exits 1 when any 
                             per-pod record of the selection (GET /api/v1/results)
   --threshold EXPR          repeatable; SOURCE.STAT OP VALUE or SHORTHAND OP VALUE, e.g.
                               time-to-datapath-ready.p99<5s   failed==0   pod-health.successPct>=99
-                            SOURCE: time-to-start, time-to-datapath-ready, pod-health; OP: < <= > >= == !=;
+                            SOURCE: time-to-start, time-to-datapath-ready, pod-health, phase.<name>
+                            (e.g. phase.ready-without-datapath.p99<1s); OP: < <= > >= == !=;
                             latencies in ms or as a duration (5s). Breaches are listed on stderr, exit 1;
                             a bad expression exits 2 before any request
   --namespace NS            only pods in NS
@@ -89,7 +91,7 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
     throw new DpreadyError('DPR_USAGE', `--output=${JSON.stringify(values.output)}: expected ${OUTPUTS.join(', ')}`);
   }
   // Every threshold is read before any request: a typo exits 2 at once.
-  const thresholds = values.threshold.map((t) => parseThreshold(t));
+  const thresholds = values.threshold.map((t) => parseThreshold(t, PHASE_NAMES));
   // Checked here too so a typo fails before any network round trip, with the same message.
   if (values['label-selector'] !== undefined) parseSelector(values['label-selector'], '--label-selector');
   if (values.top !== undefined && (!/^\d+$/.test(values.top) || Number(values.top) > TOP_N_MAX)) {
@@ -120,21 +122,28 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
   }
   let answers: MetricStats[] = [];
   let health: PodHealth | undefined;
+  let phases: PhasesAnswer | undefined;
   if (!exporting || thresholds.length > 0) {
-    [answers, health] = await Promise.all([
+    [answers, health, phases] = await Promise.all([
       Promise.all(METRICS.map((m) => get(`/api/v1/${m}${qs}`, timeoutMs) as Promise<MetricStats>)),
       get(`/api/v1/pod-health${qs}`, timeoutMs) as Promise<PodHealth>,
+      get(`/api/v1/phases${qs}`, timeoutMs) as Promise<PhasesAnswer>,
     ]);
   }
   if (values.output === 'json') {
-    io.out(JSON.stringify({ ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i]])), 'pod-health': health }, null, 2) + '\n');
+    io.out(JSON.stringify({ ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i]])), 'pod-health': health, phases }, null, 2) + '\n');
   } else if (values.output === 'table') {
     io.out(formatStats(answers));
+    io.out(formatPhases(phases!));
     io.out(formatHealth(health!));
   }
 
   if (thresholds.length === 0) return 0;
-  const figures: Figures = { ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i] as unknown as Record<string, unknown>])), 'pod-health': health as unknown as Record<string, unknown> };
+  const figures: Figures = {
+    ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i] as unknown as Record<string, unknown>])),
+    'pod-health': health as unknown as Record<string, unknown>,
+    ...Object.fromEntries((phases?.phases ?? []).map((p) => [`phase:${p.phase}`, p as unknown as Record<string, unknown>])),
+  };
   const verdicts = evaluate(thresholds, figures);
   const breaches = verdicts.filter((v) => !v.ok);
   // stderr, so --output json|csv|ndjson stays machine-readable on stdout.

@@ -2,6 +2,7 @@
 // is tested without a server.
 import { formatDuration } from '../durations.ts';
 import type { PodHealth } from './pod-health.ts';
+import type { PhasesAnswer } from './phases.ts';
 import type { MetricStats } from './stats.ts';
 
 /** A plain-text table: columns padded to their widest cell. */
@@ -71,5 +72,14 @@ export function formatHealth(h: PodHealth): string {
       pods.map((p) => [p.namespace, p.name, p.nodeName || '-', p.phase, p.reason || '-', p.message.length > 80 ? `${p.message.slice(0, 79)}…` : p.message])));
     if (truncated) out.push('(list truncated; --top raises it)');
   }
+  return out.join('\n') + '\n';
+}
+
+/** Per-phase latencies as `dpready stats` prints them, with the clock each comes from. */
+export function formatPhases(a: PhasesAnswer): string {
+  const out: string[] = ['', 'Phases (ms resolution; "watch" = seen by the controller on its pod watch):'];
+  out.push(table(['PHASE', 'COUNT', 'P50', 'P90', 'P95', 'P99', 'MIN', 'MAX', 'CLOCK'],
+    a.phases.map((p) => [p.phase, String(p.count), ms(p.p50, p.count), ms(p.p90, p.count), ms(p.p95, p.count), ms(p.p99, p.count),
+      ms(p.min, p.count), ms(p.max, p.count), p.clock])));
   return out.join('\n') + '\n';
 }

@@ -66,6 +66,12 @@ describe('dpready stats --server', () => {
     assert.match(fail.err, /BREACHED\s+failed==0: time-to-datapath-ready\.totalFailed = 1, not == 0/);
     assert.match(fail.err, /ok\s+time-to-start\.max<=1s/);
     assert.match(fail.err, /BREACHED\s+pod-health\.pendingPods==0: pod-health\.pendingPods = 1, not == 0/);
+    // Phases too: reporter-ready is the reporter's own instant (4.5 s for the slow pod).
+    const phase = await run(['--server', srv.url, '--token-file', tokenFile, '--threshold', 'phase.reporter-ready.max<4s', '--threshold', 'phase.ready.p99<1s']);
+    assert.equal(phase.code, 1);
+    assert.match(phase.err, /BREACHED\s+phase\.reporter-ready\.max<4s: phase\.reporter-ready\.max = 4\.5s, not < 4s/);
+    assert.match(phase.err, /BREACHED\s+phase\.ready\.p99<1s: phase\.ready\.p99 has no data \(count 0\)/);
+    assert.match(phase.out, /Phases .*\nPHASE\s+COUNT.*\nscheduled\s+0\s+-/);
   });
 
   it('--output csv and ndjson export every per-pod record of the selection', async () => {
@@ -82,7 +88,7 @@ describe('dpready stats --server', () => {
   it('--output json prints the raw answers keyed by metric, passing filters through', async () => {
     const { out } = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'json', '--top', '1', '--namespace', 'perf', '--label-selector', '!nope']);
     const json = JSON.parse(out);
-    assert.deepEqual(Object.keys(json), ['time-to-start', 'time-to-datapath-ready', 'pod-health']);
+    assert.deepEqual(Object.keys(json), ['time-to-start', 'time-to-datapath-ready', 'pod-health', 'phases']);
     assert.equal(json['pod-health'].desiredReplicas, 1);
     assert.deepEqual(json['time-to-datapath-ready'].worstPods.map((p: { name: string }) => p.name), ['slow']);
   });

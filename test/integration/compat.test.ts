@@ -137,10 +137,12 @@ describe('the existing system\'s pipelines against the real controller', { concu
         return { code: e.code, stdout: e.stdout, stderr: e.stderr };
       }
     };
-    const ok = await stats('--threshold', 'time-to-datapath-ready.p99<5s', '--threshold', 'failed==0', '--threshold', 'pod-health.failedPods==0');
+    const ok = await stats('--threshold', 'time-to-datapath-ready.p99<5s', '--threshold', 'failed==0', '--threshold', 'pod-health.failedPods==0',
+      '--threshold', 'phase.ready.count==5');
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /Pod health:/);
-    assert.match(ok.stderr, /thresholds: 3 passed, 0 breached/);
+    assert.match(ok.stdout, /^ready-without-datapath\s+5\s+/m);
+    assert.match(ok.stderr, /thresholds: 4 passed, 0 breached/);
     const breached = await stats('--output', 'json', '--threshold', 'time-to-datapath-ready.p99<1ms', '--threshold', 'pod-health.pendingPods==0', '--threshold', 'count==5');
     assert.equal(breached.code, 1, breached.stderr);
     assert.match(breached.stderr, /thresholds: 1 passed, 2 breached/);
@@ -153,6 +155,33 @@ describe('the existing system\'s pipelines against the real controller', { concu
     const csv = await stats('--output', 'csv');
     assert.equal(csv.code, 0, csv.stderr);
     assert.equal(csv.stdout.trimEnd().split('\r\n').length, 1 + 5, 'a header and the five results');
+  });
+
+  test('per-phase latencies from the watch, to the millisecond, in order, with the Ready-without-datapath gap', async () => {
+    const body = await (await fetch(`${controller!.url}/api/v1/phases?${QUERY}`)).json() as {
+      results: number; phases: Array<{ phase: string; count: number; p50: number; min: number; max: number; clock: string; worstPods: Array<{ value: number }> }>;
+    };
+    assert.equal(body.results, 5);
+    const by = Object.fromEntries(body.phases.map((p) => [p.phase, p]));
+    // Every pod (the Deployment's and the Job's) was watched from creation to Ready: every phase is known.
+    for (const name of ['scheduled', 'initialized', 'containers-ready', 'datapath-ready', 'ready', 'reporter-start', 'reporter-ready', 'ready-without-datapath']) {
+      assert.equal(by[name]?.count, 5, `${name}: ${JSON.stringify(by[name])}`);
+    }
+    assert.ok(by.scheduled!.min >= 0);
+    assert.ok(by.scheduled!.p50 <= by['containers-ready']!.p50 && by['containers-ready']!.p50 <= by['datapath-ready']!.p50
+      && by['datapath-ready']!.p50 <= by.ready!.p50, JSON.stringify(by));
+    // The reporter here writes after the pod runs, so the datapath is seen after the containers are ready.
+    assert.ok(by['ready-without-datapath']!.min >= 0, JSON.stringify(by['ready-without-datapath']));
+    assert.equal(by.ready!.clock, 'controller (watch)');
+    // The result records the instants (one write: it waited for Ready).
+    const listed = await cluster().kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', 'app=churn', '-o', 'json']);
+    const items = (JSON.parse(listed.stdout) as { items: Array<{ metadata: { resourceVersion: string; generation: number }; spec: { watchTimestamps?: Record<string, string> } }> }).items;
+    assert.equal(items.length, 4);
+    for (const r of items) {
+      assert.deepEqual(Object.keys(r.spec.watchTimestamps ?? {}).sort(), ['containersReady', 'datapathReady', 'initialized', 'ready', 'scheduled']);
+      assert.match(r.spec.watchTimestamps!.ready!, /\.\d{3}Z$/, 'millisecond instants');
+      assert.equal(r.metadata.generation, 1, 'written once');
+    }
   });
 
   test('topN bounds pod-health\'s lists; a bad topN is a JSON 400 naming it', async () => {
