@@ -22,9 +22,22 @@ function writer(createError: unknown) {
   return { w: new ResultWriter(api, metrics), metrics };
 }
 
-test('a 404 for the namespace drops the result: the namespace and its pods are gone', async () => {
-  const { w } = writer(new ApiException(404, 'x', JSON.stringify(NAMESPACE_GONE), {}));
-  assert.equal(await w.write(spec), 'namespace-gone');
+test('results go to the results namespace, whatever the pod\'s, labelled with the pod\'s labels and namespace', async () => {
+  const metrics = createMetrics({ pendingPods: () => 0, queueDepth: () => 0, defaultMetrics: false });
+  const calls: Array<{ namespace: string; body: { metadata: { namespace: string; labels: Record<string, string> } } }> = [];
+  const api = { createNamespacedCustomObject: async (req: (typeof calls)[number]) => { calls.push(req); } } as unknown as CustomObjectsApi;
+  const w = new ResultWriter(api, metrics, 1_000, 'perf-results');
+  assert.equal(await w.write({ ...spec, labels: { app: 'web' } }), 'created');
+  assert.equal(calls[0]!.namespace, 'perf-results');
+  assert.deepEqual(calls[0]!.body.metadata, { name: 'dpresult-u1', namespace: 'perf-results', labels: { app: 'web', 'perf.github.com/pod-namespace': 'perf' } });
+});
+
+// Results outlive the pods' namespaces: a 404 for the namespace can only be the results
+// namespace missing, which loses nothing if retried once it exists.
+test('a 404 for the results namespace is an error naming it and the flag, never a dropped result', async () => {
+  const { w } = writer(new ApiException(404, 'x', JSON.stringify({ ...NAMESPACE_GONE, message: 'namespaces "dpready-system" not found', details: { name: 'dpready-system', kind: 'namespaces' } }), {}));
+  await assert.rejects(w.write(spec), (err: unknown) => isDpreadyError(err, 'DPR_BAD_CONFIG')
+    && /pod perf\/p1: the results namespace dpready-system does not exist: create it, or pass --results-namespace/.test(err.message));
 });
 
 // Issue 11, defect 6: any 404 was booked as "namespace gone", so with the CRD missing every
