@@ -7,6 +7,7 @@
 //   pod-health.successPct>=99.5       a pod-health figure
 import { DpreadyError } from '../errors.ts';
 import { parseDuration, formatDuration } from '../durations.ts';
+import { METRICS } from './result-index.ts';
 
 export const OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
 export type Operator = (typeof OPERATORS)[number];
@@ -23,7 +24,8 @@ const HEALTH_STATS: Record<string, Kind> = {
   desired: 'count', running: 'count', pending: 'count', failed: 'count', succeeded: 'count',
   successPct: 'percent', datapathSuccessPct: 'percent',
 };
-export const TIME_SOURCES = ['time-to-start', 'time-to-datapath-ready'] as const;
+/** Every time route is a source. */
+export const TIME_SOURCES: readonly string[] = METRICS;
 export const HEALTH_SOURCE = 'pod-health';
 
 /** Bare names, each standing for one figure: what a CI gate asks most. */
@@ -77,7 +79,7 @@ export function parseThreshold(text: string, phases: readonly string[] = []): Th
       const name = source.slice('phase.'.length);
       if (!phases.includes(name)) bad(text, `unknown phase ${JSON.stringify(name)}; phases are ${phases.join(', ') || '(none)'}`);
       source = `phase:${name}`;
-    } else if (source !== HEALTH_SOURCE && !(TIME_SOURCES as readonly string[]).includes(source)) {
+    } else if (source !== HEALTH_SOURCE && !TIME_SOURCES.includes(source)) {
       bad(text, `unknown source ${JSON.stringify(source)}; expected ${[...TIME_SOURCES, HEALTH_SOURCE, ...(phases.length ? ['phase.<name>'] : [])].join(', ')}`);
     }
   }
