@@ -86,14 +86,13 @@ export function startPatch(start: string, details?: ProbeDetails): AnnotationPat
  * Ready (with start when it has not been written yet: the one-write healthy path). Clears a
  * failure left by an earlier run, since it no longer describes the pod.
  */
-export function readyPatch(opts: { start?: string; ready: string; details: ProbeDetails; received?: string; failure?: ReporterFailure }): AnnotationPatch {
+export function readyPatch(opts: { start?: string; ready: string; details: ProbeDetails; received?: string }): AnnotationPatch {
   return patch({
     ...(opts.start !== undefined ? { [ANNOTATION_START]: opts.start } : {}),
     [ANNOTATION_DP_READY]: opts.ready,
     [ANNOTATION_PROBE]: JSON.stringify(opts.details),
     ...(opts.received !== undefined ? { [ANNOTATION_RECEIVE_TS]: opts.received } : {}),
-    // The send side worked but the receive side did not (its deadline): both facts stay.
-    [ANNOTATION_FAILURE]: opts.failure ? JSON.stringify(ReporterFailure.parse(opts.failure)) : null,
+    [ANNOTATION_FAILURE]: null,
   });
 }
 

@@ -8,8 +8,9 @@
 //   grace ends first       patch start; later, patch ready + details  (2 writes)
 //   deadline               patch failure (+ start if not written yet), exit code 3
 // With the receive check on, "success" means both sides: the first successful probe out and
-// the first knock in; each instant is taken when it happens and they go out in one patch.
-// A send side that worked with no knock by the deadline is written with a ReceiveDeadline failure.
+// the first knock in; each instant is taken when it happens. Both within the grace: one patch;
+// otherwise the send side goes out when it succeeds and the receive side when the knock comes,
+// or a ReceiveDeadline failure at the deadline.
 // A restarted reporter keeps a recorded start, and stops without probing if ready is recorded.
 import { ErrorCodes, isDpreadyError } from '../errors.ts';
 import { formatDuration } from '../durations.ts';
@@ -122,17 +123,17 @@ export async function run(deps: RunDeps): Promise<RunResult> {
     writes.push(body);
   };
 
-  // Batching: wait for whichever comes first, first success or the end of the grace period.
   // The receive side ends at the first knock, or with nothing at the deadline or a stop.
   const endReceive = new AbortController();
   const receiveStop = deps.signal ? AbortSignal.any([deps.signal, endReceive.signal]) : endReceive.signal;
   const receiving: Promise<number | undefined> = deps.receive
     ? Promise.race([deps.receive.firstKnock, clock.sleep(deadline - clock.now(), receiveStop).then(() => undefined)])
     : Promise.resolve(undefined);
-  const bothSides = Promise.all([probing, receiving]);
+  // Batching: wait for whichever comes first, first success or the end of the grace period.
+  const graceEnd = origin + config.startGraceMs;
   const graceOver = new AbortController();
-  const grace = clock.sleep(origin + config.startGraceMs - clock.now(), graceOver.signal).then(() => 'grace' as const);
-  const first = await Promise.race([bothSides.then(() => 'probe' as const), grace]);
+  const grace = clock.sleep(graceEnd - clock.now(), graceOver.signal).then(() => 'grace' as const);
+  const first = await Promise.race([probing.then(() => 'probe' as const), grace]);
   graceOver.abort();
   let startWrite: Promise<void> | undefined;
   if (first === 'grace' && !startWritten) {
@@ -142,37 +143,44 @@ export async function run(deps: RunDeps): Promise<RunResult> {
       (err: unknown) => log.warn('start annotation not written yet; it goes out with the next patch', { error: describe(err) }),
     );
   }
-  const [probe, knockedAt] = await bothSides;
+  const probe = await probing;
   await startWrite;
   const start = startWritten ? undefined : startTs;
-  const received = knockedAt === undefined ? undefined : rfc3339(clock.wallAt(knockedAt));
-  const receiveMissing = deps.receive !== undefined && received === undefined;
+  // A knock arriving within the grace shares the ready patch; after it, the send side goes out
+  // at once (its annotation keeps its meaning and its timing) and the receive side follows.
+  const early = deps.receive && decided.keepReady === undefined && probe.outcome === 'ready'
+    ? await Promise.race([receiving, clock.sleep(graceEnd - clock.now(), receiveStop).then(() => undefined)])
+    : undefined;
 
-  try {
-    if (decided.keepReady !== undefined) {
-      if (received !== undefined) {
-        await send('patch receive', receivePatch(received));
-        log.info('datapath receive side recorded', { received });
-        return { outcome: 'ready', exitCode: 0, writes, probe };
-      }
-      if (deps.signal?.aborted) return { outcome: 'stopped', exitCode: 0, writes, probe };
-      await send('patch failure', failurePatch({ failure: receiveFailure(config.timeoutMs, clock) }));
-      return { outcome: 'deadline', exitCode: ErrorCodes.DPR_PROBE_DEADLINE.exitCode, writes, probe };
+  /** Awaits the first knock and writes it, or the ReceiveDeadline failure. */
+  const finishReceive = async (): Promise<RunResult> => {
+    const knockedAt = await receiving;
+    if (knockedAt !== undefined) {
+      const received = rfc3339(clock.wallAt(knockedAt));
+      await send('patch receive', receivePatch(received));
+      log.info('datapath receive side recorded', { received, writes: writes.length });
+      return { outcome: 'ready', exitCode: 0, writes, probe };
     }
-    if (probe.outcome === 'ready' && receiveMissing && deps.signal?.aborted) {
+    if (deps.signal?.aborted) {
       log.info('stopped before an inbound probe reached the pod; nothing more written');
       return { outcome: 'stopped', exitCode: 0, writes, probe };
     }
+    const failure = receiveFailure(config.timeoutMs, clock);
+    await send('patch failure', failurePatch({ failure }));
+    log.error('the pod reaches its targets, but no inbound probe reached it before the deadline', { message: failure.message });
+    return { outcome: 'deadline', exitCode: ErrorCodes.DPR_PROBE_DEADLINE.exitCode, writes, probe };
+  };
+
+  try {
+    if (decided.keepReady !== undefined) return await finishReceive();
     if (probe.outcome === 'ready') {
       const details = probeDetails(probe.results, { readyAt: probe.readyAt, processStart: origin, startKept });
       const ready = rfc3339(clock.wallAt(probe.readyAt));
-      const failure = receiveMissing ? receiveFailure(config.timeoutMs, clock, details) : undefined;
-      await send('patch ready', readyPatch({ ...(start ? { start } : {}), ready, details, ...(received ? { received } : {}), ...(failure ? { failure } : {}) }));
-      if (failure) {
-        log.error('the pod reaches its targets, but no inbound probe reached it before the deadline', { ready, message: failure.message });
-        return { outcome: 'deadline', exitCode: ErrorCodes.DPR_PROBE_DEADLINE.exitCode, writes, probe };
-      }
-      log.info('datapath ready', { ready, ...(received ? { received } : {}), startToReadyMs: details.startToReadyMs, attempts: details.attempts, writes: writes.length });
+      const received = early === undefined ? undefined : rfc3339(clock.wallAt(early));
+      await send('patch ready', readyPatch({ ...(start ? { start } : {}), ready, details, ...(received ? { received } : {}) }));
+      log.info(deps.receive && !received ? 'datapath ready to send; awaiting an inbound probe' : 'datapath ready',
+        { ready, ...(received ? { received } : {}), startToReadyMs: details.startToReadyMs, attempts: details.attempts, writes: writes.length });
+      if (deps.receive && !received) return await finishReceive();
       return { outcome: 'ready', exitCode: 0, writes, probe };
     }
     if (probe.outcome === 'deadline') {
@@ -196,12 +204,11 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   }
 }
 
-function receiveFailure(timeoutMs: number, clock: Clock, probe?: ReturnType<typeof probeDetails>) {
+function receiveFailure(timeoutMs: number, clock: Clock) {
   return {
     reason: 'ReceiveDeadline' as const,
     message: `no inbound probe reached the pod within ${formatDuration(timeoutMs)} (the receive check: is the controller running, and does the pod's network admit traffic to it?)`,
     ts: rfc3339(clock.wallAt(clock.now())),
-    ...(probe ? { probe } : {}),
   };
 }
 

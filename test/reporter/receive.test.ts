@@ -63,15 +63,19 @@ test('both sides within the grace: one patch carries start, ready and the receiv
   assert.equal(pod.annotations[ANNOTATION_RECEIVE_TS], iso(400));
 });
 
-test('the send side alone is not enough: the run waits for the knock, and says so in one later patch', async () => {
+test('the send side goes out when the grace ends, the receive side when the knock comes', async () => {
   const clock = new FakeClock();
   const pod = fakePod();
   const running = run({ config: config(), clock, probe: worksAt(clock, 100), podApi: async () => pod.api, log: silentLogger, receive: knockAt(clock, 5_000) });
-  await clock.advance(6_000);
-  await running;
-  assert.equal(pod.patches.length, 2, 'start at the end of the grace, then both instants');
-  assert.equal(pod.annotations[ANNOTATION_RECEIVE_TS], iso(5_000));
+  await clock.advance(2_000);
+  assert.equal(pod.patches.length, 1, 'start and ready at the end of the grace, so the controller can say which side is missing');
   assert.ok(Date.parse(pod.annotations[ANNOTATION_DP_READY]!) - WALL0 < 200, 'the send instant is when it happened, not when written');
+  assert.equal(ANNOTATION_RECEIVE_TS in pod.annotations, false);
+  await clock.advance(4_000);
+  const r = await running;
+  assert.equal(r.outcome, 'ready');
+  assert.equal(pod.patches.length, 2);
+  assert.equal(pod.annotations[ANNOTATION_RECEIVE_TS], iso(5_000));
 });
 
 test('no knock by the deadline: the send side is written with a ReceiveDeadline failure, exit code 3', async () => {
