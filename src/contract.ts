@@ -184,3 +184,20 @@ export const DatapathResult = z.object({
   spec: DatapathResultSpec,
 });
 export type DatapathResult = z.infer<typeof DatapathResult>;
+
+// Adoption (issue 13): injection by the controller's admission webhook, and reports from the
+// reporter to the controller. These names live apart from ANNOTATION_PREFIX on purpose: they
+// are the user's settings, not measurements, and the admission policies never let the
+// reporter or the controller change them.
+/** Label on a namespace or a pod: "enabled" asks for injection, "disabled" (pod) opts out. */
+export const INJECT_LABEL = 'dpready.perf.github.com/inject';
+/** Pod annotations that configure the injected reporter (PROBE_TARGET, PROBE_TIMEOUT, PROBE_MODE). */
+export const INJECT_TARGET_ANNOTATION = 'dpready.perf.github.com/probe-target';
+export const INJECT_TIMEOUT_ANNOTATION = 'dpready.perf.github.com/probe-timeout';
+export const INJECT_MODE_ANNOTATION = 'dpready.perf.github.com/probe-mode';
+/** Stamped by the webhook on the pods it changed: the instant of admission, RFC3339 (ms). */
+export const INJECTED_ANNOTATION = 'dpready.perf.github.com/injected-at';
+/** Name of the injected reporter container. */
+export const REPORTER_CONTAINER = 'dpready-reporter';
+/** Audience of the projected token the reporter shows the controller; the API server rejects it. */
+export const REPORT_AUDIENCE = 'dpready.perf.github.com';

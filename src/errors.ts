@@ -31,6 +31,8 @@ export const ErrorCodes = {
   DPR_BAD_QUERY: { exitCode: 2, httpStatus: 400, summary: 'bad query parameter' },
   /** Some other malformed request. */
   DPR_BAD_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'bad request' },
+  /** A pod-bound token was shown to the report endpoint, but it does not entitle this request. */
+  DPR_FORBIDDEN: { exitCode: 4, httpStatus: 403, summary: 'forbidden' },
   /** --api-token-file is set and the request has no valid bearer token. */
   DPR_UNAUTHORIZED: { exitCode: 4, httpStatus: 401, summary: 'unauthorized' },
   DPR_NOT_FOUND: { exitCode: 4, httpStatus: 404, summary: 'no such route' },

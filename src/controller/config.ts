@@ -6,12 +6,15 @@ import { parseDuration } from '../durations.ts';
 import { DEFAULT_LISTEN, parseListen } from '../api/server.ts';
 import type { ControllerSettings } from './controller.ts';
 import { KUBECONFIG_LOOKUP } from './kubeconfig.ts';
+import { parseWebhookArgs, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type WebhookSettings } from '../webhook/config.ts';
 
 export interface ControllerConfig extends ControllerSettings {
   kubeconfig?: string;
   listen: string;
   apiTokenFile?: string;
   logLevel: string;
+  /** The injection webhook and report endpoint (--webhook-listen); undefined: off. */
+  webhook?: WebhookSettings;
 }
 
 export const CONTROLLER_USAGE = `usage: dpready controller [flags]
@@ -39,7 +42,7 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --api-token-file PATH          require "Authorization: Bearer <token>" on the stats API, token read from PATH
   --api-timeout DURATION         timeout of each Kubernetes API call (default 10s)
   --log-level LEVEL              trace, debug, info, warn, error (default info)
-`;
+${WEBHOOK_USAGE}`;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 // A Kubernetes name: used for the Lease name and namespaces.
@@ -62,7 +65,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
         'leader-elect': { type: 'boolean' }, 'leader-elect-namespace': { type: 'string' }, 'leader-elect-name': { type: 'string' },
         'leader-elect-lease-duration': { type: 'string' }, 'leader-elect-renew-deadline': { type: 'string' }, 'leader-elect-retry-period': { type: 'string' },
         listen: { type: 'string' }, 'api-token-file': { type: 'string' }, 'api-timeout': { type: 'string' },
-        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...WEBHOOK_OPTIONS,
       },
     }));
   } catch (err) {
@@ -118,6 +121,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
     apiTimeoutMs: duration('api-timeout', '10s'),
     leaderElect: values['leader-elect'] === true,
     apiTokenFile: str('api-token-file'),
+    webhook: parseWebhookArgs(values, env.POD_NAMESPACE ?? 'dpready-system'),
   };
 }
 

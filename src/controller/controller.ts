@@ -66,6 +66,9 @@ export interface Logger {
   debug(o: object, msg: string): void;
 }
 
+/** Sees every pod the watch delivers, before it is reduced to a summary (the webhook's audit). */
+export type PodListener = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: k8s.V1Pod) => void;
+
 /** Lets other parts (the stats API's index) follow the DatapathResult watch. */
 export interface ResultListener {
   replace(objs: unknown[]): void;
@@ -97,6 +100,7 @@ export class Controller {
   private stopped = false;
   private leading = false;
   private readonly resultListeners: ResultListener[] = [];
+  private readonly podListeners: PodListener[] = [];
 
   constructor(kc: k8s.KubeConfig, private readonly s: ControllerSettings, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.identity = s.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
@@ -160,11 +164,13 @@ export class Controller {
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?._continue };
       },
       onReplace: (items) => {
+        for (const l of this.podListeners) for (const p of items as k8s.V1Pod[]) l('ADDED', p);
         const summaries = (items as k8s.V1Pod[]).map(summarizePod).filter((x) => x !== undefined);
         this.schedule(this.tracker.replace(summaries, this.leading));
         this.receiver.reset(summaries);
       },
       onEvent: (type, obj) => {
+        for (const l of this.podListeners) l(type, obj as k8s.V1Pod);
         const summary = summarizePod(obj as k8s.V1Pod);
         if (!summary) return;
         this.schedule(this.tracker.onEvent(type, summary, this.leading));
@@ -216,6 +222,11 @@ export class Controller {
   /** Subscribes to the DatapathResult watch; call before start(). */
   addResultListener(listener: ResultListener): void {
     this.resultListeners.push(listener);
+  }
+
+  /** Follows the pod watch; call before start(). */
+  addPodListener(listener: PodListener): void {
+    this.podListeners.push(listener);
   }
 
   /** Both caches hold a full list: answers from them are complete. */

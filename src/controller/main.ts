@@ -9,6 +9,7 @@ import { CONTROLLER_USAGE, parseControllerArgs } from './config.ts';
 import { Controller, type Logger, type ResultListener } from './controller.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 import { podSource } from './pod-views.ts';
+import { startAdoption } from '../webhook/adoption.ts';
 
 export { KUBECONFIG_LOOKUP, loadKubeConfig } from './kubeconfig.ts';
 
@@ -49,9 +50,11 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
+  const adoption = cfg.webhook ? startAdoption(kc, cfg.webhook, controller, log, { apiTimeoutMs: cfg.apiTimeoutMs }) : undefined;
   void controller.start();
   await stopped;
   log.info({}, 'shutting down');
+  await adoption?.close();
   await controller.stop();
   await api.close();
   return 0;

@@ -31,6 +31,8 @@ export interface ReporterConfig {
   apiCallTimeoutMs: number;
   /** The receive check: listen here and record the first inbound probe (PROBE_RECEIVE_PORT). */
   receivePort?: number;
+  /** Set when injected by the webhook: report to the controller instead of patching the pod. */
+  report?: { url: string; tokenFile: string; ca: string };
   /** PROBE_* variables we do not know: probably typos, reported as warnings. */
   unknownVariables: string[];
 }
@@ -52,6 +54,9 @@ export const VARIABLES = {
   PROBE_START_GRACE: { default: '1s', help: 'a first success within this long shares one patch with the start' },
   PROBE_API_TIMEOUT: { default: '5s', help: 'timeout of each Kubernetes API call' },
   PROBE_RECEIVE_PORT: { default: undefined, help: 'receive check: listen on this port (the container port named dpready-receive) and record the first inbound probe' },
+  DPREADY_REPORT_URL: { default: undefined, help: 'https://host:port of the controller: send the annotations there (with the pod-bound token) instead of patching the pod; set by the webhook' },
+  DPREADY_REPORT_TOKEN_FILE: { default: '/var/run/secrets/dpready/token', help: 'projected ServiceAccount token for the audience dpready.perf.github.com (with DPREADY_REPORT_URL)' },
+  DPREADY_REPORT_CA: { default: undefined, help: 'PEM of the CA that signs the controller\'s certificate (with DPREADY_REPORT_URL)' },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -162,6 +167,7 @@ export function loadConfig(env: Env): ReporterConfig {
       `PROBE_INSECURE_SKIP_VERIFY="true" with PROBE_CA_FILE=${JSON.stringify(v.PROBE_CA_FILE.path)}: expected one of them, not both (skipping verification would ignore the CA)`);
   }
   const known = new Set(Object.keys(VARIABLES));
+  const report = reportSettings(env);
   return {
     podName: v.MY_POD_NAME,
     namespace: v.MY_POD_NAMESPACE,
@@ -181,9 +187,19 @@ export function loadConfig(env: Env): ReporterConfig {
     startGraceMs: v.PROBE_START_GRACE,
     apiCallTimeoutMs: v.PROBE_API_TIMEOUT,
     ...(v.PROBE_RECEIVE_PORT !== undefined ? { receivePort: v.PROBE_RECEIVE_PORT } : {}),
+    ...(report ? { report } : {}),
     // Kubernetes injects <SERVICE>_PORT… variables for every service, so a service named
     // "probe" would collide; unknown names are warned about, not rejected.
     unknownVariables: Object.keys(env).filter((k) => k.startsWith('PROBE_') && !known.has(k)
       && !/^PROBE_(SERVICE_|PORT)/.test(k)).sort(),
   };
+}
+
+function reportSettings(env: Env): ReporterConfig['report'] {
+  const url = env.DPREADY_REPORT_URL;
+  if (url === undefined) return undefined;
+  if (!/^https:\/\/[^/\s]+\/?$/.test(url)) throw new DpreadyError('DPR_BAD_CONFIG', `${show('DPREADY_REPORT_URL', url)}: expected https://host[:port]`);
+  const ca = env.DPREADY_REPORT_CA;
+  if (!ca?.includes('-----BEGIN CERTIFICATE-----')) throw new DpreadyError('DPR_BAD_CONFIG', `${show('DPREADY_REPORT_CA', ca === undefined ? undefined : '…')}: expected PEM certificates (with DPREADY_REPORT_URL)`);
+  return { url, ca, tokenFile: env.DPREADY_REPORT_TOKEN_FILE || VARIABLES.DPREADY_REPORT_TOKEN_FILE.default };
 }

@@ -8,6 +8,7 @@ import { loadConfig, VARIABLES } from './config.ts';
 import { listenForReceive } from './receive-listener.ts';
 import { RECEIVE_PATH } from '../contract.ts';
 import { createLogger } from './log.ts';
+import { controllerPodApi } from './controller-api.ts';
 import { startPodApiThread, type PodApiThread } from './pod-api-thread.ts';
 import { probeOnce } from './probes.ts';
 import { run } from './run.ts';
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   if (receiver) log.info('receive check: listening for inbound probes', { port: receiver.port, path: RECEIVE_PATH });
 
   let apiThread: PodApiThread | undefined;
+  let reportApi: ReturnType<typeof controllerPodApi> | undefined;
   const result = await run({
     ...(receiver ? { receive: receiver } : {}),
     config,
@@ -57,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
     log,
     signal: terminated.signal,
     podApi: async () => {
+      // Injected by the webhook: no Kubernetes credential, the controller writes for us.
+      if (config.report) return (reportApi = controllerPodApi(config.report));
       apiThread = startPodApiThread({ podName: config.podName, namespace: config.namespace });
       // Per-call timeouts measure the API server, not our own module loading; bounded anyway.
       await Promise.race([apiThread.loaded, new Promise((r) => setTimeout(r, 30_000).unref())]);
@@ -64,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   await apiThread?.close();
+  await reportApi?.close();
 
   // A sidecar keeps answering (later knocks are harmless); an init container is done.
   if (config.mode === 'init') { await receiver?.close(); return result.exitCode; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane (etcd; kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet, kube-proxy and kubectl as one multi-call binary; kwok; CoreDNS;
-# an agnhost stand-in) from Go modules, and caches the binaries outside the
+# an agnhost stand-in; helm) from Go modules, and caches the binaries outside the
 # repo keyed by each module's go.mod + go.sum, so only the first run pays for it.
 # Prints the directory holding the binaries on its last line.
 set -euo pipefail
@@ -49,4 +49,6 @@ build_module kwok "-s -w" sigs.k8s.io/kwok/cmd/kwok
 # The real node's cluster DNS, and the images' small Go programs (pause, agnhost stand-in).
 build_module coredns "-s -w" .
 build_module images "-s -w" ./agnhost
+# helm, to render and install charts/dpready in the chart test.
+build_module helm "-s -w -X helm.sh/helm/v4/internal/version.version=$(grep -oE "helm.sh/helm/v4 v[0-9.]+" "$here/helm/go.mod" | cut -d" " -f2)" helm.sh/helm/v4/cmd/helm
 echo "$bin"
