@@ -4,7 +4,7 @@
 // file is re-read for every call: the kubelet rotates it. No client-node here, so this runs on
 // the main thread (see pod-api-thread.ts for why the Kubernetes client does not).
 import { readFile } from 'node:fs/promises';
-import { Agent } from 'undici';
+import { Agent, fetch } from 'undici';
 
 import type { AnnotationPatch } from './annotations.ts';
 import { PodApiError } from './pod-api-thread.ts';
@@ -35,7 +35,7 @@ export function controllerPodApi(o: ControllerApiOptions): PodApi & { close(): P
         method, signal, dispatcher,
         headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
-      } as RequestInit);
+      });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       const cause = (err as { cause?: { message?: string } }).cause;

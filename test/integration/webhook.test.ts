@@ -1,0 +1,244 @@
+// Adoption on the local control plane (KWOK nodes, real kube-apiserver admission): the
+// controller's webhook injects the gate and the reporter into a Deployment of a labelled
+// namespace, first pod included, with the workload's own ServiceAccount; the injected reporter
+// (run here as the real process, with a token minted the way the kubelet projects it) reports
+// to the controller, which writes the annotations, so the pod is gated and measured with no
+// edit to its manifest. With the webhook down, pods are still created (and reported); a pod
+// that opts out is untouched. The report endpoint takes only pod-bound tokens for its audience.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
+import {
+  ANNOTATION_DP_READY, ANNOTATION_START, CONDITION_TYPE, INJECT_LABEL, INJECT_TARGET_ANNOTATION, INJECTED_ANNOTATION,
+  REPORT_AUDIENCE, REPORTER_CONTAINER, resultName,
+} from '../../src/contract.ts';
+import type { Controller } from '../../src/controller/controller.ts';
+import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
+import { startAdoption, type Adoption } from '../../src/webhook/adoption.ts';
+import type { WebhookSettings } from '../../src/webhook/config.ts';
+import { core, custom, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
+import { startController, testLog } from '../support/controller.ts';
+import { runReporter } from '../support/reporter.ts';
+
+const cluster = useControlPlane({ nodes: 1 });
+const SYSTEM_NS = 'dpready-system';
+const CONFIG = 'dpready-test-webhook';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+/** The MutatingWebhookConfiguration the chart installs, pointed at a URL instead of a Service. */
+function webhookConfig(url: string): k8s.V1MutatingWebhookConfiguration {
+  const common = {
+    admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', timeoutSeconds: 5, reinvocationPolicy: 'Never',
+    clientConfig: { url: `${url}/mutate` },
+    rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+  };
+  const notExcluded = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', SYSTEM_NS] };
+  return {
+    metadata: { name: CONFIG },
+    webhooks: [
+      { ...common, name: 'namespace.inject.dpready.perf.github.com',
+        namespaceSelector: { matchExpressions: [notExcluded, { key: INJECT_LABEL, operator: 'In', values: ['enabled'] }] },
+        objectSelector: { matchExpressions: [{ key: INJECT_LABEL, operator: 'NotIn', values: ['disabled'] }] } },
+      { ...common, name: 'pod.inject.dpready.perf.github.com',
+        namespaceSelector: { matchExpressions: [notExcluded, { key: INJECT_LABEL, operator: 'NotIn', values: ['enabled'] }] },
+        objectSelector: { matchLabels: { [INJECT_LABEL]: 'enabled' } } },
+    ],
+  };
+}
+
+describe('admission webhook and report endpoint', { concurrency: false }, () => {
+  let cp: ControlPlane;
+  let controller: Controller;
+  let adoption: Adoption;
+  let settings: WebhookSettings;
+  let url: string;
+  let target: Server;
+  let targetPort: number;
+  const tokenDir = mkdtempSync(join(tmpdir(), 'dpready-webhook-test-'));
+
+  before(async () => {
+    cp = cluster();
+    await installCrd(cp);
+    await cp.ensureNamespace(SYSTEM_NS);
+    target = createServer((s) => s.end()).listen(0, '127.0.0.1');
+    await new Promise((r) => target.once('listening', r));
+    targetPort = (target.address() as { port: number }).port;
+    const port = await freePort();
+    url = `https://127.0.0.1:${port}`;
+    await cp.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: webhookConfig(url) });
+    controller = await startController(cp, { pendingGraceMs: 200 });
+    settings = {
+      listen: `127.0.0.1:${port}`, namespace: SYSTEM_NS, configName: CONFIG, secretName: 'dpready-webhook-tls', certNames: ['127.0.0.1'],
+      reporterImage: 'dpready:test', reportUrl: url, excludedNamespaces: ['kube-system', SYSTEM_NS],
+    };
+    adoption = startAdoption(cp.kubeConfig, settings, controller, testLog, { apiTimeoutMs: 10_000, namespacePollMs: 500 });
+    await adoption.ready;
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    await adoption?.close();
+    await controller?.stop();
+    target?.close();
+  });
+
+  const admission = () => cp.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api);
+
+  test('the controller created its CA and patched caBundle into every webhook of the configuration', async () => {
+    const cfg = await eventually('caBundle patched', async () => {
+      const c = await admission().readMutatingWebhookConfiguration({ name: CONFIG });
+      return c.webhooks!.every((w) => w.clientConfig.caBundle) && c;
+    });
+    const want = Buffer.from(adoption.bundle!.caBundle).toString('base64');
+    for (const w of cfg.webhooks!) assert.equal(w.clientConfig.caBundle, want);
+    const secret = await core(cp).readNamespacedSecret({ name: 'dpready-webhook-tls', namespace: SYSTEM_NS });
+    assert.equal(secret.type, 'kubernetes.io/tls');
+  });
+
+  test('a Deployment with its own ServiceAccount in a labelled namespace is gated and measured, first pod included, with no edit', async () => {
+    const ns = uniqueName('inject');
+    await cp.ensureNamespace(ns);
+    await cp.kubectl(['label', 'namespace', ns, `${INJECT_LABEL}=enabled`]);
+    await core(cp).createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'web-identity' } } });
+    // The workload as its team wrote it: its own ServiceAccount, no gate, no reporter, no RBAC for dpready.
+    const deployment: k8s.V1Deployment = {
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 2, selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' }, annotations: { [INJECT_TARGET_ANNOTATION]: `tcp://127.0.0.1:${targetPort}` } },
+          spec: { serviceAccountName: 'web-identity', containers: [{ name: 'app', image: 'registry.invalid/web:1' }] },
+        },
+      },
+    };
+    await cp.kubeConfig.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: deployment });
+    const pods = await eventually('both pods created', async () => {
+      const l = await core(cp).listNamespacedPod({ namespace: ns, labelSelector: 'app=web' });
+      return l.items.length === 2 && l.items;
+    }, 60_000);
+    for (const p of pods) {
+      assert.ok(p.spec!.readinessGates?.some((g) => g.conditionType === CONDITION_TYPE), `${p.metadata!.name} gated`);
+      const r = p.spec!.initContainers?.find((c) => c.name === REPORTER_CONTAINER);
+      assert.ok(r, `${p.metadata!.name} has the reporter`);
+      assert.equal(r.restartPolicy, 'Always');
+      assert.equal(p.spec!.serviceAccountName, 'web-identity');
+      assert.ok(p.metadata!.annotations![INJECTED_ANNOTATION]);
+    }
+    // Until its reporter speaks, the gate holds the pod back.
+    const first = pods[0]!;
+    const ns0 = first.metadata!.namespace!, name0 = first.metadata!.name!;
+    await eventually('condition False (awaiting reporter)', async () => {
+      const p = await core(cp).readNamespacedPodStatus({ namespace: ns0, name: name0 });
+      return p.status?.conditions?.some((c) => c.type === CONDITION_TYPE && c.status === 'False');
+    });
+
+    // The kubelet would project this token into the reporter's volume: audience dpready, bound to the pod.
+    const tr = await core(cp).createNamespacedServiceAccountToken({ name: 'web-identity', namespace: ns, body: {
+      spec: { audiences: [REPORT_AUDIENCE], expirationSeconds: 600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: name0, uid: first.metadata!.uid! } },
+    } });
+    const tokenFile = join(tokenDir, `${name0}.token`);
+    writeFileSync(tokenFile, tr.status!.token!);
+    const r = first.spec!.initContainers!.find((c) => c.name === REPORTER_CONTAINER)!;
+    const env: Record<string, string> = { MY_POD_NAME: name0, MY_POD_NAMESPACE: ns0, DPREADY_REPORT_TOKEN_FILE: tokenFile, PROBE_MODE: 'init' };
+    for (const e of r.env!) if (e.value !== undefined && !(e.name in env)) env[e.name] = e.value;
+    const run = await runReporter(env, { timeoutMs: 60_000 });
+    assert.equal(run.code, 0, run.stderr);
+
+    const p = await eventually('gate True', async () => {
+      const p = await core(cp).readNamespacedPodStatus({ namespace: ns0, name: name0 });
+      return p.status?.conditions?.some((c) => c.type === CONDITION_TYPE && c.status === 'True') && p;
+    });
+    assert.ok(p.metadata!.annotations![ANNOTATION_START]);
+    assert.ok(p.metadata!.annotations![ANNOTATION_DP_READY]);
+    const result = await eventually('DatapathResult recorded', () => custom(cp).getNamespacedCustomObject({
+      group: 'perf.github.com', version: 'v1', plural: 'datapathresults', namespace: ns0, name: resultName(first.metadata!.uid!),
+    }).catch(() => undefined)) as { spec: { outcome: string; metrics: { latDpReadyMs?: number } } };
+    assert.equal(result.spec.outcome, 'Succeeded');
+    assert.equal(typeof result.spec.metrics.latDpReadyMs, 'number');
+    // The pod's Ready waited for the gate (KWOK's stages compute Ready as the kubelet does).
+    await eventually('pod Ready', async () => {
+      const q = await core(cp).readNamespacedPodStatus({ namespace: ns0, name: name0 });
+      return q.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    });
+  });
+
+  test('the report token is good for its own pod and the controller only: the API server rejects it, others are refused', async () => {
+    const ns = uniqueName('report');
+    await cp.ensureNamespace(ns);
+    const pod = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'app' }, spec: { schedulerName: 'none', containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } }));
+    const mint = async (audiences: string[], bound: boolean) => (await core(cp).createNamespacedServiceAccountToken({ name: 'default', namespace: ns, body: {
+      spec: { audiences, expirationSeconds: 600, ...(bound ? { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'app', uid: pod.metadata!.uid! } } : {}) },
+    } })).status!.token!;
+    const agent = new Agent({ connect: { ca: adoption.bundle!.caBundle } });
+    const call = (token: string, method = 'PATCH', body: object = { metadata: { annotations: { [ANNOTATION_START]: '2026-11-30T12:00:00.000Z' } } }) =>
+      fetch(`${url}/report/v1/annotations`, { method, dispatcher: agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(method === 'PATCH' ? { body: JSON.stringify(body) } : {}) });
+
+    const good = await mint([REPORT_AUDIENCE], true);
+    const ok = await call(good);
+    assert.equal(ok.status, 200, await ok.clone().text());
+    assert.deepEqual((await ok.json() as { name: string }).name, 'app');
+    const got = await call(good, 'GET');
+    assert.deepEqual((await got.json() as { annotations: object }).annotations, { [ANNOTATION_START]: '2026-11-30T12:00:00.000Z' });
+    // Nothing outside perf.github.com/ can be written through it.
+    assert.equal((await call(good, 'PATCH', { metadata: { annotations: { 'team/owner': 'x' } } })).status, 400);
+    assert.equal((await call(good, 'PATCH', { metadata: { annotations: { [ANNOTATION_START]: 'x' }, labels: { a: 'b' } } })).status, 400);
+    // The API server's own audience is not ours, an unbound token names no pod, garbage is garbage.
+    assert.equal((await call(await mint([], true))).status, 401);
+    assert.equal((await call(await mint([REPORT_AUDIENCE], false))).status, 403);
+    assert.equal((await call('not-a-token')).status, 401);
+    // And the app cannot use the reporter's token against the API server.
+    const res = await fetch(`${cp.server}/api/v1/namespaces/${ns}/pods/app`, { dispatcher: new Agent({ connect: { ca: readFileSync(cp.pki.caCert) } }),
+      headers: { authorization: `Bearer ${good}` } });
+    assert.equal(res.status, 401);
+    await agent.close();
+  });
+
+  test('a pod that opts out is untouched', async () => {
+    const ns = uniqueName('optout');
+    await cp.ensureNamespace(ns);
+    await cp.kubectl(['label', 'namespace', ns, `${INJECT_LABEL}=enabled`]);
+    const p = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'own-way', labels: { [INJECT_LABEL]: 'disabled' }, annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://127.0.0.1:1' } },
+      spec: { schedulerName: 'none', containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } }));
+    assert.equal(p.spec!.readinessGates, undefined);
+    assert.equal(p.spec!.initContainers, undefined);
+    assert.equal(p.metadata!.annotations![INJECTED_ANNOTATION], undefined);
+    assert.deepEqual(p.spec!.containers.map((c) => c.name), ['app']);
+  });
+
+  test('with every webhook replica stopped, pods are still created, and each un-gated one is reported (metric and Event)', async () => {
+    const ns = uniqueName('outage');
+    await cp.ensureNamespace(ns);
+    await cp.kubectl(['label', 'namespace', ns, `${INJECT_LABEL}=enabled`]);
+    await adoption.close();
+    // The audit needs the controller and its namespace list, not the webhook server: restart
+    // adoption with its server on a port nobody calls, so the configured URL stays dead.
+    adoption = startAdoption(cp.kubeConfig, { ...settings, listen: `127.0.0.1:${await freePort()}` }, controller, testLog, { apiTimeoutMs: 10_000, namespacePollMs: 200 });
+    await adoption.ready;
+    const started = Date.now();
+    const p = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'while-down', annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://127.0.0.1:1' } },
+      spec: { schedulerName: 'none', containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } }));
+    assert.ok(Date.now() - started < 10_000, 'admitted without waiting for the webhook timeout to pile up');
+    assert.equal(p.spec!.readinessGates, undefined);
+    const ev = await eventually('Warning Event on the pod', async () => {
+      const l = await core(cp).listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=while-down` });
+      return l.items.find((e) => e.reason === 'DatapathGateNotInjected');
+    });
+    assert.equal(ev.type, 'Warning');
+    const metrics = await controller.metrics.registry.getSingleMetricAsString('dpready_webhook_pods_not_injected_total');
+    assert.match(metrics, new RegExp(`dpready_webhook_pods_not_injected_total\\{namespace="${ns}"\\} 1`));
+  });
+});
