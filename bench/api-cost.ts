@@ -2,7 +2,7 @@
 // who made each request. The counter has no client label, so the split uses what only one
 // party does: our annotations (the reporter), DatapathResults (the controller), and for
 // pods/status, which KWOK (as the kubelet) patches too, the benchmark's watch counts KWOK's
-// visible status changes; the controller's own dpready_api_writes_total cross-checks.
+// visible status changes; the controller's own dpready_kube_api_writes_total cross-checks.
 import { READ_VERBS, WRITE_VERBS } from './apiserver-requests.ts';
 import type { LifecycleRun } from './lifecycle.ts';
 

@@ -64,7 +64,7 @@ export interface LifecycleRun {
   targetOpenedAt?: number;
   requests: RequestCounts;
   watch: WatchAttribution;
-  /** The controller's own count of its writes (dpready_api_writes_total), by "verb resource". */
+  /** The controller's own count of its writes (dpready_kube_api_writes_total), by "verb resource". */
   controllerWrites: Record<string, number>;
   durationMs: number;
 }
@@ -93,7 +93,7 @@ function ourAnnotations(o: Obj): string {
 
 function parseWrites(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^dpready_api_writes_total\{([^}]*)\} (\S+)$/gm)) {
+  for (const m of text.matchAll(/^dpready_kube_api_writes_total\{([^}]*)\} (\S+)$/gm)) {
     const resource = /resource="([^"]*)"/.exec(m[1]!)?.[1];
     const verb = /verb="([^"]*)"/.exec(m[1]!)?.[1];
     out[`${verb} ${resource}`] = (out[`${verb} ${resource}`] ?? 0) + Number(m[2]);

@@ -59,7 +59,7 @@ function syntheticSpec(ns: string, i: number) {
 
 async function heapUsedMiB(url: string): Promise<number | undefined> {
   const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
-  const v = /^dpready_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+  const v = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
   return v === undefined ? undefined : Math.round(Number(v) / 1048576);
 }
 

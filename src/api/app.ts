@@ -252,7 +252,7 @@ function sendNotReady(reply: FastifyReply): FastifyReply {
 }
 
 function requestHistogram(registry: Registry): Histogram<'route' | 'code'> {
-  const name = 'dpready_api_request_duration_seconds';
+  const name = 'dpready_stats_api_request_duration_seconds';
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Histogram<'route' | 'code'>;
   return new Histogram({

@@ -106,7 +106,7 @@ export class Controller {
     this.identity = s.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), queueDepth: () => this.conditions.depth + this.results.depth });
+    this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), oldestPendingMs: () => this.oldestPendingMs(), queueDepth: () => this.conditions.depth + this.results.depth });
     this.tracker = new PodTracker(this.store, this.book, clock);
     const policy: DecisionPolicy = { timeoutMs: s.datapathTimeoutMs, policy: s.timeoutPolicy, pendingGraceMs: s.pendingGraceMs };
     const mayWrite = () => this.mayWrite();
@@ -125,9 +125,13 @@ export class Controller {
     const onError = (what: string) => (uid: string, err: unknown, attempt: number, delayMs: number) => {
       this.log.warn({ pod: this.tracker.describe(uid), uid, attempt, retryInMs: Math.round(delayMs), err: describeKubeError(err) }, `${what} failed; will retry`);
     };
-    this.results = new KeyedController({ workers: s.workers, clock, onError: onError('recording the result'), reconcile: (uid) => resultReconciler.reconcile(uid) });
+    const observe = (controller: string) => ({
+      wait: (ms: number) => this.metrics.queueWait.observe({ controller }, ms / 1000),
+      reconcile: (ms: number, ok: boolean) => this.metrics.reconcileDuration.observe({ controller, result: ok ? 'ok' : 'error' }, ms / 1000),
+    });
+    this.results = new KeyedController({ workers: s.workers, clock, onError: onError('recording the result'), reconcile: (uid) => resultReconciler.reconcile(uid), observe: observe('result') });
     this.conditions = new KeyedController({
-      workers: s.workers, clock, onError: onError('reconcile'),
+      workers: s.workers, clock, onError: onError('reconcile'), observe: observe('condition'),
       reconcile: async (uid) => {
         const pass = await this.conditionReconciler.reconcile(uid);
         if (pass.outcomeKnown) this.results.add(uid);
@@ -274,6 +278,13 @@ export class Controller {
       await this.conditions.idle();
       await this.results.idle();
     }
+  }
+
+  /** Age of the oldest tracked pod whose outcome is not known yet (0: none): stuck gates. */
+  oldestPendingMs(): number {
+    let oldest = Infinity;
+    for (const p of this.store.values()) if (!p.deleting && !this.book.get(p.uid) && p.creationTimestampMs > 0) oldest = Math.min(oldest, p.creationTimestampMs);
+    return oldest === Infinity ? 0 : Math.max(0, this.clock.now() - oldest);
   }
 
   pendingCount(): number {

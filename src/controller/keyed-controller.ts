@@ -16,6 +16,8 @@ export interface KeyedControllerOptions {
   reconcile(uid: string): Promise<Next>;
   /** A pass threw; it is retried after delayMs. */
   onError(uid: string, err: unknown, attempt: number, delayMs: number): void;
+  /** Queue wait and reconcile time, for the histograms (metrics.ts). */
+  observe?: { wait(ms: number): void; reconcile(ms: number, ok: boolean): void };
 }
 
 export class KeyedController {
@@ -25,6 +27,7 @@ export class KeyedController {
   constructor(o: KeyedControllerOptions) {
     this.queue = new WorkQueue({
       concurrency: o.workers, clock: o.clock, onRetry: o.onError,
+      ...(o.observe ? { onDequeue: (_k: string, ms: number) => o.observe!.wait(ms), onProcessed: (_k: string, ms: number, ok: boolean) => o.observe!.reconcile(ms, ok) } : {}),
       process: async (uid) => {
         const next = await o.reconcile(uid);
         if (next.requeueAfter !== undefined && this.running) this.queue.addAfter(uid, next.requeueAfter);

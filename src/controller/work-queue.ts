@@ -14,6 +14,9 @@ export interface WorkQueueOptions {
   /** Called when processing a key failed; it will be retried after delayMs. */
   onRetry?: (key: string, err: unknown, attempt: number, delayMs: number) => void;
   random?: () => number;
+  /** Metrics hooks: time a key waited in the queue, and how long one processing took. */
+  onDequeue?: (key: string, waitedMs: number) => void;
+  onProcessed?: (key: string, tookMs: number, ok: boolean) => void;
 }
 
 export class WorkQueue {
@@ -24,6 +27,8 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly timers = new Map<string, { at: number; handle: unknown }>();
   private readonly failures = new Map<string, number>();
+  /** Monotonic instant each queued key was queued. */
+  private readonly queuedAt = new Map<string, number>();
   private running = false;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -38,6 +43,7 @@ export class WorkQueue {
     if (this.active.has(key)) { this.dirty.add(key); return; }
     if (this.queued.has(key)) return;
     this.queued.add(key);
+    this.queuedAt.set(key, this.opts.clock.monotonic());
     this.queue.push(key);
     this.pump();
   }
@@ -73,6 +79,7 @@ export class WorkQueue {
     this.timers.clear();
     this.queue.length = 0;
     this.queued.clear();
+    this.queuedAt.clear();
     this.dirty.clear();
     this.failures.clear();
     this.pump();
@@ -92,6 +99,7 @@ export class WorkQueue {
     this.timers.clear();
     this.queue.length = 0;
     this.queued.clear();
+    this.queuedAt.clear();
     this.dirty.clear();
     await this.idle();
   }
@@ -100,6 +108,9 @@ export class WorkQueue {
     while (this.running && this.active.size < this.opts.concurrency && this.queue.length) {
       const key = this.queue.shift()!;
       this.queued.delete(key);
+      const at = this.queuedAt.get(key);
+      this.queuedAt.delete(key);
+      if (at !== undefined) this.opts.onDequeue?.(key, this.opts.clock.monotonic() - at);
       this.active.add(key);
       void this.runOne(key);
     }
@@ -111,10 +122,13 @@ export class WorkQueue {
   }
 
   private async runOne(key: string): Promise<void> {
+    const started = this.opts.clock.monotonic();
     try {
       await this.opts.process(key);
       this.failures.delete(key);
+      this.opts.onProcessed?.(key, this.opts.clock.monotonic() - started, true);
     } catch (err) {
+      this.opts.onProcessed?.(key, this.opts.clock.monotonic() - started, false);
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);
       const delay = backoffDelay(failures, { baseMs: this.opts.baseBackoffMs ?? 200, capMs: this.opts.maxBackoffMs ?? 30_000, random: this.opts.random });

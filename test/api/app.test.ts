@@ -250,7 +250,7 @@ describe('operational routes', () => {
     const res = await a.inject({ method: 'GET', url: '/metrics' });
     assert.equal(res.statusCode, 200);
     assert.match(res.headers['content-type']!.toString(), /^text\/plain/);
-    assert.match(res.body, /dpready_api_request_duration_seconds_count\{route="\/api\/v1\/time-to-start",code="200"\} 1/);
+    assert.match(res.body, /dpready_stats_api_request_duration_seconds_count\{route="\/api\/v1\/time-to-start",code="200"\} 1/);
     await a.close();
   });
 

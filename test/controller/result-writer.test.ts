@@ -50,5 +50,5 @@ test('a 404 because the CRD is not served is an error naming the fix, and is cou
     assert.match(err.message, /kubectl apply -f manifests\/crd\.yaml/);
     return true;
   });
-  assert.match(await metrics.registry.getSingleMetricAsString('dpready_api_write_errors_total'), /code="404"\} 1/);
+  assert.match(await metrics.registry.getSingleMetricAsString('dpready_kube_api_write_errors_total'), /code="404"\} 1/);
 });

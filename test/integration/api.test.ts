@@ -76,15 +76,15 @@ test('time and pod-health routes answer from a non-leader replica, and from one 
 
     assert.equal((await follower.app.inject({ url: '/readyz' })).statusCode, 200);
     assert.equal((await follower.app.inject({ url: `/api/v1/time-to-start?topN=-1` })).statusCode, 400);
-    assert.match(await (await follower.app.inject({ url: '/metrics' })).body, /dpready_api_writes_total/);
+    assert.match(await (await follower.app.inject({ url: '/metrics' })).body, /dpready_kube_api_writes_total/);
 
     // A replica started now (a restart) lists the results and answers the same.
     late = await startControllerWithApi(cp, { ...common, identity: 'late' });
     const again = (await late.app.inject({ url: `/api/v1/time-to-datapath-ready?namespace=${ns}&topN=3` })).json();
     assert.deepEqual({ ...again, pending: 0 }, { ...body, pending: 0 });
     assert.equal(late.controller.isLeader, false);
-    const followerWrites = (await follower.controller.metrics.registry.getSingleMetricAsString('dpready_api_writes_total'))
-      .split('\n').filter((l) => l.startsWith('dpready_api_writes_total') && l.includes(PLURAL));
+    const followerWrites = (await follower.controller.metrics.registry.getSingleMetricAsString('dpready_kube_api_writes_total'))
+      .split('\n').filter((l) => l.startsWith('dpready_kube_api_writes_total') && l.includes(PLURAL));
     assert.deepEqual(followerWrites, [], 'the follower never wrote a result');
   } finally {
     await late?.controller.stop();

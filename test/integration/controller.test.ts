@@ -228,7 +228,7 @@ describe('controller', { concurrency: false }, () => {
     for (let i = 0; i < 100; i++) creates.push(createAndReport(i));
     await Promise.all(creates);
     await first.stop();
-    const firstCreates = await metricValue(first, 'dpready_api_writes_total', { resource: PLURAL, verb: 'create' });
+    const firstCreates = await metricValue(first, 'dpready_kube_api_writes_total', { resource: PLURAL, verb: 'create' });
     creates.length = 0;
     for (let i = 100; i < 200; i++) creates.push(createAndReport(i));
     await Promise.all(creates);
@@ -239,8 +239,8 @@ describe('controller', { concurrency: false }, () => {
       const items = await listResults(cp, ns);
       assert.deepEqual(new Set(items.map((r) => r.spec.podRef.uid)), new Set(uids));
       assert.ok(items.every((r) => r.spec.outcome === 'Succeeded'));
-      const secondCreates = await metricValue(second, 'dpready_api_writes_total', { resource: PLURAL, verb: 'create' });
-      const updates = await metricValue(second, 'dpready_api_writes_total', { resource: PLURAL, verb: 'update' });
+      const secondCreates = await metricValue(second, 'dpready_kube_api_writes_total', { resource: PLURAL, verb: 'create' });
+      const updates = await metricValue(second, 'dpready_kube_api_writes_total', { resource: PLURAL, verb: 'update' });
       assert.equal(firstCreates + secondCreates, 200, 'every result created exactly once across both runs');
       assert.equal(updates, 0);
     } finally {
@@ -312,7 +312,7 @@ describe('controller', { concurrency: false }, () => {
       await new Promise((r) => setTimeout(r, 3_000));
       const still = (await listResults(cp, ns)).find((r) => r.spec.podRef.uid === uids.live);
       assert.equal(still?.metadata.resourceVersion, kept.metadata.resourceVersion);
-      assert.equal(await metricValue(c, 'dpready_api_writes_total', { resource: PLURAL, verb: 'delete' }), 1);
+      assert.equal(await metricValue(c, 'dpready_kube_api_writes_total', { resource: PLURAL, verb: 'delete' }), 1);
       assert.equal(await metricValue(c, 'dpready_results_total', {}), 2, 'each result counted once');
     } finally {
       await c.stop();
@@ -347,14 +347,14 @@ describe('controller', { concurrency: false }, () => {
       // b keeps its caches (it can serve reads) but never wrote.
       await eventually('b has the result in its cache', async () => !!b.book.get(p1.metadata!.uid!));
       assert.equal(b.isLeader, false);
-      assert.equal(await metricValue(b, 'dpready_api_writes_total', {}), 0, 'the follower wrote nothing');
+      assert.equal(await metricValue(b, 'dpready_kube_api_writes_total', {}), 0, 'the follower wrote nothing');
 
       await a.stop(); // releases the lease
       await eventually('b leads', async () => b.isLeader, 20_000);
       const p2 = await api.createNamespacedPod({ namespace: ns, body: pod('h2') });
       await annotate(api, ns, 'h2', reporterOutput(p2.metadata!.creationTimestamp as unknown as Date, 10, 20));
       await eventually('h2 result written by b', () => result(cp, ns, p2.metadata!.uid!));
-      assert.ok(await metricValue(b, 'dpready_api_writes_total', { resource: PLURAL }) >= 1);
+      assert.ok(await metricValue(b, 'dpready_kube_api_writes_total', { resource: PLURAL }) >= 1);
     } finally {
       await a.stop();
       await b.stop();

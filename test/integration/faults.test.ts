@@ -124,8 +124,8 @@ describe('faults', { concurrency: false }, () => {
       await a.stop();
       await eventually('b leads', async () => b.isLeader, 30_000);
       await b.idle();
-      const writes = await metric(b, 'dpready_api_writes_total', { resource: 'pods/status' });
-      const resultWrites = await metric(b, 'dpready_api_writes_total', { resource: PLURAL });
+      const writes = await metric(b, 'dpready_kube_api_writes_total', { resource: 'pods/status' });
+      const resultWrites = await metric(b, 'dpready_kube_api_writes_total', { resource: PLURAL });
       t.diagnostic(`failover over 500 Ready pods: ${writes} pods/status writes, ${resultWrites} result writes by the new leader`);
       assert.equal(writes, 0);
       assert.equal(resultWrites, 0);
