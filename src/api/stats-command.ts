@@ -10,7 +10,7 @@ import { parseDuration } from '../durations.ts';
 import { parseSelector } from '../labels/selector.ts';
 import { readTokenFile } from './auth.ts';
 import { TOP_N_MAX } from './query.ts';
-import type { Metric } from './result-index.ts';
+import { METRICS as TIME_ROUTES, type Metric } from './result-index.ts';
 
 // The two metrics every controller (the existing system's too) serves; time-to-datapath-receive
 // is read from the API directly (`/api/v1/time-to-datapath-receive`).
@@ -123,11 +123,15 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
   let answers: MetricStats[] = [];
   let health: PodHealth | undefined;
   let phases: PhasesAnswer | undefined;
+  // Time routes beyond the two printed (time-to-datapath-receive) are fetched when a threshold names them.
+  const extra = TIME_ROUTES.filter((m) => !METRICS.includes(m) && thresholds.some((t) => t.source === m));
+  let extraAnswers: MetricStats[] = [];
   if (!exporting || thresholds.length > 0) {
-    [answers, health, phases] = await Promise.all([
+    [answers, health, phases, extraAnswers] = await Promise.all([
       Promise.all(METRICS.map((m) => get(`/api/v1/${m}${qs}`, timeoutMs) as Promise<MetricStats>)),
       get(`/api/v1/pod-health${qs}`, timeoutMs) as Promise<PodHealth>,
       get(`/api/v1/phases${qs}`, timeoutMs) as Promise<PhasesAnswer>,
+      Promise.all(extra.map((m) => get(`/api/v1/${m}${qs}`, timeoutMs) as Promise<MetricStats>)),
     ]);
   }
   if (values.output === 'json') {
@@ -141,6 +145,7 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
   if (thresholds.length === 0) return 0;
   const figures: Figures = {
     ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i] as unknown as Record<string, unknown>])),
+    ...Object.fromEntries(extra.map((m, i) => [m, extraAnswers[i] as unknown as Record<string, unknown>])),
     'pod-health': health as unknown as Record<string, unknown>,
     ...Object.fromEntries((phases?.phases ?? []).map((p) => [`phase:${p.phase}`, p as unknown as Record<string, unknown>])),
   };

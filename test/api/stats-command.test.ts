@@ -54,9 +54,10 @@ describe('dpready stats --server', () => {
   });
 
   it('--threshold: exit 0 when every threshold holds, 1 listing each breach on stderr', async () => {
-    const pass = await run(['--server', srv.url, '--token-file', tokenFile, '--threshold', 'time-to-datapath-ready.p99<5s', '--threshold', 'count>=2']);
+    const pass = await run(['--server', srv.url, '--token-file', tokenFile, '--threshold', 'time-to-datapath-ready.p99<5s', '--threshold', 'count>=2',
+      '--threshold', 'time-to-datapath-receive.totalFailed==0']);
     assert.equal(pass.code, 0, pass.err);
-    assert.match(pass.err, /thresholds: 2 passed, 0 breached/);
+    assert.match(pass.err, /thresholds: 3 passed, 0 breached/);
     const fail = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'json',
       '--threshold', 'time-to-datapath-ready.p99<2s', '--threshold', 'failed==0', '--threshold', 'time-to-start.max<=1s', '--threshold', 'pod-health.pendingPods==0']);
     assert.equal(fail.code, 1);
