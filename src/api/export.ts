@@ -1,6 +1,7 @@
 // Per-pod records for analysis (`GET /api/v1/results?format=ndjson|csv`, `dpready stats --output
 // csv|ndjson`): every result of a selection, one line each, produced in chunks so 100,000
 // results stream without building one large string. Pure apart from reading the index.
+import { PHASES } from './phases.ts';
 import type { IndexedResult } from './result-index.ts';
 
 export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
@@ -24,21 +25,37 @@ export interface ExportRecord {
   dpReadyTs: string;
   latStartMs: number | null;
   latDpReadyMs: number | null;
+  /** The receive check's instant and latency ('' and null when the check was off or nothing arrived). */
+  receiveTs: string;
+  latReceiveMs: number | null;
+  /** Each phase of GET /api/v1/phases, ms (null when unknown), keyed by phase name. */
+  phases: Record<string, number | null>;
   message: string;
   labels: Record<string, string>;
 }
 
-/** The CSV columns, in order; labels are one column in selector form (a=b,c=d). */
-export const CSV_COLUMNS: readonly (keyof ExportRecord)[] = [
-  'namespace', 'name', 'uid', 'nodeName', 'outcome', 'reason', 'createdAt', 'startTs', 'dpReadyTs', 'latStartMs', 'latDpReadyMs', 'message', 'labels',
+/**
+ * The CSV columns, in order: the record's fields, each phase as its own column (`phase:<name>`),
+ * then message and labels (one column, in selector form a=b,c=d).
+ */
+export const CSV_COLUMNS: readonly string[] = [
+  'namespace', 'name', 'uid', 'nodeName', 'outcome', 'reason', 'createdAt', 'startTs', 'dpReadyTs', 'latStartMs', 'latDpReadyMs',
+  'receiveTs', 'latReceiveMs', ...PHASES.map((p) => `phase:${p.name}`), 'message', 'labels',
 ];
+
+function column(rec: ExportRecord, c: string): unknown {
+  return c.startsWith('phase:') ? rec.phases[c.slice('phase:'.length)] : rec[c as keyof ExportRecord];
+}
 
 export function toRecord(r: IndexedResult): ExportRecord {
   const num = (v: number) => (Number.isNaN(v) ? null : v);
   return {
     namespace: r.namespace, name: r.name, uid: r.uid, nodeName: r.nodeName, outcome: r.outcome, reason: r.reason,
     createdAt: r.createdAt, startTs: r.startTs, dpReadyTs: r.dpReadyTs,
-    latStartMs: num(r.latStartMs), latDpReadyMs: num(r.latDpReadyMs), message: r.message, labels: r.labels,
+    latStartMs: num(r.latStartMs), latDpReadyMs: num(r.latDpReadyMs),
+    receiveTs: r.receiveTs, latReceiveMs: num(r.latReceiveMs),
+    phases: Object.fromEntries(PHASES.map((p) => [p.name, num(p.value(r))])),
+    message: r.message, labels: r.labels,
   };
 }
 
@@ -51,7 +68,7 @@ export function csvField(v: unknown): string {
 }
 
 function line(format: ExportFormat, rec: ExportRecord): string {
-  return format === 'ndjson' ? `${JSON.stringify(rec)}\n` : `${CSV_COLUMNS.map((c) => csvField(rec[c])).join(',')}\r\n`;
+  return format === 'ndjson' ? `${JSON.stringify(rec)}\n` : `${CSV_COLUMNS.map((c) => csvField(column(rec, c))).join(',')}\r\n`;
 }
 
 const byName = (a: IndexedResult, b: IndexedResult): number =>

@@ -79,7 +79,7 @@ describe('dpready stats --server', () => {
     const csv = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'csv', '--namespace', 'perf', '--top', '1']);
     assert.equal(csv.code, 0);
     const rows = csv.out.trimEnd().split('\r\n');
-    assert.equal(rows[0], 'namespace,name,uid,nodeName,outcome,reason,createdAt,startTs,dpReadyTs,latStartMs,latDpReadyMs,message,labels');
+    assert.match(rows[0]!, /^namespace,name,uid,nodeName,outcome,reason,createdAt,startTs,dpReadyTs,latStartMs,latDpReadyMs,receiveTs,latReceiveMs,phase:scheduled,.*,message,labels$/);
     assert.deepEqual(rows.slice(1).map((r) => r.split(',')[1]), ['fast', 'lost', 'slow'], '--top does not cut an export');
     const nd = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'ndjson', '--outcome', 'TimedOut', '--threshold', 'timedOut==1']);
     assert.equal(nd.code, 0, nd.err);
