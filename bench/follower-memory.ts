@@ -25,7 +25,7 @@ try {
   const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
   await cp.kubeConfig.makeApiClient(k8s.CoordinationV1Api).createNamespacedLease({ namespace: ns, body: {
     metadata: { name: 'dpready' }, spec: { holderIdentity: 'the-leader', leaseDurationSeconds: 86_400, acquireTime: now, renewTime: now } } });
-  const c = new Controller(cp.kubeConfig, { namespace: ns, leaderElect: true, leaseNamespace: ns, leaseName: 'dpready', identity: 'follower',
+  const c = new Controller(cp.kubeConfig, { namespace: ns, resultsNamespace: ns, leaderElect: true, leaseNamespace: ns, leaseName: 'dpready', identity: 'follower',
     datapathTimeoutMs: 300_000, timeoutPolicy: 'fail-closed', pendingGraceMs: 10_000, workers: 16, resyncMs: 300_000, apiTimeoutMs: 10_000 }, quiet);
   await c.start();
   const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
