@@ -50,8 +50,9 @@ async function controllerUrl(): Promise<string> {
   return `http://${ready.status.podIP}:8080`;
 }
 
-test('the controller runs from the image built from the Dockerfile, on the real node, as manifests/ deploys it', { skip, timeout: 5 * 60_000 }, async () => {
+test('the controller runs from the image built from the Dockerfile, on the real node, as manifests/ deploys it', { skip, timeout: 5 * 60_000 }, async (t) => {
   const c = cluster();
+  t.diagnostic(`real node set-up, seconds: ${JSON.stringify(c.realNode!.timings)}`);
   const pods = await livePods(c, 'dpready-system', 'app.kubernetes.io/component=controller');
   assert.equal(pods.length, 2);
   for (const p of pods) {
