@@ -143,7 +143,8 @@ describe('faults', { concurrency: false }, () => {
     await cp.ensureNamespace(ns);
     proxy = await startFaultProxy(cp);
     const lease = { durationMs: 6_000, retryMs: 1_000 };
-    const args = [`--namespace=${ns}`, '--leader-elect', `--leader-elect-namespace=${ns}`, '--leader-elect-name=dpready',
+    // Results beside the pods (the default, the controller's own namespace, does not exist here).
+    const args = [`--namespace=${ns}`, `--results-namespace=${ns}`, '--leader-elect', `--leader-elect-namespace=${ns}`, '--leader-elect-name=dpready',
       '--leader-elect-lease-duration=6s', '--leader-elect-renew-deadline=4s', '--leader-elect-retry-period=1s',
       '--pending-grace=60s', '--log-level=warn'];
     const replicas: ControllerProcess[] = [];
