@@ -1,0 +1,193 @@
+// charts/dpready, rendered and installed by helm (built from its Go module, test/controlplane/helm)
+// on the local control plane: it lints, renders every optional part, installs, its RBAC allows
+// what the controller does and nothing more (kubectl auth can-i as its ServiceAccount), its
+// admission policy confines the controller's pod writes to perf.github.com/ annotations, its pod
+// passes the restricted Pod Security level, and the controller, running with the chart's
+// ServiceAccount token and flags, keeps the webhook certificate and writes a reporter's report.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, describe, test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
+import { parseAllDocuments } from 'yaml';
+import { ANNOTATION_START, REPORT_AUDIENCE } from '../../src/contract.ts';
+import { Controller } from '../../src/controller/controller.ts';
+import { startAdoption, type Adoption } from '../../src/webhook/adoption.ts';
+import { core, eventually, uniqueName, useControlPlane } from '../support/cluster.ts';
+import { settings, testLog } from '../support/controller.ts';
+
+const run = promisify(execFile);
+const CHART = fileURLToPath(new URL('../../charts/dpready', import.meta.url));
+const NS = 'dpready-system';
+const SA = `system:serviceaccount:${NS}:dpready-controller`;
+const cluster = useControlPlane();
+
+interface Obj { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown }
+
+async function helm(args: string[]): Promise<string> {
+  const cp = cluster();
+  const { stdout } = await run(join(cp.binDir, 'helm'), [...args, '--kubeconfig', cp.kubeconfigPath], {
+    env: { ...process.env, HELM_CACHE_HOME: join(cp.dir, 'helm-cache'), HELM_CONFIG_HOME: join(cp.dir, 'helm-config'), HELM_DATA_HOME: join(cp.dir, 'helm-data') },
+    maxBuffer: 16 << 20,
+  });
+  return stdout;
+}
+
+async function render(set: string[] = []): Promise<Obj[]> {
+  const out = await helm(['template', 'dpready', CHART, '-n', NS, ...set.flatMap((s) => ['--set', s])]);
+  return parseAllDocuments(out).map((d) => d.toJS() as Obj).filter(Boolean);
+}
+
+async function can(verb: string, resource: string, opts: { ns?: string; sub?: string; name?: string } = {}): Promise<boolean> {
+  const args = ['auth', 'can-i', verb, opts.name ? `${resource}/${opts.name}` : resource, `--as=${SA}`];
+  if (opts.ns) args.push('-n', opts.ns); else args.push('--all-namespaces');
+  if (opts.sub) args.push(`--subresource=${opts.sub}`);
+  try {
+    return (await cluster().kubectl(args)).stdout.trim() === 'yes';
+  } catch (err) {
+    if (String((err as { stdout?: string }).stdout ?? '').trim().startsWith('no')) return false;
+    throw err;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
+}
+
+describe('charts/dpready', { concurrency: false }, () => {
+  let controller: Controller | undefined;
+  let adoption: Adoption | undefined;
+  after(async () => { await adoption?.close(); await controller?.stop(); });
+
+  test('lints, and renders every optional part', async () => {
+    await helm(['lint', '--strict', CHART]);
+    const objs = await render(['statsApi.token=s3cret', 'metrics.podMonitor.enabled=true', 'metrics.serviceMonitor.enabled=true',
+      'metrics.prometheusRule.enabled=true', 'metrics.dashboard.enabled=true', 'controller.resultsTtl=24h', 'webhook.defaultTarget=tcp://kubernetes.default.svc:443']);
+    const kinds = objs.map((o) => o.kind).sort();
+    for (const k of ['Deployment', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'PodMonitor', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'Secret']) assert.ok(kinds.includes(k), k);
+    const dep = objs.find((o) => o.kind === 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: Array<{ args: string[] }> } } } };
+    const args = dep.spec.template.spec.containers[0]!.args;
+    for (const a of ['--leader-elect', '--webhook-listen=:8443', '--webhook-cert-names=dpready-webhook.dpready-system.svc', '--result-ttl=24h',
+      '--api-token-file=/etc/dpready/stats-api/token', '--inject-default-target=tcp://kubernetes.default.svc:443', '--reporter-image=ghcr.io/dpready/dpready:0.1.0']) assert.ok(args.includes(a), a);
+    const dash = objs.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    assert.deepEqual(JSON.parse(dash.data['dpready.json']!), JSON.parse(readFileSync(join(CHART, 'files/dashboard.json'), 'utf8')));
+    const mwc = objs.find((o) => o.kind === 'MutatingWebhookConfiguration') as unknown as { webhooks: Array<{ failurePolicy: string; timeoutSeconds: number; namespaceSelector: { matchExpressions: Array<{ key: string; values: string[] }> } }> };
+    for (const w of mwc.webhooks) {
+      assert.equal(w.failurePolicy, 'Ignore');
+      assert.ok(w.timeoutSeconds <= 5);
+      assert.deepEqual(w.namespaceSelector.matchExpressions[0]!.values, ['kube-system', NS]);
+    }
+    // Switches: webhook off removes it and its permissions; replicas and image follow values.
+    const off = await render(['webhook.enabled=false', 'replicas=3', 'image.tag=9.9.9']);
+    assert.equal(off.filter((o) => /Webhook|AdmissionPolicy/.test(o.kind)).length, 0);
+    const role = off.find((o) => o.kind === 'ClusterRole') as unknown as { rules: Array<{ resources: string[]; verbs: string[] }> };
+    assert.ok(!role.rules.some((r) => r.resources.includes('tokenreviews') || (r.resources.includes('pods') && r.verbs.includes('patch'))));
+    const dep3 = off.find((o) => o.kind === 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: Array<{ image: string }> } } } };
+    assert.equal(dep3.spec.replicas, 3);
+    assert.equal(dep3.spec.template.spec.containers[0]!.image, 'ghcr.io/dpready/dpready:9.9.9');
+    // One CRD, two ways to install it.
+    assert.equal(readFileSync(join(CHART, 'crds/datapathresults.yaml'), 'utf8'), readFileSync(new URL('../../manifests/crd.yaml', import.meta.url), 'utf8'));
+  });
+
+  test('installs on the control plane', async () => {
+    const out = await helm(['install', 'dpready', CHART, '-n', NS, '--create-namespace']);
+    assert.match(out, /STATUS: deployed/);
+    const cp = cluster();
+    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/datapathresults.perf.github.com']);
+    await cp.kubectl(['get', 'mutatingwebhookconfiguration/dpready', 'validatingadmissionpolicy/dpready-controller-own-annotations', '-n', NS]);
+    await cp.kubectl(['-n', NS, 'get', 'deploy/dpready-controller', 'svc/dpready', 'svc/dpready-webhook', 'sa/dpready-controller']);
+  });
+
+  test('RBAC: the controller may do what it does', async () => {
+    const allowed: Array<[string, string, { ns?: string; sub?: string; name?: string }?]> = [
+      ['list', 'pods'], ['watch', 'pods'], ['get', 'pods', { ns: 'team-a' }], ['patch', 'pods', { ns: 'team-a', sub: 'status' }],
+      ['patch', 'pods', { ns: 'team-a' }], ['create', 'tokenreviews.authentication.k8s.io'], ['list', 'namespaces'],
+      ['create', 'events', { ns: 'team-a' }], ['patch', 'events', { ns: 'team-a' }],
+      ['list', 'datapathresults.perf.github.com', { ns: NS }], ['create', 'datapathresults.perf.github.com', { ns: NS }],
+      ['update', 'datapathresults.perf.github.com', { ns: NS }], ['delete', 'datapathresults.perf.github.com', { ns: NS }],
+      ['create', 'leases.coordination.k8s.io', { ns: NS }], ['update', 'leases.coordination.k8s.io', { ns: NS, name: 'dpready-controller' }],
+      ['create', 'secrets', { ns: NS }], ['get', 'secrets', { ns: NS, name: 'dpready-webhook-tls' }], ['update', 'secrets', { ns: NS, name: 'dpready-webhook-tls' }],
+      ['get', 'mutatingwebhookconfigurations.admissionregistration.k8s.io', { name: 'dpready' }],
+      ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io', { name: 'dpready' }],
+    ];
+    for (const [verb, res, o] of allowed) assert.equal(await can(verb, res, o), true, `may ${verb} ${res} ${JSON.stringify(o ?? {})}`);
+  });
+
+  test('RBAC: and nothing more (least privilege)', async () => {
+    const denied: Array<[string, string, { ns?: string; sub?: string; name?: string }?]> = [
+      ['create', 'pods', { ns: 'team-a' }], ['update', 'pods', { ns: 'team-a' }], ['delete', 'pods', { ns: 'team-a' }],
+      ['create', 'pods', { ns: 'team-a', sub: 'exec' }], ['get', 'pods', { ns: 'team-a', sub: 'log' }],
+      ['get', 'secrets', { ns: NS }], ['list', 'secrets', { ns: NS }], ['get', 'secrets', { ns: 'team-a', name: 'dpready-webhook-tls' }],
+      ['update', 'secrets', { ns: NS, name: 'other' }], ['list', 'secrets'], ['watch', 'namespaces'], ['get', 'namespaces', { name: 'team-a' }],
+      ['patch', 'namespaces', { name: 'team-a' }],
+      ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io', { name: 'someone-else' }],
+      ['list', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'], ['create', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'],
+      ['patch', 'validatingadmissionpolicies.admissionregistration.k8s.io', { name: 'dpready-controller-own-annotations' }],
+      ['create', 'datapathresults.perf.github.com', { ns: 'team-a' }], ['patch', 'datapathresults.perf.github.com', { ns: NS }],
+      ['update', 'leases.coordination.k8s.io', { ns: NS, name: 'kube-scheduler' }], ['create', 'leases.coordination.k8s.io', { ns: 'kube-system' }],
+      ['create', 'serviceaccounts', { ns: 'team-a', sub: 'token' }], ['create', 'subjectaccessreviews.authorization.k8s.io'],
+      ['impersonate', 'serviceaccounts'], ['list', 'nodes'], ['list', 'configmaps'],
+    ];
+    for (const [verb, res, o] of denied) assert.equal(await can(verb, res, o), false, `may not ${verb} ${res} ${JSON.stringify(o ?? {})}`);
+  });
+
+  test('the admission policy confines the controller\'s pod writes to perf.github.com/ annotations', async () => {
+    const cp = cluster();
+    const ns = uniqueName('vap');
+    await cp.ensureNamespace(ns);
+    await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'p', labels: { app: 'x' }, annotations: { owner: 'team' } }, spec: { schedulerName: 'none', containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } } }));
+    const patch = (body: object) => cp.kubectl(['-n', ns, 'patch', 'pod', 'p', '--type=merge', '-p', JSON.stringify(body), `--as=${SA}`]);
+    await patch({ metadata: { annotations: { [ANNOTATION_START]: '2026-11-30T12:00:00.000Z' } } });
+    // The policy reaches the API server's admission a moment after it is created: retry the first refusal.
+    await eventually('label change refused', () => patch({ metadata: { labels: { app: 'y' } } }).then(() => false, (e: { stderr?: string }) => /perf\.github\.com/.test(e.stderr ?? '')));
+    await assert.rejects(patch({ metadata: { annotations: { owner: 'me' } } }), (e: { stderr?: string }) => /only add, change or remove annotations under perf\.github\.com/.test(e.stderr ?? ''));
+    await assert.rejects(patch({ spec: { activeDeadlineSeconds: 5 } }), (e: { stderr?: string }) => /Forbidden|forbidden|nothing else/.test(e.stderr ?? ''));
+    // The same patches as an administrator go through: it is this identity that is confined.
+    await cp.kubectl(['-n', ns, 'patch', 'pod', 'p', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { app: 'y' } } })]);
+  });
+
+  test('the controller pod passes the restricted Pod Security level', async () => {
+    const cp = cluster();
+    await cp.kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted', '--overwrite']);
+    const dep = (await render()).find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: object } } };
+    await cp.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'template', namespace: NS }, spec: dep.spec.template.spec }));
+  });
+
+  test('with the chart\'s ServiceAccount and flags, the controller keeps the webhook certificate and writes a report', async () => {
+    const cp = cluster();
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(await cp.serviceAccountKubeconfig(NS, 'dpready-controller'));
+    controller = new Controller(kc, settings({ leaderElect: true, leaseNamespace: NS, leaseName: 'dpready-controller', resultsNamespace: NS }), testLog);
+    const port = await freePort();
+    adoption = startAdoption(kc, {
+      listen: `127.0.0.1:${port}`, namespace: NS, configName: 'dpready', secretName: 'dpready-webhook-tls',
+      certNames: ['dpready-webhook.dpready-system.svc', '127.0.0.1'], reporterImage: 'img', reportUrl: `https://127.0.0.1:${port}`, excludedNamespaces: ['kube-system', NS],
+    }, controller, testLog, { apiTimeoutMs: 10_000 });
+    await controller.start();
+    await adoption.ready;
+    await eventually('leading', async () => controller!.isLeader);
+    const mwc = await cp.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dpready' });
+    for (const w of mwc.webhooks!) assert.equal(w.clientConfig.caBundle, Buffer.from(adoption.bundle!.caBundle).toString('base64'));
+
+    const ns = uniqueName('chart-report');
+    await cp.ensureNamespace(ns);
+    const pod = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'app' }, spec: { schedulerName: 'none', containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } } }));
+    const token = (await core(cp).createNamespacedServiceAccountToken({ name: 'default', namespace: ns, body: {
+      spec: { audiences: [REPORT_AUDIENCE], expirationSeconds: 600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'app', uid: pod.metadata!.uid! } } } })).status!.token!;
+    const agent = new Agent({ connect: { ca: adoption.bundle!.caBundle } });
+    const res = await fetch(`https://127.0.0.1:${port}/report/v1/annotations`, { method: 'PATCH', dispatcher: agent,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { annotations: { [ANNOTATION_START]: '2026-11-30T12:00:00.000Z' } } }) });
+    assert.equal(res.status, 200, await res.text());
+    const p = await core(cp).readNamespacedPod({ namespace: ns, name: 'app' });
+    assert.equal(p.metadata!.annotations![ANNOTATION_START], '2026-11-30T12:00:00.000Z');
+    await agent.close();
+  });
+});
