@@ -197,7 +197,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     if (withControllers) {
       const [kcmPort, schedPort, kwokPort] = [await freePort(), await freePort(), await freePort()];
       const clientFlags = ['--kube-api-qps=500', '--kube-api-burst=1000'];
-      log('starting kube-controller-manager, kube-scheduler and KWOK');
+      log(`starting kube-controller-manager, kube-scheduler${nodes > 0 ? ` and KWOK (${nodes} nodes)` : ''}`);
       controllerManager = startProcess('kube-controller-manager', bin('kube-controller-manager'), [
         `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${kcmPort}`,
         `--service-account-private-key-file=${pki.saPrivateKey}`, `--root-ca-file=${pki.caCert}`,
