@@ -131,7 +131,7 @@ export function formatReport(r: BenchReport): string {
     const n = r.realNode;
     out.push('', `7. Real node (bench/real-node.ts): ${n.pods} reporters in real containers, path dropped by iptables then healed`);
     out.push(`   time-to-start error (reported − CRI container start), ms: p50 ${n.startError.p50}, p99 ${n.startError.p99}, min ${n.startError.min}, max ${n.startError.max}; |error| p99 ${n.startAbsError.p99}`);
-    out.push(`   time-to-datapath-ready error (reported − rule removed), ms: p50 ${n.dpReadyError.p50}, p99 ${n.dpReadyError.p99}, min ${n.dpReadyError.min}, max ${n.dpReadyError.max}; |error| p99 ${n.dpReadyAbsError.p99} (truth: the instant the commit was sent; iptables-restore exited ${n.ruleRemovalMs} ms later)`);
+    out.push(`   time-to-datapath-ready error (reported − rule removed), ms: p50 ${n.dpReadyError.p50}, p99 ${n.dpReadyError.p99}, min ${n.dpReadyError.min}, max ${n.dpReadyError.max}; |error| p99 ${n.dpReadyAbsError.p99} (truth: ${n.truth === 'nft monitor' ? 'the kernel\'s commit as nft monitor reported it' : 'the instant the commit was sent'}; iptables-restore exited ${n.ruleRemovalMs} ms after the commit was sent)`);
     out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
     out.push(`   ${n.versions.kubernetes}; ${n.versions.containerd}; runc ${n.versions.runc}; CNI plugins ${n.versions.cni}; node set-up, s: ${JSON.stringify(n.setupSeconds)}`);
   } else if (r.realNode) out.push('', `7. Real node: skipped (${r.realNode.skipped})`);

@@ -2,6 +2,7 @@
 // (agnhost netexec) behind a Service, and an iptables rule that breaks or thins the path to
 // it for real, on the node's pod network.
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 
@@ -33,8 +34,12 @@ export function targetObjects(name: string, namespace: string): [V1Deployment, V
   }];
 }
 
-/** When a rule was removed: iptables committed the change somewhere in [before, after] (ms since the epoch). */
-export interface Removal { before: number; after: number }
+/**
+ * When a rule was removed: the kernel committed the change somewhere in [before, after] (ms
+ * since the epoch), and `committed` is when `nft monitor` reported the commit (within a
+ * millisecond or two of it), where nft is installed.
+ */
+export interface Removal { before: number; after: number; committed?: number }
 
 /**
  * A FORWARD rule on the node, dropping TCP to `podIp:port` (or a CIDR such as the pod subnet): with bridge netfilter on, it
@@ -64,18 +69,26 @@ export class PathRule {
    */
   async remove(): Promise<Removal> {
     if (!this.installed) { const now = Date.now(); return { before: now, after: now }; }
+    // The kernel's own report of the commit: nft monitor prints each ruleset change as it happens.
+    const monitor = existsSync('/usr/sbin/nft') ? spawn('nft', ['monitor', 'rules'], { stdio: ['ignore', 'pipe', 'ignore'] }) : undefined;
+    let committed: number | undefined;
+    monitor?.stdout!.on('data', (d: Buffer) => { if (committed === undefined && d.toString().includes('delete rule')) committed = Date.now(); });
     const restore = spawn('iptables-restore', ['--noflush'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     restore.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const exited = new Promise<number | null>((resolve) => restore.once('exit', resolve));
     restore.stdin.write('*filter\n');
-    await new Promise((r) => setTimeout(r, 100)); // let it start and parse the table header
+    await new Promise((r) => setTimeout(r, 200)); // let both start (and the monitor subscribe)
     const before = Date.now();
     restore.stdin.end(`-D FORWARD ${this.spec.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}\nCOMMIT\n`);
     const code = await exited;
     const after = Date.now();
+    if (monitor) {
+      for (let i = 0; i < 100 && committed === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      monitor.kill();
+    }
     if (code !== 0) throw new Error(`iptables-restore could not remove the rule (exit ${code}): ${stderr.trim()}`);
     this.installed = false;
-    return { before, after };
+    return { before, after, ...(committed !== undefined ? { committed } : {}) };
   }
 }

@@ -125,7 +125,8 @@ test('a real rolling update waits for a real datapath: Service by DNS name throu
   t.diagnostic(`stuck pod ${stuck.metadata!.name}: ${condition(stuckNow, CONDITION_TYPE)!.message}`);
 
   // Heal the path: the rollout completes, and the stuck pod's ready instant follows the heal.
-  const { before: healedAt } = await rule.remove();
+  const removal = await rule.remove();
+  const healedAt = removal.committed ?? removal.before;
   await deploymentAvailable(c, NS, 'web', 3, 180_000);
   const finalPods = await livePods(c, NS, 'app=web');
   assert.equal(finalPods.filter((p) => firstGen.has(p.metadata!.uid!)).length, 0, 'every old pod replaced');
@@ -236,7 +237,8 @@ test('receive check: egress works but ingress is blocked: not Ready, naming the 
   assert.ok(still.metadata!.annotations![ANNOTATION_DP_READY], 'the send side is recorded');
   t.diagnostic(`${waiting.metadata!.name}: ${condition(still, CONDITION_TYPE)!.message}`);
 
-  const { before: openedAt } = await rule.remove();
+  const removal = await rule.remove();
+  const openedAt = removal.committed ?? removal.before;
   await eventually('Ready with both directions', async () => {
     const p = await core.readNamespacedPod({ name: pod.metadata!.name!, namespace: NS });
     return condition(p, 'Ready')?.status === 'True';
