@@ -195,6 +195,8 @@ export const INJECT_LABEL = 'dpready.perf.github.com/inject';
 export const INJECT_TARGET_ANNOTATION = 'dpready.perf.github.com/probe-target';
 export const INJECT_TIMEOUT_ANNOTATION = 'dpready.perf.github.com/probe-timeout';
 export const INJECT_MODE_ANNOTATION = 'dpready.perf.github.com/probe-mode';
+/** Turns the receive check on for an injected pod: the port its reporter listens on (docs/receive.md). */
+export const INJECT_RECEIVE_PORT_ANNOTATION = 'dpready.perf.github.com/receive-port';
 /** Stamped by the webhook on the pods it changed: the instant of admission, RFC3339 (ms). */
 export const INJECTED_ANNOTATION = 'dpready.perf.github.com/injected-at';
 /** Name of the injected reporter container. */

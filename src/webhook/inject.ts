@@ -12,7 +12,8 @@
 // hand-written template (the pre-webhook way) keeps working unchanged.
 import type { V1Container, V1EnvVar, V1Pod, V1Volume } from '@kubernetes/client-node';
 import {
-  CONDITION_TYPE, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_TARGET_ANNOTATION, INJECT_TIMEOUT_ANNOTATION,
+  CONDITION_TYPE, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_RECEIVE_PORT_ANNOTATION, INJECT_TARGET_ANNOTATION, INJECT_TIMEOUT_ANNOTATION,
+  RECEIVE_PORT_NAME,
   INJECTED_ANNOTATION, REPORT_AUDIENCE, REPORTER_CONTAINER,
 } from '../contract.ts';
 import { parseDuration } from '../durations.ts';
@@ -62,6 +63,11 @@ export function decideInjection(pod: V1Pod, namespace: string, s: InjectSettings
   }
   const mode = ann[INJECT_MODE_ANNOTATION] ?? 'sidecar';
   if (mode !== 'sidecar' && mode !== 'init') return skip('invalid', `${INJECT_MODE_ANNOTATION}=${JSON.stringify(mode)}: expected sidecar or init`);
+  const receive = ann[INJECT_RECEIVE_PORT_ANNOTATION];
+  const receivePort = receive === undefined ? undefined : /^\d+$/.test(receive) ? Number(receive) : NaN;
+  if (receivePort !== undefined && !(receivePort >= 1 && receivePort <= 65535)) {
+    return skip('invalid', `${INJECT_RECEIVE_PORT_ANNOTATION}=${JSON.stringify(receive)}: expected a port number from 1 to 65535`);
+  }
 
   const patch: JsonPatchOp[] = [];
   const prepend = (path: string, list: unknown[] | undefined, value: unknown) => {
@@ -71,7 +77,7 @@ export function decideInjection(pod: V1Pod, namespace: string, s: InjectSettings
     patch.push(list?.length ? { op: 'add', path: `${path}/-`, value } : { op: 'add', path, value: [value] });
   };
   appendTo('/spec/readinessGates', pod.spec?.readinessGates, { conditionType: CONDITION_TYPE });
-  prepend('/spec/initContainers', pod.spec?.initContainers, reporterContainer(s, target, timeout, mode));
+  prepend('/spec/initContainers', pod.spec?.initContainers, reporterContainer(s, target, timeout, mode, receivePort));
   appendTo('/spec/volumes', pod.spec?.volumes, tokenVolume());
   const stamp = new Date(now).toISOString();
   if (pod.metadata?.annotations) patch.push({ op: 'add', path: `/metadata/annotations/${escapePointer(INJECTED_ANNOTATION)}`, value: stamp });
@@ -83,7 +89,7 @@ function skip(reason: SkipReason, message: string): InjectDecision {
   return { inject: false, reason, message };
 }
 
-export function reporterContainer(s: InjectSettings, target: string, timeout: string | undefined, mode: 'sidecar' | 'init'): V1Container {
+export function reporterContainer(s: InjectSettings, target: string, timeout: string | undefined, mode: 'sidecar' | 'init', receivePort?: number): V1Container {
   const field = (path: string) => ({ valueFrom: { fieldRef: { fieldPath: path } } });
   const env: V1EnvVar[] = [
     { name: 'MY_POD_NAME', ...field('metadata.name') },
@@ -91,6 +97,7 @@ export function reporterContainer(s: InjectSettings, target: string, timeout: st
     { name: 'PROBE_TARGET', value: target },
     ...(timeout !== undefined ? [{ name: 'PROBE_TIMEOUT', value: timeout }] : []),
     { name: 'PROBE_MODE', value: mode },
+    ...(receivePort !== undefined ? [{ name: 'PROBE_RECEIVE_PORT', value: String(receivePort) }] : []),
     { name: 'DPREADY_REPORT_URL', value: s.reportUrl },
     { name: 'DPREADY_REPORT_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
     { name: 'DPREADY_REPORT_CA', value: s.caBundle },
@@ -100,6 +107,8 @@ export function reporterContainer(s: InjectSettings, target: string, timeout: st
     image: s.reporterImage,
     args: ['reporter'],
     ...(mode === 'sidecar' ? { restartPolicy: 'Always' } : {}),
+    // The named port is what tells the controller to knock (the receive check).
+    ...(receivePort !== undefined ? { ports: [{ name: RECEIVE_PORT_NAME, containerPort: receivePort }] } : {}),
     env,
     resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
     volumeMounts: [{ name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true }],

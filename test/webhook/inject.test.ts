@@ -3,8 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  ANNOTATION_START, CONDITION_TYPE, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_TARGET_ANNOTATION, INJECT_TIMEOUT_ANNOTATION,
-  INJECTED_ANNOTATION, REPORT_AUDIENCE, REPORTER_CONTAINER,
+  ANNOTATION_START, CONDITION_TYPE, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_RECEIVE_PORT_ANNOTATION, INJECT_TARGET_ANNOTATION,
+  INJECT_TIMEOUT_ANNOTATION, INJECTED_ANNOTATION, RECEIVE_PORT_NAME, REPORT_AUDIENCE, REPORTER_CONTAINER,
 } from '../../src/contract.ts';
 import { decideInjection, type InjectSettings, type JsonPatchOp } from '../../src/webhook/inject.ts';
 import { boundPodOf, checkAnnotationPatch, ownAnnotations } from '../../src/webhook/report.ts';
@@ -179,5 +179,31 @@ describe('webhook flags', () => {
       reporterImage: 'img', reportUrl: 'https://dpready-webhook.ops.svc:8443', excludedNamespaces: ['kube-system', 'ops'] });
     assert.throws(() => parseWebhookArgs({ 'webhook-listen': ':8443' }, 'ops'), /--reporter-image/);
     assert.throws(() => parseWebhookArgs({ 'webhook-listen': ':8443', 'reporter-image': 'i', 'report-url': 'http://x' }, 'ops'), /--report-url/);
+  });
+});
+
+describe('decideInjection: the receive check', () => {
+  test('a receive-port annotation gives the reporter the listener and the named port the controller knocks on', () => {
+    const p = pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80', [INJECT_RECEIVE_PORT_ANNOTATION]: '9376' } });
+    const d = decideInjection(p, 'apps', S, NOW);
+    assert.ok(d.inject);
+    const reporter = apply(p, d.patch).spec!.initContainers!.find((c) => c.name === REPORTER_CONTAINER)!;
+    assert.deepEqual(reporter.ports, [{ name: RECEIVE_PORT_NAME, containerPort: 9376 }]);
+    assert.equal(reporter.env!.find((e) => e.name === 'PROBE_RECEIVE_PORT')?.value, '9376');
+  });
+
+  test('without it, no port and no listener', () => {
+    const p = pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80' } });
+    const d = decideInjection(p, 'apps', S, NOW);
+    assert.ok(d.inject);
+    const reporter = apply(p, d.patch).spec!.initContainers!.find((c) => c.name === REPORTER_CONTAINER)!;
+    assert.equal(reporter.ports, undefined);
+    assert.equal(reporter.env!.some((e) => e.name === 'PROBE_RECEIVE_PORT'), false);
+  });
+
+  test('a bad port is not injected, and the reason names the annotation', () => {
+    const d = decideInjection(pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80', [INJECT_RECEIVE_PORT_ANNOTATION]: '99999' } }), 'apps', S, NOW);
+    assert.equal(d.inject, false);
+    assert.ok(!d.inject && d.reason === 'invalid' && /receive-port="99999": expected a port number/.test(d.message));
   });
 });
