@@ -81,6 +81,8 @@ export class ReceiveProber {
 
   /** Pods waiting for a knock to get through. */
   get pending(): number { return this.targets.size; }
+  /** Entries in the due heap, stale ones included (memory). */
+  get scheduled(): number { return this.due.size; }
   /** Knocks sent since start (for the load figure). */
   get sent(): number { return this.knocks; }
 
@@ -94,6 +96,9 @@ export class ReceiveProber {
     if (known && known.ip === pod.podIP && known.port === pod.receivePort) return;
     const target: Target = { uid, ip: pod.podIP!, port: pod.receivePort!, nextAt: this.o.clock.monotonic(), answeredMs: 0, lastAnswered: false };
     this.targets.set(uid, target);
+    // Stale entries leave the schedule only as it runs, so a follower schedules nothing: its
+    // schedule would grow with every pod. start() schedules every target then.
+    if (!this.running) return;
     this.due.push(target);
     this.arm(0);
   }
@@ -108,6 +113,9 @@ export class ReceiveProber {
     if (this.running) return;
     this.running = true;
     this.lastRefill = this.o.clock.monotonic();
+    this.due.clear();
+    const now = this.o.clock.monotonic();
+    for (const t of this.targets.values()) { t.nextAt = now; this.due.push(t); }
     this.arm(0);
   }
 
@@ -115,6 +123,7 @@ export class ReceiveProber {
     this.running = false;
     if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.due.clear();
   }
 
   private arm(ms: number): void {
@@ -171,6 +180,9 @@ export class ReceiveProber {
 /** A binary min-heap of targets by nextAt; stale entries are skipped by the reader. */
 class DueHeap {
   private readonly a: { at: number; t: Target }[] = [];
+
+  get size(): number { return this.a.length; }
+  clear(): void { this.a.length = 0; }
 
   push(t: Target): void {
     const a = this.a;

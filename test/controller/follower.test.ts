@@ -69,3 +69,22 @@ test('a follower keeps caches only: 20k pods created and deleted leave no queued
   assert.ok(after - before < 1, `heap grew ${(after - before).toFixed(2)} MB`);
   await c.stop();
 });
+
+// The receive check's knock schedule dropped stale entries only when it ran, that is on the
+// leader: on a follower every pod that needed a knock stayed in it.
+test('a follower schedules no knocks: 20k receive-checked pods created and deleted leave the schedule empty', async () => {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromClusterAndUser({ name: 'nowhere', server: 'https://127.0.0.1:1', skipTLSVerify: false }, { name: 'nobody' });
+  const c = new Controller(kc, settings({ leaderElect: true }), testLog);
+  const podEvents = (c as unknown as { podReflector: { opts: ReflectorOptions } }).podReflector.opts;
+  for (let i = 0; i < 20_000; i++) {
+    const p = pod(i, { [ANNOTATION_START]: new Date().toISOString() });
+    p.spec!.containers = [{ name: 'app', image: 'x', ports: [{ name: 'dpready-receive', containerPort: 9090 }] }];
+    p.status = { phase: 'Running', podIP: `10.0.${i >> 8}.${i & 255}` };
+    podEvents.onEvent('ADDED', p);
+    podEvents.onEvent('DELETED', p);
+  }
+  assert.equal(c.receiver.pending, 0);
+  assert.equal(c.receiver.scheduled, 0, 'no knock scheduled while following');
+  await c.stop();
+});
