@@ -149,6 +149,21 @@ export async function leftovers(state: HostState): Promise<string[]> {
 }
 
 /**
+ * Clears what an earlier real node left when its test process was killed outright (its
+ * children die with it, but containers, shims, cgroups, mounts, rules and the bridge do not).
+ * Safe only under the real-node lock: then no other node's state can be live.
+ */
+export async function sweepStaleNode(): Promise<void> {
+  const ours = (path: string) => /\/dpready-(cp|bench)-[^/]+\/node\//.test(path);
+  const stale: HostState = { netnsBefore: await listNetns(), dir: '/nonexistent-dpready-node', containerdSocket: '/nonexistent-dpready.sock' };
+  for (const pid of await processesMatching((c) => c.includes('containerd-shim') && ours(c))) kill(pid);
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')
+    .map((l) => l.split(' ')[4]).filter((m): m is string => !!m && ours(m));
+  for (const m of mounts.reverse()) await quietly('umount', ['-l', m]);
+  await cleanHost(stale, async () => {});
+}
+
+/**
  * Removes every trace of the node. Runs after kubelet, kube-proxy and containerd were asked to
  * stop; kills what they left (pods live on in containerd's shims, which no signal to
  * containerd reaches), then unmounts, deletes and flushes. Idempotent.

@@ -14,7 +14,7 @@ import { ensureImages } from './images.ts';
 import { kubeconfigYaml } from './kubeconfig-file.ts';
 import {
   CLUSTER_DNS_IP, NODE_IP, POD_SUBNET, cleanHost, cniConfig, createPodBridge, leftovers, listNetns,
-  realNodeUnavailable, type HostState,
+  realNodeUnavailable, sweepStaleNode, type HostState,
 } from './node-host.ts';
 import { issueClientCert, type Pki } from './pki.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
@@ -136,6 +136,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   };
   const images = await timed('images', () => ensureImages(o.binDir, o.log));
   const lock = await takeLock();
+  await sweepStaleNode();
   const dir = join(o.dir, 'node');
   const containerdDir = join(dir, 'containerd');
   const socket = join(containerdDir, 'containerd.sock');
