@@ -2,6 +2,7 @@
 import type { RealNodeResult } from './real-node.ts';
 import type { ReceiveLoadFigures } from './receive-load.ts';
 import type { ApiBenchFigures } from './api.ts';
+import type { BurstFigures } from './burst.ts';
 import type { AccuracyFigures } from './accuracy.ts';
 import type { CostFigures } from './api-cost.ts';
 import type { GateLatencyFigures } from './gate-latency.ts';
@@ -15,6 +16,7 @@ export interface BenchReport {
   command: string;
   machine: Machine;
   durationSeconds: number;
+  burst?: BurstFigures;
   accuracy?: AccuracyFigures;
   gateLatency?: GateLatencyFigures;
   apiCost?: CostFigures[];
@@ -32,6 +34,14 @@ const lpad = (s: string | number, n: number) => String(s).padStart(n);
 
 export function marksOf(r: BenchReport): Mark[] {
   const marks: Mark[] = [];
+  if (r.burst) {
+    const b = r.burst;
+    const rss = b.controller.settled?.rssMiB ?? NaN;
+    marks.push({ what: `burst: annotation → result p99 (${b.pods} pods)`, figure: `${b.annotationToResultMs.p99} ms`, mark: `≤ ${b.marks.latencyP99Ms} ms`, pass: b.annotationToResultMs.p99 <= b.marks.latencyP99Ms });
+    marks.push({ what: `burst: annotation → condition True p99 (${b.pods} pods)`, figure: `${b.annotationToConditionMs.p99} ms`, mark: `≤ ${b.marks.latencyP99Ms} ms`, pass: b.annotationToConditionMs.p99 <= b.marks.latencyP99Ms });
+    marks.push({ what: 'burst: controller CPU per pod, whole workload', figure: `${b.controllerCpuMsPerPod} ms (${b.controllerCpuSeconds} s)`, mark: `≤ ${b.marks.cpuMsPerPod} ms`, pass: b.controllerCpuMsPerPod <= b.marks.cpuMsPerPod });
+    marks.push({ what: `burst: controller RSS settled at ${b.pods} pods (heap cap ${b.heapCap.split(' ')[0]})`, figure: `${rss} MiB`, mark: `≤ ${b.marks.rssMiB} MiB`, pass: rss <= b.marks.rssMiB });
+  }
   if (r.receiveLoad) {
     const l = r.receiveLoad;
     marks.push({ what: `receive prober: knocks/s at ${l.pods} pending pods (ingress blocked)`, figure: `${l.knocksPerSecond}/s`, mark: `≤ ${l.markKnocksPerSecond}/s (1,000/s + a 100-knock burst)`, pass: l.knocksPerSecond <= l.markKnocksPerSecond });
@@ -66,6 +76,17 @@ export function formatReport(r: BenchReport): string {
   out.push(`dpready benchmark (${r.mode}) — ${m.date}`);
   out.push(`machine: ${m.cores} cores (${m.cpuModel}), ${m.memGiB} GiB, ${m.os}; Node ${m.node}; ${m.kubernetes}; dpready ${m.git}; took ${r.durationSeconds} s`);
   out.push(`command: ${r.command}`);
+  if (r.burst) {
+    const b = r.burst;
+    const s = b.controller.settled;
+    out.push('', `0. Burst: ${b.workload} (controller heap cap ${b.heapCap})`);
+    out.push(`   pods created in ${b.createSeconds} s, all Running ${b.allRunningSeconds} s after the first create`);
+    out.push(`   annotation → DatapathResult, ms:   p50 ${b.annotationToResultMs.p50}  p99 ${b.annotationToResultMs.p99}  max ${b.annotationToResultMs.max}`);
+    out.push(`   annotation → condition True, ms:   p50 ${b.annotationToConditionMs.p50}  p99 ${b.annotationToConditionMs.p99}  max ${b.annotationToConditionMs.max}`);
+    out.push(`   annotating started → last result: ${b.annotatingToLastResultMs} ms`);
+    out.push(`   controller: CPU ${b.controllerCpuSeconds} s for the whole workload (${b.controllerCpuMsPerPod} ms/pod); RSS settled ${s?.rssMiB} MiB, peak ${s?.peakRssMiB} MiB; V8 heap in use ${b.controller.heapUsedMiB} MiB`);
+    out.push(`   controller writes per pod: ${b.controllerWritesPerPod} ${JSON.stringify(b.writesPerPod)}`);
+  }
   if (r.accuracy) {
     const a = r.accuracy;
     out.push('', `1. Accuracy: |measured − true| ms (truth: create call, reporter spawn, target open); pods per method`);

@@ -1,6 +1,7 @@
 // The benchmark suite: `npm run bench` (quick, a few minutes on 2 cores) or
 // `npm run bench -- --full` (5,000 pods, 100,000 results). `--only a,b` runs some parts:
-// cost, accuracy, gate, scale, api, reporter, receive, realnode (root only: skipped with the reason elsewhere). `--controller-args=--workers=32` (note the =) passes flags to
+// burst, cost, accuracy, gate, scale, api, reporter, receive, realnode (root only: skipped with the reason elsewhere).
+// `--cpu-prof=DIR` writes a V8 CPU profile of the burst's controller process into DIR (node --cpu-prof). `--controller-args=--workers=32` (note the =) passes flags to
 // every controller the suite starts. Prints a table and writes
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
 // its own time bounds, and the whole run is capped (--max-minutes, default 8 quick / 60 full).
@@ -15,6 +16,7 @@ import { installDpready } from '../src/devcluster/install.ts';
 import { accuracyFigures } from './accuracy.ts';
 import { apiCost } from './api-cost.ts';
 import { benchApi } from './api.ts';
+import { burst } from './burst.ts';
 import { setControllerArgs } from './controller-args.ts';
 import { gateLatency } from './gate-latency.ts';
 import { Kube } from './kube.ts';
@@ -25,13 +27,14 @@ import { receiveLoad } from './receive-load.ts';
 import { scale } from './scale.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['cost', 'accuracy', 'gate', 'scale', 'api', 'reporter', 'receive', 'realnode'] as const;
+const PARTS = ['burst', 'cost', 'accuracy', 'gate', 'scale', 'api', 'reporter', 'receive', 'realnode'] as const;
 
 const { values } = parseArgs({ options: {
   full: { type: 'boolean', default: false },
   only: { type: 'string' },
   'max-minutes': { type: 'string' },
   'controller-args': { type: 'string' },
+  'cpu-prof': { type: 'string' },
 } });
 setControllerArgs(values['controller-args']);
 const full = values.full!;
@@ -40,9 +43,9 @@ for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new E
 const maxMinutes = Number(values['max-minutes'] ?? (full ? 60 : 8));
 
 const size = full
-  ? { nodes: 20, costPods: 50, accuracyPods: 50, steady: 1000, rate: 50, burst: 1000, scalePods: 5000, scaleResults: 100_000, scaleRequests: 2000,
+  ? { nodes: 20, burstPods: 2000, costPods: 50, accuracyPods: 50, steady: 1000, rate: 50, burst: 1000, scalePods: 5000, scaleResults: 100_000, scaleRequests: 2000,
     api: { results: 100_000 }, reporter: { runs: 20, processRuns: 5 } }
-  : { nodes: 4, costPods: 20, accuracyPods: 20, steady: 250, rate: 50, burst: 300, scalePods: 200, scaleResults: 2_000, scaleRequests: 300,
+  : { nodes: 10, burstPods: 2000, costPods: 20, accuracyPods: 20, steady: 250, rate: 50, burst: 300, scalePods: 200, scaleResults: 2_000, scaleRequests: 300,
     api: { results: 20_000, pendingPods: 200, requestsPerRoute: 300, maxSecondsPerRoute: 2 }, reporter: { runs: 5, processRuns: 2 } };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -117,7 +120,7 @@ function finish(): void {
   log(`bench: wrote bench/results/latest.json (${report.durationSeconds} s)`);
 }
 
-const needsCluster = ['cost', 'accuracy', 'gate', 'scale'].some((p) => only.has(p));
+const needsCluster = ['burst', 'cost', 'accuracy', 'gate', 'scale'].some((p) => only.has(p));
 let cp: ControlPlane | undefined;
 let cpDir: string | undefined;
 let kube: Kube | undefined;
@@ -129,8 +132,13 @@ try {
     cpDir = mkdtempSync(join(tmpdir(), 'dpready-bench-'));
     cp = await startControlPlane({ nodes: size.nodes, dir: cpDir, log: (l) => log(`  ${l}`) });
     report.machine.kubernetes = await kubernetesVersion(cp);
-    await installDpready(cp, { workloadNamespaces: ['bench-cost', 'bench-acc', 'bench-legacy', 'bench-gate-a', 'bench-gate-b', 'bench-scale'] });
+    await installDpready(cp, { workloadNamespaces: ['bench-burst', 'bench-cost', 'bench-acc', 'bench-legacy', 'bench-gate-a', 'bench-gate-b', 'bench-scale'] });
     kube = new Kube(cp.server, cp, 32);
+  }
+  // First, on a fresh control plane, as the issue measured it.
+  if (only.has('burst') && cp) {
+    log(`bench: burst, ${size.burstPods} gated pods on 10 KWOK nodes, every pod annotated at once`);
+    report.burst = await burst(cp, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', built: true, log, cpuProfDir: values['cpu-prof'] });
   }
   let lateRun: Awaited<ReturnType<typeof runLifecycle>> | undefined;
   if (only.has('cost') && cp && kube) {

@@ -1,0 +1,173 @@
+// The burst workload of issue 14, named exactly: 2,000 gated pods on 10 KWOK nodes; once every
+// pod runs, every pod is annotated as a reporter would (start and ready in one patch) at once.
+// One dpready controller process, run as the Deployment runs it (its NODE_OPTIONS heap cap).
+// Figures, each from watches of the benchmark (its own clock on both ends):
+//   annotation seen → condition True seen, and annotation seen → DatapathResult seen, p50 / p99;
+//   annotating started → last result seen;
+//   the controller's CPU seconds over the whole workload (creation to last result), per pod;
+//   its RSS settled (a few seconds after the last result) and its peak RSS;
+//   its own writes (dpready_kube_api_writes_total) per pod.
+import { mkdirSync } from 'node:fs';
+import { ANNOTATION_DP_READY, ANNOTATION_START, CONDITION_TYPE, GROUP, PLURAL, VERSION } from '../src/contract.ts';
+import type { ControlPlane } from '../src/devcluster/control-plane.ts';
+import { startControllerProcess } from '../src/devcluster/controller-process.ts';
+import { controllerArgs } from './controller-args.ts';
+import { deploymentNodeOptions } from './deployment-env.ts';
+import { freePort } from './ports.ts';
+import { Kube, mapLimit, sleep, until, type Obj } from './kube.ts';
+import { childUsage, type ProcUsage } from './proc-usage.ts';
+import { p50p99 } from './stats.ts';
+
+export interface BurstOptions {
+  pods: number;
+  nodes: number;
+  namespace: string;
+  built: boolean;
+  log: (line: string) => void;
+  /** Directory for the controller's V8 CPU profile (node --cpu-prof); none when unset. */
+  cpuProfDir?: string;
+}
+
+type Latencies = { n: number; p50: number; p99: number; max: number };
+export interface BurstFigures {
+  workload: string;
+  pods: number;
+  nodes: number;
+  heapCap: string;
+  createSeconds: number;
+  /** First pod created → every pod Running (KWOK). */
+  allRunningSeconds: number;
+  annotationToResultMs: Latencies;
+  annotationToConditionMs: Latencies;
+  /** Annotating started → the last DatapathResult seen. */
+  annotatingToLastResultMs: number;
+  controllerCpuSeconds: number;
+  controllerCpuMsPerPod: number;
+  controller: { settled?: ProcUsage; heapUsedMiB?: number };
+  /** The controller's own writes (its counter) per pod, by resource/verb. */
+  writesPerPod: Record<string, number>;
+  controllerWritesPerPod: number;
+  marks: { latencyP99Ms: number; cpuMsPerPod: number; rssMiB: number };
+}
+
+interface Track { uid?: string; annotationSeenAt?: number; conditionSeenAt?: number; resultSeenAt?: number }
+
+const conditionTrue = (o: Obj) => o.status?.conditions?.some((c) => c.type === CONDITION_TYPE && c.status === 'True') ?? false;
+
+async function controllerWrites(url: string): Promise<Record<string, number>> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^dpready_kube_api_writes_total\{([^}]*)\} (\S+)$/gm)) {
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    out[`${labels.verb} ${labels.resource}`] = Number(m[2]);
+  }
+  return out;
+}
+
+async function heapUsedMiB(url: string): Promise<number | undefined> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  const v = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+  return v === undefined ? undefined : Math.round(Number(v) / 1048576);
+}
+
+export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFigures> {
+  const ns = o.namespace;
+  const nodes = cp.nodeNames.slice(0, o.nodes);
+  if (nodes.length < o.nodes) throw new Error(`burst needs ${o.nodes} KWOK nodes; the control plane has ${cp.nodeNames.length}`);
+  const writer = new Kube(cp.server, cp, 64);
+  const observer = new Kube(cp.server, cp, 4);
+  const env = deploymentNodeOptions();
+  const heapCap = /--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS ?? '')?.[1];
+  if (o.cpuProfDir) {
+    mkdirSync(o.cpuProfDir, { recursive: true });
+    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${o.cpuProfDir}`.trim();
+  }
+  const controller = await startControllerProcess(cp, {
+    kubeconfig: cp.kubeconfigPath, port: await freePort(), built: o.built, name: `controller-${ns}`, args: controllerArgs(ns), env,
+  });
+  const pid = controller.process.child.pid;
+  const tracks = new Map<string, Track>();
+  const byUid = new Map<string, Track>();
+  const running = new Set<string>();
+  const watches: Array<{ stop(): Promise<void> }> = [];
+  let annotating = false;
+  try {
+    const names = Array.from({ length: o.pods }, (_, i) => `burst-${i}`);
+    for (const n of names) tracks.set(n, {});
+    watches.push(await observer.watch(`/api/v1/namespaces/${ns}/pods`, (e) => {
+      const t = tracks.get(e.object.metadata.name);
+      if (!t || (e.type !== 'ADDED' && e.type !== 'MODIFIED')) return;
+      if (!t.uid) { t.uid = e.object.metadata.uid; byUid.set(t.uid, t); }
+      if (e.object.status?.phase === 'Running') running.add(e.object.metadata.name);
+      if (annotating && t.annotationSeenAt === undefined && e.object.metadata.annotations?.[ANNOTATION_DP_READY]) t.annotationSeenAt = e.at;
+      if (t.annotationSeenAt !== undefined && t.conditionSeenAt === undefined && conditionTrue(e.object)) t.conditionSeenAt = e.at;
+    }));
+    watches.push(await observer.watch(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`, (e) => {
+      if (e.type !== 'ADDED') return;
+      const uid = (e.object as { spec?: { podRef?: { uid?: string } } }).spec?.podRef?.uid;
+      const t = uid ? byUid.get(uid) : undefined;
+      if (t && t.resultSeenAt === undefined) t.resultSeenAt = e.at;
+    }));
+
+    const before = childUsage(pid);
+    const t0 = Date.now();
+    await mapLimit(names, 32, (name) => writer.createPod(ns, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'dpready-burst' } },
+      spec: {
+        readinessGates: [{ conditionType: CONDITION_TYPE }],
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [
+          { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: nodes }] }] } } },
+        containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
+      },
+    }));
+    const createSeconds = Math.round((Date.now() - t0) / 100) / 10;
+    o.log(`  ${o.pods} gated pods created in ${createSeconds} s on ${nodes.length} KWOK nodes`);
+    await until('every burst pod Running', () => running.size >= o.pods, 300_000, 100);
+    const allRunningSeconds = Math.round((Date.now() - t0) / 100) / 10;
+    o.log(`  every pod Running ${allRunningSeconds} s after the first create; annotating all ${o.pods} at once`);
+
+    annotating = true;
+    const a0 = Date.now();
+    await Promise.all(names.map((name) => {
+      const now = Date.now();
+      return writer.annotatePod(ns, name, { [ANNOTATION_START]: new Date(now - 50).toISOString(), [ANNOTATION_DP_READY]: new Date(now).toISOString() })
+        .catch((err: unknown) => o.log(`  annotate ${name} failed: ${String(err)}`));
+    }));
+    const all = [...tracks.values()];
+    await until('every burst result and condition', () => all.every((t) => t.resultSeenAt !== undefined && t.conditionSeenAt !== undefined), 600_000, 100);
+    const lastResult = Math.max(...all.map((t) => t.resultSeenAt!));
+    // Settled: what the controller holds once the burst is over.
+    await sleep(5_000);
+    const settled = childUsage(pid);
+    const heap = await heapUsedMiB(controller.url);
+    const writes = await controllerWrites(controller.url);
+    const cpu = settled && before ? Math.round((settled.cpuSeconds - before.cpuSeconds) * 100) / 100 : NaN;
+    const writesPerPod = Object.fromEntries(Object.entries(writes).map(([k, v]) => [k, Math.round((v / o.pods) * 100) / 100]));
+    const lat = (f: (t: Track) => number) => p50p99(all.map(f));
+    const figures: BurstFigures = {
+      workload: `${o.pods} gated pods, ${nodes.length} KWOK nodes, every pod annotated at once`,
+      pods: o.pods, nodes: nodes.length, heapCap: heapCap ? `--max-old-space-size=${heapCap} (manifests/controller.yaml)` : 'none (V8 default)',
+      createSeconds, allRunningSeconds,
+      annotationToResultMs: lat((t) => t.resultSeenAt! - t.annotationSeenAt!),
+      annotationToConditionMs: lat((t) => t.conditionSeenAt! - t.annotationSeenAt!),
+      annotatingToLastResultMs: lastResult - a0,
+      controllerCpuSeconds: cpu,
+      controllerCpuMsPerPod: Math.round((cpu * 1000 / o.pods) * 100) / 100,
+      controller: { settled, heapUsedMiB: heap },
+      writesPerPod,
+      controllerWritesPerPod: Math.round((Object.values(writes).reduce((a, b) => a + b, 0) / o.pods) * 100) / 100,
+      marks: { latencyP99Ms: 1000, cpuMsPerPod: 4, rssMiB: 150 },
+    };
+    o.log(`  annotation → result p50 ${figures.annotationToResultMs.p50} p99 ${figures.annotationToResultMs.p99} ms; → condition True p50 ${figures.annotationToConditionMs.p50} p99 ${figures.annotationToConditionMs.p99} ms; last result ${figures.annotatingToLastResultMs} ms after annotating began`);
+    o.log(`  controller CPU ${cpu} s (${figures.controllerCpuMsPerPod} ms/pod), RSS settled ${settled?.rssMiB} MiB (peak ${settled?.peakRssMiB}), heap in use ${heap} MiB; writes/pod ${JSON.stringify(writesPerPod)}`);
+    return figures;
+  } finally {
+    for (const w of watches) await w.stop();
+    await controller.stop();
+    await writer.close();
+    await observer.close();
+    const cleanup = new Kube(cp.server, cp, 4);
+    await cleanup.deleteCollection(ns).catch(() => {});
+    await cleanup.close();
+  }
+}
