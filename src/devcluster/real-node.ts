@@ -136,7 +136,6 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   };
   const images = await timed('images', () => ensureImages(o.binDir, o.log));
   const lock = await takeLock();
-  await sweepStaleNode();
   const dir = join(o.dir, 'node');
   const containerdDir = join(dir, 'containerd');
   const socket = join(containerdDir, 'containerd.sock');
@@ -161,6 +160,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   };
 
   try {
+    await sweepStaleNode();
     await mkdir(join(dir, 'net.d'), { recursive: true });
     await mkdir(containerdDir, { recursive: true });
     await createPodBridge();
