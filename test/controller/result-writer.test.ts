@@ -4,6 +4,7 @@ import { ApiException, type CustomObjectsApi } from '@kubernetes/client-node';
 import type { DatapathResultSpec } from '../../src/contract.ts';
 import { isDpreadyError } from '../../src/errors.ts';
 import { createMetrics } from '../../src/controller/metrics.ts';
+import { ResultBook } from '../../src/controller/result-book.ts';
 import { ResultWriter } from '../../src/controller/result-writer.ts';
 
 const spec: DatapathResultSpec = {
@@ -51,4 +52,17 @@ test('a 404 because the CRD is not served is an error naming the fix, and is cou
     return true;
   });
   assert.match(await metrics.registry.getSingleMetricAsString('dpready_kube_api_write_errors_total'), /code="404"\} 1/);
+});
+
+test('--result-ttl deletes a result where it lives (the results namespace), and the book keeps the pod\'s namespace', async () => {
+  const metrics = createMetrics({ pendingPods: () => 0, queueDepth: () => 0, defaultMetrics: false });
+  const deleted: Array<{ namespace: string; name: string }> = [];
+  const api = { deleteNamespacedCustomObject: async (req: { namespace: string; name: string }) => { deleted.push({ namespace: req.namespace, name: req.name }); } } as unknown as CustomObjectsApi;
+  const w = new ResultWriter(api, metrics, 1_000, 'perf-results');
+  const book = new ResultBook();
+  book.observe(spec, 'perf-results');
+  const entry = book.get('u1')!;
+  assert.equal(entry.namespace, 'perf', 'the pod\'s namespace, for the collector\'s "does the pod still exist" check');
+  await w.delete(entry.namespace, 'dpresult-u1');
+  assert.deepEqual(deleted, [{ namespace: 'perf-results', name: 'dpresult-u1' }]);
 });
