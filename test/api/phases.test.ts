@@ -38,6 +38,23 @@ describe('phaseStats', () => {
     assert.match(by['reporter-ready']!.clock, /node/);
   });
 
+  it('keeps the same worst pods and percentiles as a full sort would, ties by namespace and name', () => {
+    const idx = new ResultIndex();
+    let seed = 7;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+    for (let i = 0; i < 400; i++) {
+      // Few distinct values, so many ties.
+      idx.upsert(result({ ns: `ns-${Math.floor(rnd() * 4)}`, name: `p-${i}`, start: 1, dp: 2, watch: { scheduled: Math.floor(rnd() * 20) } }));
+    }
+    const s = phaseStats(idx.values(), undefined, 25).phases[0]!;
+    const all = [...idx.values()].map((r) => ({ r, v: r.scheduledMs - r.createdAtMs }))
+      .sort((a, b) => b.v - a.v || (a.r.namespace < b.r.namespace ? -1 : a.r.namespace > b.r.namespace ? 1 : a.r.name < b.r.name ? -1 : a.r.name > b.r.name ? 1 : 0));
+    assert.deepEqual(s.worstPods.map((w) => `${w.namespace}/${w.name}=${w.value}`), all.slice(0, 25).map((x) => `${x.r.namespace}/${x.r.name}=${x.v}`));
+    assert.equal(s.max, all[0]!.v);
+    assert.equal(s.min, all.at(-1)!.v);
+    assert.equal(s.count, 400);
+  });
+
   it('filters like the other routes, and topN bounds each worst list', async () => {
     const app = await buildApp({ results: index(), pods: NO_PODS, registry: new Registry(), isReady: () => true });
     const res = await app.inject({ url: '/api/v1/phases?labelSelector=app%3Dweb&topN=1' });
