@@ -14,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import { CRD_NAME, GROUP, PLURAL, VERSION, type DatapathResultSpec } from '../contract.ts';
 import type { DecisionPolicy, TimeoutPolicy } from '../conditions/decide.ts';
 import { callOptions, describeKubeError, httpStatus } from '../kube/request-options.ts';
+import { shareConnections } from '../kube/shared-dispatcher.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConditionReconciler } from './condition-reconciler.ts';
 import { EventRecorder } from './event-recorder.ts';
@@ -104,6 +105,8 @@ export class Controller {
 
   constructor(kc: k8s.KubeConfig, private readonly s: ControllerSettings, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.identity = s.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+    // One keep-alive connection pool, not a new TLS connection per API call (shared-dispatcher.ts).
+    shareConnections(kc);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), oldestPendingMs: () => this.oldestPendingMs(), queueDepth: () => this.conditions.depth + this.results.depth });

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { DpreadyError } from '../errors.ts';
+import { shareConnections } from '../kube/shared-dispatcher.ts';
 
 /** The order, as the help states it: one string, so help and code cannot disagree. */
 export const KUBECONFIG_LOOKUP = '$KUBECONFIG, then ~/.kube/config, then the in-cluster service account';
@@ -51,5 +52,5 @@ export function loadKubeConfig(path?: string, lookup: KubeConfigLookup = {}): k8
     throw new DpreadyError('DPR_BAD_CONFIG', `cannot load kubeconfig${path ? ` ${path}` : ''}: ${(err as Error).message}`, { cause: err });
   }
   if (!kc.getCurrentCluster()) throw new DpreadyError('DPR_BAD_CONFIG', `no current cluster in kubeconfig (${source})`);
-  return kc;
+  return shareConnections(kc);
 }
