@@ -15,6 +15,7 @@ import { CRD_NAME, GROUP, PLURAL, VERSION, type DatapathResultSpec } from '../co
 import type { DecisionPolicy, TimeoutPolicy } from '../conditions/decide.ts';
 import { callOptions, describeKubeError, httpStatus } from '../kube/request-options.ts';
 import { shareConnections } from '../kube/shared-dispatcher.ts';
+import { rawRequester } from '../kube/raw-request.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConditionReconciler } from './condition-reconciler.ts';
 import { EventRecorder } from './event-recorder.ts';
@@ -109,6 +110,8 @@ export class Controller {
     shareConnections(kc);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    // The hot paths (pod list, condition patch) as plain JSON, without client-node's models.
+    const raw = rawRequester(kc);
     this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), oldestPendingMs: () => this.oldestPendingMs(), queueDepth: () => this.conditions.depth + this.results.depth });
     this.tracker = new PodTracker(this.store, this.book, clock);
     const policy: DecisionPolicy = { timeoutMs: s.datapathTimeoutMs, policy: s.timeoutPolicy, pendingGraceMs: s.pendingGraceMs };
@@ -117,7 +120,7 @@ export class Controller {
     const events = this.events = new EventRecorder({ core, clock, metrics: this.metrics, instance: this.identity, log });
 
     this.conditionReconciler = new ConditionReconciler({
-      store: this.store, patcher: new StatusPatcher(core, this.metrics, s.apiTimeoutMs), events, metrics: this.metrics,
+      store: this.store, patcher: new StatusPatcher(raw, this.metrics, s.apiTimeoutMs), events, metrics: this.metrics,
       clock, policy, mayWrite, log,
     });
     const resultReconciler = new ResultReconciler({
@@ -163,12 +166,11 @@ export class Controller {
       name: 'pods', watch, clock, log,
       watchPath: `/api/v1${nsPath}/pods`,
       watchParams: { labelSelector: s.labelSelector || undefined },
+      // Pods as the API server sends them (JSON), as on the watch: summarizePod reads both alike.
       list: async ({ limit, continue: cont }): Promise<ListPage> => {
-        const q = { labelSelector: s.labelSelector || undefined, limit, _continue: cont };
-        const list = s.namespace
-          ? await core.listNamespacedPod({ namespace: s.namespace, ...q }, timeout)
-          : await core.listPodForAllNamespaces(q, timeout);
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?._continue };
+        const list = await raw<{ items: unknown[]; metadata?: { resourceVersion?: string; continue?: string } }>('GET', `/api/v1${nsPath}/pods`,
+          { query: { labelSelector: s.labelSelector || undefined, limit, continue: cont }, timeoutMs: 60_000 });
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?.continue };
       },
       onReplace: (items) => {
         for (const l of this.podListeners) for (const p of items as k8s.V1Pod[]) l('ADDED', p);

@@ -1,21 +1,22 @@
 // Writes our condition. A strategic-merge patch on pods/status whose body holds only our
 // condition (it merges into the list by type, so the kubelet's conditions stay as they are),
 // with the pod UID as a precondition and no resourceVersion, so it never conflicts with the
-// kubelet's own status writes.
-import { PatchStrategy, type CoreV1Api } from '@kubernetes/client-node';
+// kubelet's own status writes. Sent as plain JSON (raw-request.ts): the API server answers with
+// the whole pod, which we do not read, so nothing turns it into client-node's models.
 import type { ConditionPatch } from '../conditions/condition-patch.ts';
-import { callOptions, errorLabel, httpStatus } from '../kube/request-options.ts';
+import { errorLabel, httpStatus } from '../kube/request-options.ts';
+import type { RawRequest } from '../kube/raw-request.ts';
 import type { Metrics } from './metrics.ts';
 
 export type PatchResult = 'patched' | 'pod-gone';
 
 export class StatusPatcher {
-  constructor(private readonly core: CoreV1Api, private readonly metrics: Metrics, private readonly timeoutMs = 10_000) {}
+  constructor(private readonly request: RawRequest, private readonly metrics: Metrics, private readonly timeoutMs = 10_000) {}
 
   async patch(namespace: string, name: string, body: ConditionPatch): Promise<PatchResult> {
     try {
-      await this.core.patchNamespacedPodStatus({ name, namespace, body },
-        callOptions({ timeoutMs: this.timeoutMs, patch: PatchStrategy.StrategicMergePatch }));
+      await this.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/status`,
+        { body, contentType: 'application/strategic-merge-patch+json', timeoutMs: this.timeoutMs, discardBody: true });
       this.metrics.writes.inc({ resource: 'pods/status', verb: 'patch' });
       return 'patched';
     } catch (err) {
