@@ -144,12 +144,12 @@ try {
   if (only.has('cost') && cp && kube) {
     log('bench: API cost, datapath working from the start');
     const fast = await runLifecycle(cp, kube, { namespace: 'bench-cost', pods: size.costPods, target: 'before', controller: true, built: true, paceMs: PACE_MS, log });
-    (report.apiCost ??= []).push(apiCost(fast, 'datapath works within the reporter\'s first second', 3));
+    (report.apiCost ??= []).push(apiCost(fast, 'datapath works within the reporter\'s first second', 2));
   }
   if ((only.has('accuracy') || only.has('cost')) && cp && kube) {
     log('bench: accuracy (dpready), target opened after every reporter started');
     lateRun = await runLifecycle(cp, kube, { namespace: 'bench-acc', pods: size.accuracyPods, target: 'after-start', controller: true, built: true, paceMs: PACE_MS, log });
-    if (only.has('cost')) (report.apiCost ??= []).push(apiCost(lateRun, 'datapath works later (target opened after the reporters started)', 5));
+    if (only.has('cost')) (report.apiCost ??= []).push(apiCost(lateRun, 'datapath works later (target opened after the reporters started)', 4));
   }
   if (only.has('accuracy') && cp && kube && lateRun) {
     log('bench: accuracy (existing system\'s method: 2 s probe interval, creationTimestamp)');
