@@ -30,6 +30,9 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --ready-wait DURATION          hold a succeeded pod's result back this long for the pod's Ready instant, so
                                  every phase is recorded in one write (default 5s; 0s: write at once)
   --result-ttl DURATION          delete DatapathResults older than this whose pod is gone (default: keep)
+  --shards N                     split the pods among N controllers by a hash of their namespace (default 1)
+  --shard-index I                which of the --shards this controller handles, 0 to N-1; with --leader-elect, its
+                                 Lease is --leader-elect-name with -shard-I appended (docs/scaling.md)
   --workers N                    condition writes (and, separately, result writes) in flight at once (default 16)
   --resync DURATION              re-examine every pod this often (default 5m)
   --leader-elect                 elect one writer among replicas with a Lease (default off)
@@ -62,6 +65,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
         kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'label-selector': { type: 'string' },
         'datapath-timeout': { type: 'string' }, 'timeout-policy': { type: 'string' }, 'pending-grace': { type: 'string' },
         'result-ttl': { type: 'string' }, 'results-namespace': { type: 'string' }, 'ready-wait': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' },
+        shards: { type: 'string' }, 'shard-index': { type: 'string' },
         'leader-elect': { type: 'boolean' }, 'leader-elect-namespace': { type: 'string' }, 'leader-elect-name': { type: 'string' },
         'leader-elect-lease-duration': { type: 'string' }, 'leader-elect-renew-deadline': { type: 'string' }, 'leader-elect-retry-period': { type: 'string' },
         listen: { type: 'string' }, 'api-token-file': { type: 'string' }, 'api-timeout': { type: 'string' },
@@ -88,8 +92,17 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   if (!DNS_LABEL.test(resultsNamespace)) bad('results-namespace', resultsNamespace, 'a namespace name (lowercase letters, digits and -)');
   const leaseNamespace = str('leader-elect-namespace') ?? env.POD_NAMESPACE ?? 'dpready-system';
   if (!DNS_LABEL.test(leaseNamespace)) bad('leader-elect-namespace', leaseNamespace, 'a namespace name');
-  const leaseName = str('leader-elect-name') ?? 'dpready-controller';
-  if (!DNS_LABEL.test(leaseName)) bad('leader-elect-name', leaseName, 'a Lease name (lowercase letters, digits and -)');
+  const baseLeaseName = str('leader-elect-name') ?? 'dpready-controller';
+  if (!DNS_LABEL.test(baseLeaseName)) bad('leader-elect-name', baseLeaseName, 'a Lease name (lowercase letters, digits and -)');
+  const shardsText = str('shards') ?? '1';
+  const shards = Number(shardsText);
+  if (!/^\d+$/.test(shardsText) || shards < 1 || shards > 64) bad('shards', shardsText, 'a whole number from 1 to 64');
+  const shardText = str('shard-index') ?? (shards === 1 ? '0' : undefined);
+  if (shardText === undefined) bad('shard-index', '', `which shard this controller handles, 0 to ${shards - 1} (--shards=${shards})`);
+  const shardIndex = Number(shardText);
+  if (!/^\d+$/.test(shardText) || shardIndex >= shards) bad('shard-index', shardText, `a whole number from 0 to ${shards - 1} (--shards=${shards})`);
+  // Each shard elects its own leader.
+  const leaseName = shards > 1 ? `${baseLeaseName}-shard-${shardIndex}` : baseLeaseName;
   const logLevel = str('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) bad('log-level', logLevel, LOG_LEVELS.join(', '));
   const listen = str('listen') ?? DEFAULT_LISTEN;
@@ -114,7 +127,8 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
 
   return {
     kubeconfig: str('kubeconfig'),
-    namespace, resultsNamespace, labelSelector, timeoutPolicy: policy, workers, leaseNamespace, leaseName, logLevel, listen,
+    namespace, resultsNamespace, labelSelector, timeoutPolicy: policy, workers,
+    ...(shards > 1 ? { shard: { count: shards, index: shardIndex } } : {}), leaseNamespace, leaseName, logLevel, listen,
     datapathTimeoutMs, resultTtlMs, resyncMs, leaseDurationMs, renewDeadlineMs, retryPeriodMs,
     pendingGraceMs: duration('pending-grace', '10s'),
     readyWaitMs: readyWaitMs(duration('ready-wait', '5s'), str('ready-wait')),

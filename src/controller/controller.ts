@@ -33,6 +33,7 @@ import { ResultWriter } from './result-writer.ts';
 import { StatusPatcher } from './status-patcher.ts';
 import { knock } from './receive-knock.ts';
 import { ReceiveProber } from './receive-prober.ts';
+import { shardFilter, type Shard } from './shard.ts';
 import { PodTracker, type Work } from './tracking.ts';
 import { kubeWatch } from './watch-stream.ts';
 
@@ -42,6 +43,8 @@ export interface ControllerSettings {
   /** Where DatapathResults are written, listed and watched (--results-namespace). */
   resultsNamespace: string;
   labelSelector?: string;
+  /** This controller handles only the pods of its shard's namespaces (shard.ts); unset: all. */
+  shard?: Shard;
   datapathTimeoutMs: number;
   timeoutPolicy: TimeoutPolicy;
   pendingGraceMs: number;
@@ -148,6 +151,7 @@ export class Controller {
     if (s.resultTtlMs) {
       this.collector = new ResultCollector({
         store: this.store, book: this.book, writer: resultWriter, clock, ttlMs: s.resultTtlMs, mayWrite, log,
+        ...(shardFilter(s.shard) ? { owns: shardFilter(s.shard) } : {}),
         ...(s.labelSelector ? { podExists: async (namespace: string, name: string, uid: string) => {
           try {
             return (await core.readNamespacedPod({ name, namespace }, callOptions({ timeoutMs: s.apiTimeoutMs }))).metadata?.uid === uid;
@@ -162,6 +166,7 @@ export class Controller {
     const nsPath = s.namespace ? `/namespaces/${encodeURIComponent(s.namespace)}` : '';
     const timeout = callOptions({ timeoutMs: 60_000 });
     const watch = kubeWatch(kc);
+    const mine = shardFilter(s.shard);
     this.podReflector = new Reflector({
       name: 'pods', watch, clock, log,
       watchPath: `/api/v1${nsPath}/pods`,
@@ -172,13 +177,15 @@ export class Controller {
           { query: { labelSelector: s.labelSelector || undefined, limit, continue: cont }, timeoutMs: 60_000 });
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?.continue };
       },
-      onReplace: (items) => {
+      onReplace: (all) => {
+        const items = mine ? (all as k8s.V1Pod[]).filter((p) => mine(p.metadata?.namespace ?? '')) : all;
         for (const l of this.podListeners) for (const p of items as k8s.V1Pod[]) l('ADDED', p);
         const summaries = (items as k8s.V1Pod[]).map(summarizePod).filter((x) => x !== undefined);
         this.schedule(this.tracker.replace(summaries, this.leading));
         this.receiver.reset(summaries);
       },
       onEvent: (type, obj) => {
+        if (mine && !mine((obj as k8s.V1Pod).metadata?.namespace ?? '')) return;
         for (const l of this.podListeners) l(type, obj as k8s.V1Pod);
         const summary = summarizePod(obj as k8s.V1Pod);
         if (!summary) return;

@@ -19,6 +19,8 @@ export interface ResultCollectorOptions {
    * pod cache then holds only matching pods, and a pod whose labels changed is not in it.
    */
   podExists?: (namespace: string, name: string, uid: string) => Promise<boolean>;
+  /** With shards, results of pods in other shards' namespaces are theirs to collect (shard.ts). */
+  owns?: (namespace: string) => boolean;
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
 
@@ -31,7 +33,7 @@ export class ResultCollector {
     let deleted = 0;
     for (const [uid, entry] of this.o.book.entriesOlderThan(cutoff)) {
       if (!this.o.mayWrite()) break;
-      if (this.o.store.get(uid)) continue;
+      if (this.o.store.get(uid) || (this.o.owns && !this.o.owns(entry.namespace))) continue;
       const pod = `${entry.namespace}/${entry.podName}`;
       try {
         if (this.o.podExists && await this.o.podExists(entry.namespace, entry.podName, uid)) continue;
