@@ -3,6 +3,7 @@ import type { RealNodeResult } from './real-node.ts';
 import type { ReceiveLoadFigures } from './receive-load.ts';
 import type { ApiBenchFigures } from './api.ts';
 import type { BurstFigures } from './burst.ts';
+import type { ShardsFigures } from './shards.ts';
 import type { AccuracyFigures } from './accuracy.ts';
 import type { CostFigures } from './api-cost.ts';
 import type { GateLatencyFigures } from './gate-latency.ts';
@@ -17,6 +18,7 @@ export interface BenchReport {
   machine: Machine;
   durationSeconds: number;
   burst?: BurstFigures;
+  shards?: ShardsFigures;
   accuracy?: AccuracyFigures;
   gateLatency?: GateLatencyFigures;
   apiCost?: CostFigures[];
@@ -41,6 +43,10 @@ export function marksOf(r: BenchReport): Mark[] {
     marks.push({ what: `burst: annotation → condition True p99 (${b.pods} pods)`, figure: `${b.annotationToConditionMs.p99} ms`, mark: `≤ ${b.marks.latencyP99Ms} ms`, pass: b.annotationToConditionMs.p99 <= b.marks.latencyP99Ms });
     marks.push({ what: 'burst: controller CPU per pod, whole workload', figure: `${b.controllerCpuMsPerPod} ms (${b.controllerCpuSeconds} s)`, mark: `≤ ${b.marks.cpuMsPerPod} ms`, pass: b.controllerCpuMsPerPod <= b.marks.cpuMsPerPod });
     marks.push({ what: `burst: controller RSS settled at ${b.pods} pods (heap cap ${b.heapCap.split(' ')[0]})`, figure: `${rss} MiB`, mark: `≤ ${b.marks.rssMiB} MiB`, pass: rss <= b.marks.rssMiB });
+  }
+  if (r.shards) {
+    const s = r.shards;
+    marks.push({ what: `two shards, ${s.pods} pods over ${s.namespaces} namespaces: every pod handled once`, figure: `${s.resultsSeen} results, creates ${s.shards.map((x) => `${x.resultCreates}/${x.expectedPods}`).join(' + ')}`, mark: 'each shard creates exactly its pods\' results', pass: s.everyPodOnce });
   }
   if (r.receiveLoad) {
     const l = r.receiveLoad;
@@ -88,6 +94,12 @@ export function formatReport(r: BenchReport): string {
     out.push(`   annotating started → last result: ${b.annotatingToLastResultMs} ms`);
     out.push(`   controller: CPU ${b.controllerCpuSeconds} s for the whole workload (${b.controllerCpuMsPerPod} ms/pod); RSS settled ${s?.rssMiB} MiB, peak ${s?.peakRssMiB} MiB; V8 heap in use ${b.controller.heapUsedMiB} MiB`);
     out.push(`   controller writes per pod: ${b.controllerWritesPerPod} ${JSON.stringify(b.writesPerPod)}`);
+  }
+  if (r.shards) {
+    const s = r.shards;
+    out.push('', `0b. Two shards (--shards=2, a Lease each): ${s.pods} gated pods over ${s.namespaces} namespaces; every pod True ${s.allTrueSeconds} s after the first create`);
+    for (const x of s.shards) out.push(`   shard ${x.index}: ${x.namespaces} namespaces, ${x.expectedPods} pods by the hash; result creates ${x.resultCreates}, updates ${x.resultUpdates}; condition patches ${x.conditionPatches}; CPU ${x.usage?.cpuSeconds} s, RSS ${x.usage?.rssMiB} MiB`);
+    out.push(`   results seen ${s.resultsSeen}, created twice ${s.duplicateResults}: every pod handled once: ${s.everyPodOnce ? 'yes' : 'NO'}`);
   }
   if (r.accuracy) {
     const a = r.accuracy;

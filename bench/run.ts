@@ -1,6 +1,7 @@
 // The benchmark suite: `npm run bench` (quick, a few minutes on 2 cores) or
 // `npm run bench -- --full` (5,000 pods, 100,000 results). `--only a,b` runs some parts:
-// burst, cost, accuracy, gate, scale, api, reporter, receive, realnode (root only: skipped with the reason elsewhere).
+// burst, cost, accuracy, gate, scale, api, reporter, receive, realnode (root only: skipped with the reason elsewhere),
+// shards (two controllers splitting 5,000 pods by namespace; with --full or when named).
 // `--cpu-prof=DIR` writes a V8 CPU profile of the burst's controller process into DIR (node --cpu-prof). `--controller-args=--workers=32` (note the =) passes flags to
 // every controller the suite starts. Prints a table and writes
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
@@ -25,9 +26,10 @@ import { formatReport, marksOf, type BenchReport } from './report.ts';
 import { realNodeAccuracy } from './real-node.ts';
 import { receiveLoad } from './receive-load.ts';
 import { scale } from './scale.ts';
+import { shards } from './shards.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['burst', 'cost', 'accuracy', 'gate', 'scale', 'api', 'reporter', 'receive', 'realnode'] as const;
+const PARTS = ['burst', 'cost', 'accuracy', 'gate', 'scale', 'api', 'reporter', 'receive', 'realnode', 'shards'] as const;
 
 const { values } = parseArgs({ options: {
   full: { type: 'boolean', default: false },
@@ -38,7 +40,8 @@ const { values } = parseArgs({ options: {
 } });
 setControllerArgs(values['controller-args']);
 const full = values.full!;
-const only = new Set(values.only ? values.only.split(',') : PARTS);
+// The two-shard simulation (5,000 pods) runs with --full or when named.
+const only = new Set<string>(values.only ? values.only.split(',') : PARTS.filter((p) => full || p !== 'shards'));
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part ${p}; parts: ${PARTS.join(', ')}`);
 const maxMinutes = Number(values['max-minutes'] ?? (full ? 60 : 8));
 
@@ -120,7 +123,7 @@ function finish(): void {
   log(`bench: wrote bench/results/latest.json (${report.durationSeconds} s)`);
 }
 
-const needsCluster = ['burst', 'cost', 'accuracy', 'gate', 'scale'].some((p) => only.has(p));
+const needsCluster = ['burst', 'shards', 'cost', 'accuracy', 'gate', 'scale'].some((p) => only.has(p));
 let cp: ControlPlane | undefined;
 let cpDir: string | undefined;
 let kube: Kube | undefined;
@@ -139,6 +142,10 @@ try {
   if (only.has('burst') && cp) {
     log(`bench: burst, ${size.burstPods} gated pods on 10 KWOK nodes, every pod annotated at once`);
     report.burst = await burst(cp, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', built: true, log, cpuProfDir: values['cpu-prof'] });
+  }
+  if (only.has('shards') && cp) {
+    log('bench: two shards (--shards=2), 5000 pods over 20 namespaces');
+    report.shards = await shards(cp, { pods: 5000, namespaces: 20, built: true, log });
   }
   let lateRun: Awaited<ReturnType<typeof runLifecycle>> | undefined;
   if (only.has('cost') && cp && kube) {
