@@ -77,7 +77,7 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
   const writer = new Kube(cp.server, cp, 64);
   const observer = new Kube(cp.server, cp, 4);
   const env = deploymentNodeOptions();
-  const heapCap = /--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS ?? '')?.[1];
+  const heapCap = env.NODE_OPTIONS;
   if (o.cpuProfDir) {
     mkdirSync(o.cpuProfDir, { recursive: true });
     env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${o.cpuProfDir}`.trim();
@@ -146,7 +146,7 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
     const lat = (f: (t: Track) => number) => p50p99(all.map(f));
     const figures: BurstFigures = {
       workload: `${o.pods} gated pods, ${nodes.length} KWOK nodes, every pod annotated at once`,
-      pods: o.pods, nodes: nodes.length, heapCap: heapCap ? `--max-old-space-size=${heapCap} (manifests/controller.yaml)` : 'none (V8 default)',
+      pods: o.pods, nodes: nodes.length, heapCap: heapCap ? `${heapCap} (manifests/controller.yaml)` : 'none (V8 default)',
       createSeconds, allRunningSeconds,
       annotationToResultMs: lat((t) => t.resultSeenAt! - t.annotationSeenAt!),
       annotationToConditionMs: lat((t) => t.conditionSeenAt! - t.annotationSeenAt!),

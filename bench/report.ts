@@ -42,7 +42,7 @@ export function marksOf(r: BenchReport): Mark[] {
     marks.push({ what: `burst: annotation → result p99 (${b.pods} pods)`, figure: `${b.annotationToResultMs.p99} ms`, mark: `≤ ${b.marks.latencyP99Ms} ms`, pass: b.annotationToResultMs.p99 <= b.marks.latencyP99Ms });
     marks.push({ what: `burst: annotation → condition True p99 (${b.pods} pods)`, figure: `${b.annotationToConditionMs.p99} ms`, mark: `≤ ${b.marks.latencyP99Ms} ms`, pass: b.annotationToConditionMs.p99 <= b.marks.latencyP99Ms });
     marks.push({ what: 'burst: controller CPU per pod, whole workload', figure: `${b.controllerCpuMsPerPod} ms (${b.controllerCpuSeconds} s)`, mark: `≤ ${b.marks.cpuMsPerPod} ms`, pass: b.controllerCpuMsPerPod <= b.marks.cpuMsPerPod });
-    marks.push({ what: `burst: controller RSS settled at ${b.pods} pods (heap cap ${b.heapCap.split(' ')[0]})`, figure: `${rss} MiB`, mark: `≤ ${b.marks.rssMiB} MiB`, pass: rss <= b.marks.rssMiB });
+    marks.push({ what: `burst: controller RSS settled at ${b.pods} pods (${b.heapCap.replace(/ \(.*\)$/, '')})`, figure: `${rss} MiB`, mark: `≤ ${b.marks.rssMiB} MiB`, pass: rss <= b.marks.rssMiB });
   }
   if (r.shards) {
     const s = r.shards;
