@@ -149,7 +149,9 @@ describe('controller', { concurrency: false }, () => {
       assert.equal(failed.outcome, 'Failed');
       assert.match(failed.message!, /half past nine/);
 
-      await annotate(api, ns, 'b1', reporterOutput(created.metadata!.creationTimestamp as unknown as Date, 100, 900));
+      // Ready well past the creation second: the result measures from the controller's first sight
+      // of the pod, which can fall anywhere in that second, so 900 ms could come out negative.
+      await annotate(api, ns, 'b1', reporterOutput(created.metadata!.creationTimestamp as unknown as Date, 100, 1_900));
       await eventually('condition True after the fix', async () => (await ourCondition(api, ns, 'b1'))?.status === 'True');
       const fixed = await eventually('result rewritten', async () => { const r = await result(cp, ns, uid); return r?.outcome === 'Succeeded' && r; });
       assert.ok(fixed.metrics.latDpReadyMs! > 0);
