@@ -4,7 +4,7 @@
 // injected clock, so it is tested without sleeping.
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
 import { DpreadyError } from '../errors.ts';
 import type { WatchFn } from './reflector.ts';
@@ -21,8 +21,9 @@ export function kubeWatch(kc: KubeConfig): WatchFn {
     try {
       const res = await fetch(url, { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined, signal });
       if (res.status !== 200) {
+        // The same error type as every other API call, so httpStatus() and describeKubeError() read it.
         const body = await res.text().catch(() => '');
-        throw Object.assign(new Error(`watch ${path}: HTTP ${res.status}`), { statusCode: res.status, body });
+        throw new ApiException(res.status, `watch ${path}: HTTP ${res.status}`, body, Object.fromEntries(res.headers));
       }
       if (!res.body) return;
       const lines = createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), crlfDelay: Infinity });
