@@ -339,7 +339,9 @@ export class Controller {
   }
 
   private resync(): void {
-    this.tracker.prune();
+    // The leader keeps its tombstones until their results are written (a write may fail for a
+    // while); a follower's are spares, dropped after TOMBSTONE_TTL_MS.
+    if (!this.leading) this.tracker.prune();
     this.conditions.addAll(this.store.keys());
     this.results.addAll(this.tracker.tombstoneKeys());
   }

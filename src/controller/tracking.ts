@@ -91,7 +91,7 @@ export class PodTracker {
     this.tombstones.delete(uid);
   }
 
-  /** Drops tombstones no one needed in time (a follower's, when the leader recorded nothing). */
+  /** Drops tombstones no one needed in time (a follower's, when the leader recorded nothing); not called while leading. */
   prune(): void {
     const cutoff = this.clock.monotonic() - TOMBSTONE_TTL_MS;
     for (const [uid, t] of this.tombstones) if (t.at < cutoff) this.tombstones.delete(uid);
