@@ -264,6 +264,8 @@ describe('operational routes', () => {
     const props = op.responses['200'].content['application/json'].schema.properties;
     for (const f of [...COMPAT_FIELDS, ...ADDED_FIELDS]) assert.ok(props[f], `OpenAPI lacks ${f}`);
     assert.ok(json.paths['/api/v1/pod-health']);
+    assert.ok(json.paths['/api/v1/phases']);
+    assert.deepEqual(json.paths['/api/v1/results'].get.parameters.find((p: { name: string }) => p.name === 'format')?.schema?.enum, ['ndjson', 'csv']);
     let ui = await a.inject({ method: 'GET', url: '/docs' });
     for (let hops = 0; ui.statusCode === 302 && hops < 3; hops++) {
       ui = await a.inject({ method: 'GET', url: new URL(ui.headers.location!.toString(), 'http://x/docs').pathname });

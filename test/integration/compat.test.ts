@@ -157,12 +157,13 @@ describe('the existing system\'s pipelines against the real controller', { concu
     assert.equal(csv.stdout.trimEnd().split('\r\n').length, 1 + 5, 'a header and the five results');
   });
 
-  test('per-phase latencies from the watch, to the millisecond, in order, with the Ready-without-datapath gap', async () => {
+  test('per-phase latencies from the watch, to the millisecond, in order, with the Ready-without-datapath gap', async (t) => {
     const body = await (await fetch(`${controller!.url}/api/v1/phases?${QUERY}`)).json() as {
       results: number; phases: Array<{ phase: string; count: number; p50: number; min: number; max: number; clock: string; worstPods: Array<{ value: number }> }>;
     };
     assert.equal(body.results, 5);
     const by = Object.fromEntries(body.phases.map((p) => [p.phase, p]));
+    t.diagnostic(`phases p50/max ms: ${body.phases.map((p) => `${p.phase} ${p.p50}/${p.max}`).join(', ')}`);
     // Every pod (the Deployment's and the Job's) was watched from creation to Ready: every phase is known.
     for (const name of ['scheduled', 'initialized', 'containers-ready', 'datapath-ready', 'ready', 'reporter-start', 'reporter-ready', 'ready-without-datapath']) {
       assert.equal(by[name]?.count, 5, `${name}: ${JSON.stringify(by[name])}`);
