@@ -13,6 +13,7 @@ import { Histogram, type Registry } from 'prom-client';
 import { Rfc3339 } from '../contract.ts';
 import type { ErrorCode } from '../errors.ts';
 import { AnswerCache } from './answer-cache.ts';
+import { PAGE_CSP, PAGE_HTML } from './page.ts';
 import { bearerTokenCheck } from './auth.ts';
 import { compileFilter } from './filters.ts';
 import { Readable } from 'node:stream';
@@ -52,9 +53,9 @@ export interface AppDeps {
 }
 
 /** Routes open without a token: probes from the kubelet carry none. */
-const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/']);
 export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-receive', '/api/v1/pod-health', '/api/v1/phases', '/api/v1/results'] as const;
-const GET_ONLY = new Set<string>([...DATA_ROUTES, '/metrics', '/healthz', '/readyz']);
+const GET_ONLY = new Set<string>([...DATA_ROUTES, '/metrics', '/healthz', '/readyz', '/']);
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now;
@@ -204,6 +205,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   api.get('/metrics', { schema: { summary: 'Prometheus metrics of the controller', tags: ['operations'] } }, async (_req, reply) => {
     const body = await deps.registry.metrics();
     return reply.type(deps.registry.contentType).send(body);
+  });
+  // The live page: static HTML, open like the health routes (it holds no data; its requests
+  // to the data routes carry the token).
+  api.get('/', { schema: { summary: 'Live page: CDF and histogram, worst pods, failures, pods waiting now; polls this API', tags: ['operations'] } }, (_req, reply) => {
+    void reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache').send(PAGE_HTML);
   });
   api.get('/healthz', { schema: { summary: 'Liveness; always open', tags: ['operations'], response: { 200: StatusSchema } } },
     () => ({ status: 'ok' }));

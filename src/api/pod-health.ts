@@ -12,6 +12,8 @@ export interface PodHealthPod {
   phase: PodPhase; reason: string; message: string;
   /** The datapath outcome when the pod has a result, else ''. */
   outcome: Outcome | '';
+  /** Best known creation instant (RFC3339); given on datapathPendingPodList only. */
+  createdAt?: string;
 }
 
 /**
@@ -58,6 +60,9 @@ export interface PodHealth {
   pendingPodsTruncated: boolean;
   failedPodsTruncated: boolean;
   datapathFailedPodListTruncated: boolean;
+  /** Pods with no datapath outcome yet (the `pending` count), oldest first: gates held now. */
+  datapathPendingPodList: PodHealthPod[];
+  datapathPendingPodListTruncated: boolean;
 }
 
 export interface ResultLookup {
@@ -74,6 +79,7 @@ export function podHealth(pods: Iterable<PodView>, results: ResultLookup, filter
   const pendingRefs: PodView[] = [];
   const failedRefs: PodView[] = [];
   const dpFailed: PodHealthPod[] = [];
+  const dpPending: PodView[] = [];
   let desired = 0, pending = 0, failed = 0, succeeded = 0;
 
   for (const p of pods) {
@@ -97,6 +103,7 @@ export function podHealth(pods: Iterable<PodView>, results: ResultLookup, filter
       failed++;
     } else {
       pending++;
+      dpPending.push(p);
     }
   }
 
@@ -105,6 +112,7 @@ export function podHealth(pods: Iterable<PodView>, results: ResultLookup, filter
   pendingRefs.sort(byName);
   failedRefs.sort((a, b) => cmp(a.reason, b.reason) || byName(a, b));
   dpFailed.sort((a, b) => cmp(a.reason, b.reason) || byName(a, b));
+  dpPending.sort((a, b) => a.createdAtMs - b.createdAtMs || byName(a, b));
   const withOutcome = (p: PodView): PodHealthPod => ({ ...listed(p), outcome: results.get(p.uid)?.outcome ?? '' });
   const running = phases.Running;
   const pct = (n: number) => (desired === 0 ? 0 : Math.round((10000 * n) / desired) / 100);
@@ -127,6 +135,8 @@ export function podHealth(pods: Iterable<PodView>, results: ResultLookup, filter
     pendingPodsTruncated: pendingRefs.length > limit,
     failedPodsTruncated: failedRefs.length > limit,
     datapathFailedPodListTruncated: dpFailed.length > limit,
+    datapathPendingPodList: dpPending.slice(0, limit).map((p) => ({ ...listed(p), ...(p.createdAtMs > 0 ? { createdAt: new Date(p.createdAtMs).toISOString() } : {}) })),
+    datapathPendingPodListTruncated: dpPending.length > limit,
   };
 }
 

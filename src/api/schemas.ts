@@ -61,6 +61,7 @@ export const HealthPodSchema = z.object({
   reason: z.string(),
   message: z.string(),
   outcome: z.union([Outcome, z.literal('')]).meta({ description: "Datapath outcome, '' while pending" }),
+  createdAt: z.string().optional().meta({ description: 'Best known creation instant (RFC3339); on datapathPendingPodList only' }),
 });
 
 export const PodHealthSchema = z.object({
@@ -85,6 +86,8 @@ export const PodHealthSchema = z.object({
   pendingPodsTruncated: z.boolean().meta({ description: 'pendingPodList holds fewer pods than pendingPods' }),
   failedPodsTruncated: z.boolean().meta({ description: 'failedPodList holds fewer pods than failedPods' }),
   datapathFailedPodListTruncated: z.boolean(),
+  datapathPendingPodList: z.array(HealthPodSchema).meta({ description: 'Pods with no datapath outcome yet (the pending count), oldest first, with our condition\'s reason; at most topN' }),
+  datapathPendingPodListTruncated: z.boolean(),
 });
 
 export const PhaseStatsSchema = z.object({

@@ -174,7 +174,8 @@ describe('bad input gets a 400 naming the parameter and the problem', () => {
 // The existing system's pod-health fields, then ours.
 const HEALTH_COMPAT_FIELDS = ['namespace', 'labelSelector', 'desiredReplicas', 'runningPods', 'pendingPods', 'failedPods', 'successPct', 'pendingPodList', 'failedPodList'];
 const HEALTH_ADDED_FIELDS = ['succeededPods', 'phases', 'desired', 'running', 'pending', 'failed', 'succeeded', 'datapathSuccessPct',
-  'datapathFailedPodList', 'pendingPodsTruncated', 'failedPodsTruncated', 'datapathFailedPodListTruncated'];
+  'datapathFailedPodList', 'pendingPodsTruncated', 'failedPodsTruncated', 'datapathFailedPodListTruncated',
+  'datapathPendingPodList', 'datapathPendingPodListTruncated'];
 
 describe('GET /api/v1/pod-health', () => {
   const healthPods = podSource([
