@@ -60,7 +60,11 @@ export function startAdoption(kc: k8s.KubeConfig, s: WebhookSettings, controller
         + '(webhook unreachable or the pod was skipped; see the admission warnings): it is not gated. Recreate it once the webhook is back.');
     },
   });
-  controller.addPodListener((type, pod) => audit.onPod(type, pod));
+  controller.addPodListener((type, pod) => {
+    audit.onPod(type, pod);
+    // The recorder remembers the reasons it sent per pod: forget them with the pod.
+    if (type === 'DELETED' && pod.metadata?.uid) events.forget(pod.metadata.uid);
+  });
 
   let timer: unknown;
   const every = () => {

@@ -130,3 +130,23 @@ test('reset() forgets queued keys, schedules and retry counts; a key in flight f
   await clock.advance(2_000);
   assert.deepEqual(seen, ['a']);
 });
+
+test('metrics hooks: the time a key waited in the queue, and each processing with its result', async () => {
+  const clock = new FakeClock();
+  const waited: Array<[string, number]> = [];
+  const processed: Array<[string, number, boolean]> = [];
+  const q = new WorkQueue({
+    concurrency: 1, clock, baseBackoffMs: 100, maxBackoffMs: 100, random: () => 1,
+    process: async (k) => { if (k === 'bad') throw new Error('no'); },
+    onDequeue: (k, ms) => waited.push([k, ms]),
+    onProcessed: (k, ms, ok) => processed.push([k, ms, ok]),
+  });
+  q.add('a');
+  q.add('bad');
+  await clock.advance(250);
+  q.start();
+  await q.idle();
+  assert.deepEqual(waited, [['a', 250], ['bad', 250]]);
+  assert.deepEqual(processed, [['a', 0, true], ['bad', 0, false]]);
+  await q.shutdown();
+});
