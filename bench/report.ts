@@ -92,6 +92,7 @@ export function formatReport(r: BenchReport): string {
     out.push(`   annotation → DatapathResult, ms:   p50 ${b.annotationToResultMs.p50}  p99 ${b.annotationToResultMs.p99}  max ${b.annotationToResultMs.max}`);
     out.push(`   annotation → condition True, ms:   p50 ${b.annotationToConditionMs.p50}  p99 ${b.annotationToConditionMs.p99}  max ${b.annotationToConditionMs.max}`);
     out.push(`   annotating started → last result: ${b.annotatingToLastResultMs} ms`);
+    if (b.floor) out.push(`   floor, the same workload on fresh pods with a bare watch-and-patch loop instead of dpready: annotation → condition True p50 ${b.floor.annotationToConditionMs.p50}  p99 ${b.floor.annotationToConditionMs.p99} ms (dpready/floor p99 ${Math.round((b.annotationToConditionMs.p99 / Math.max(1, b.floor.annotationToConditionMs.p99)) * 100) / 100}×); last ${b.floor.annotatingToLastConditionMs} ms`);
     out.push(`   controller: CPU ${b.controllerCpuSeconds} s for the whole workload (${b.controllerCpuMsPerPod} ms/pod); RSS settled ${s?.rssMiB} MiB, peak ${s?.peakRssMiB} MiB; V8 heap in use ${b.controller.heapUsedMiB} MiB`);
     out.push(`   controller writes per pod: ${b.controllerWritesPerPod} ${JSON.stringify(b.writesPerPod)}`);
   }

@@ -135,13 +135,13 @@ try {
     cpDir = mkdtempSync(join(tmpdir(), 'dpready-bench-'));
     cp = await startControlPlane({ nodes: size.nodes, dir: cpDir, log: (l) => log(`  ${l}`) });
     report.machine.kubernetes = await kubernetesVersion(cp);
-    await installDpready(cp, { workloadNamespaces: ['bench-burst', 'bench-cost', 'bench-acc', 'bench-legacy', 'bench-gate-a', 'bench-gate-b', 'bench-scale'] });
+    await installDpready(cp, { workloadNamespaces: ['bench-burst', 'bench-burst-floor', 'bench-cost', 'bench-acc', 'bench-legacy', 'bench-gate-a', 'bench-gate-b', 'bench-scale'] });
     kube = new Kube(cp.server, cp, 32);
   }
   // First, on a fresh control plane, as the issue measured it.
   if (only.has('burst') && cp) {
     log(`bench: burst, ${size.burstPods} gated pods on 10 KWOK nodes, every pod annotated at once`);
-    report.burst = await burst(cp, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', built: true, log, cpuProfDir: values['cpu-prof'] });
+    report.burst = await burst(cp, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', floorNamespace: 'bench-burst-floor', built: true, log, cpuProfDir: values['cpu-prof'] });
   }
   if (only.has('shards') && cp) {
     log('bench: two shards (--shards=2), 5000 pods over 20 namespaces');
