@@ -5,6 +5,7 @@
 // visible status changes; the controller's own dpready_kube_api_writes_total cross-checks.
 import { READ_VERBS, WRITE_VERBS } from './apiserver-requests.ts';
 import type { LifecycleRun } from './lifecycle.ts';
+import { p50p99 } from './stats.ts';
 
 export interface CostRow { request: string; total: number; perPod: number; by: string }
 export interface CostFigures {
@@ -20,6 +21,12 @@ export interface CostFigures {
   reads: CostRow[];
   watch: LifecycleRun['watch'];
   controllerSelfCount: Record<string, number>;
+  /**
+   * Create call → reporter process spawned, and → the reporter's ready instant, ms (p50 / max): a
+   * pod whose reporter reports after --pending-grace (10 s) gets an AwaitingReporter condition
+   * first, and then an Event when its gate opens, by design (a gate that waited).
+   */
+  reporterAfterCreateMs: { spawn: { p50: number; max: number }; ready: { p50: number; max: number } };
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -60,5 +67,10 @@ export function apiCost(run: LifecycleRun, scenario: string, mark: number): Cost
   }
   const ours = writes.filter((w) => w.by.startsWith('dpready')).reduce((s, w) => s + w.total, 0);
   const controller = round2(writes.filter((w) => w.by === 'dpready controller').reduce((s, w) => s + w.total, 0) / n);
-  return { scenario, pods: n, dpreadyWritesPerPod: round2(ours / n), controllerWritesPerPod: controller, markWritesPerPod: mark, pass: controller <= mark, writes, reads, watch: run.watch, controllerSelfCount: run.controllerWrites };
+  const after = (xs: number[]) => { const f = p50p99(xs.filter(Number.isFinite)); return { p50: f.p50, max: f.max }; };
+  const reporterAfterCreateMs = {
+    spawn: after(run.pods.map((p) => (p.reporterSpawnAt ?? NaN) - p.createCallAt)),
+    ready: after(run.pods.map((p) => Date.parse(p.readyAnnotation ?? '') - p.createCallAt)),
+  };
+  return { reporterAfterCreateMs, scenario, pods: n, dpreadyWritesPerPod: round2(ours / n), controllerWritesPerPod: controller, markWritesPerPod: mark, pass: controller <= mark, writes, reads, watch: run.watch, controllerSelfCount: run.controllerWrites };
 }

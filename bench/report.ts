@@ -126,6 +126,8 @@ export function formatReport(r: BenchReport): string {
   for (const c of r.apiCost ?? []) {
     out.push('', `3. API cost (${c.scenario}; ${c.pods} pods, full lifecycle; kube-apiserver apiserver_request_total)`);
     out.push(`   controller writes per pod: ${c.controllerWritesPerPod} (mark ≤ ${c.markWritesPerPod}); with the reporter's: ${c.dpreadyWritesPerPod}`);
+    const ra = c.reporterAfterCreateMs;
+    if (ra) out.push(`   after the create call: reporter spawned p50 ${ra.spawn.p50} / max ${ra.spawn.max} ms; reporter's ready instant p50 ${ra.ready.p50} / max ${ra.ready.max} ms (past --pending-grace, 10 s, a pod gets AwaitingReporter first and an Event when its gate opens)`);
     out.push(`   ${pad('writes: verb resource', 44)} ${lpad('total', 6)} ${lpad('/pod', 6)}  by`);
     for (const w of c.writes) out.push(`   ${pad(w.request, 44)} ${lpad(w.total, 6)} ${lpad(w.perPod, 6)}  ${w.by}`);
     out.push(`   ${pad('reads: verb resource (all clients)', 44)} ${lpad('total', 6)} ${lpad('/pod', 6)}`);
