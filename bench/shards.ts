@@ -57,11 +57,14 @@ export async function shards(cp: ControlPlane, o: ShardsOptions): Promise<Shards
   const controllers = await Promise.all([0, 1].map(async (index) => startControllerProcess(cp, {
     kubeconfig: cp.kubeconfigPath, port: await freePort(), built: o.built, name: `controller-shard-${index}`, env: deploymentNodeOptions(),
     args: ['--shards=2', `--shard-index=${index}`, '--leader-elect', '--leader-elect-namespace=dpready-system',
-      `--results-namespace=${resultsNs}`, '--log-level=warn'],
+      // Only this part's pods: pods of earlier parts may still be terminating in other namespaces.
+      `--results-namespace=${resultsNs}`, '--label-selector=app=dpready-shards', '--log-level=warn'],
   })));
   const annotated = new Set<string>();
   const ready = new Set<string>();
   const results = new Map<string, number>();
+  /** Pods ("ns/name") with a result seen. */
+  const withResult = new Set<string>();
   const watches: Array<{ stop(): Promise<void> }> = [];
   try {
     watches.push(await observer.watch('/api/v1/pods?labelSelector=app%3Ddpready-shards', (e) => {
@@ -77,7 +80,10 @@ export async function shards(cp: ControlPlane, o: ShardsOptions): Promise<Shards
       if (p.status?.conditions?.some((c) => c.type === CONDITION_TYPE && c.status === 'True')) ready.add(key);
     }));
     watches.push(await observer.watch(`/apis/${GROUP}/${VERSION}/namespaces/${resultsNs}/${PLURAL}`, (e) => {
-      if (e.type === 'ADDED') results.set(e.object.metadata.name, (results.get(e.object.metadata.name) ?? 0) + 1);
+      if (e.type !== 'ADDED') return;
+      results.set(e.object.metadata.name, (results.get(e.object.metadata.name) ?? 0) + 1);
+      const ref = (e.object as { spec?: { podRef?: { namespace?: string; name?: string } } }).spec?.podRef;
+      if (ref) withResult.add(`${ref.namespace}/${ref.name}`);
     }));
     const pods = Array.from({ length: o.pods }, (_, i) => ({ ns: namespaces[i % namespaces.length]!, name: `shard-pod-${i}` }));
     const t0 = Date.now();
@@ -88,7 +94,7 @@ export async function shards(cp: ControlPlane, o: ShardsOptions): Promise<Shards
     o.log(`  ${o.pods} pods created over ${o.namespaces} namespaces in ${Math.round((Date.now() - t0) / 1000)} s`);
     await until('every shard pod True', () => ready.size >= o.pods, Math.max(180_000, o.pods * 100), 200);
     const allTrueSeconds = Math.round((Date.now() - t0) / 100) / 10;
-    await until('a result for every shard pod', () => results.size >= o.pods, 300_000, 200);
+    await until('a result for every shard pod', () => pods.every((p) => withResult.has(`${p.ns}/${p.name}`)), 300_000, 200);
     await new Promise((r) => setTimeout(r, 3_000));
     const figures: ShardFigures[] = [];
     for (const [index, c] of controllers.entries()) {

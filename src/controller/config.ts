@@ -33,7 +33,7 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --shards N                     split the pods among N controllers by a hash of their namespace (default 1)
   --shard-index I                which of the --shards this controller handles, 0 to N-1; with --leader-elect, its
                                  Lease is --leader-elect-name with -shard-I appended (docs/scaling.md)
-  --workers N                    condition writes (and, separately, result writes) in flight at once (default 16)
+  --workers N                    condition writes (and, separately, result writes) in flight at once (default 64)
   --resync DURATION              re-examine every pod this often (default 5m)
   --leader-elect                 elect one writer among replicas with a Lease (default off)
   --leader-elect-namespace NS    namespace of the Lease (default $POD_NAMESPACE, else dpready-system)
@@ -85,7 +85,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   if (labelSelector !== undefined) validateSelector(labelSelector);
   const policy = str('timeout-policy') ?? 'fail-closed';
   if (policy !== 'fail-closed' && policy !== 'fail-open') bad('timeout-policy', policy, 'fail-closed or fail-open');
-  const workersText = str('workers') ?? '16';
+  const workersText = str('workers') ?? '64';
   const workers = Number(workersText);
   if (!/^\d+$/.test(workersText) || workers < 1 || workers > 256) bad('workers', workersText, 'a whole number from 1 to 256');
   const resultsNamespace = str('results-namespace') ?? env.POD_NAMESPACE ?? 'dpready-system';
