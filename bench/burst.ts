@@ -28,6 +28,8 @@ export interface BurstOptions {
   cpuProfDir?: string;
   /** Namespace for the floor run (the same workload, a bare watch-and-patch loop); none when unset. */
   floorNamespace?: string;
+  /** NODE_OPTIONS for the controller instead of the manifest's (to compare heap settings). */
+  nodeOptions?: string;
 }
 
 function gatedPod(name: string, nodes: string[]) {
@@ -151,7 +153,7 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
   if (nodes.length < o.nodes) throw new Error(`burst needs ${o.nodes} KWOK nodes; the control plane has ${cp.nodeNames.length}`);
   const writer = new Kube(cp.server, cp, 64);
   const observer = new Kube(cp.server, cp, 4);
-  const env = deploymentNodeOptions();
+  const env = o.nodeOptions !== undefined ? { NODE_OPTIONS: o.nodeOptions } : deploymentNodeOptions();
   const heapCap = env.NODE_OPTIONS;
   if (o.cpuProfDir) {
     mkdirSync(o.cpuProfDir, { recursive: true });
@@ -213,7 +215,7 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
     const lat = (f: (t: Track) => number) => p50p99(all.map(f));
     const figures: BurstFigures = {
       workload: `${o.pods} gated pods, ${nodes.length} KWOK nodes, every pod annotated at once`,
-      pods: o.pods, nodes: nodes.length, heapCap: heapCap ? `${heapCap} (manifests/controller.yaml)` : 'none (V8 default)',
+      pods: o.pods, nodes: nodes.length, heapCap: heapCap ? `${heapCap} (${o.nodeOptions !== undefined ? '--node-options' : 'manifests/controller.yaml'})` : 'none (V8 default)',
       createSeconds, allRunningSeconds,
       annotationToResultMs: lat((t) => t.resultSeenAt! - t.annotationSeenAt!),
       annotationToConditionMs: lat((t) => t.conditionSeenAt! - t.annotationSeenAt!),

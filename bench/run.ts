@@ -2,7 +2,8 @@
 // `npm run bench -- --full` (5,000 pods, 100,000 results). `--only a,b` runs some parts:
 // burst, cost, accuracy, gate, scale, api, reporter, receive, realnode (root only: skipped with the reason elsewhere),
 // shards (two controllers splitting 5,000 pods by namespace; with --full or when named).
-// `--cpu-prof=DIR` writes a V8 CPU profile of the burst's controller process into DIR (node --cpu-prof). `--controller-args=--workers=32` (note the =) passes flags to
+// `--cpu-prof=DIR` writes a V8 CPU profile of the burst's controller process into DIR (node --cpu-prof);
+// `--node-options="..."` replaces the manifest's NODE_OPTIONS for the burst's controller. `--controller-args=--workers=32` (note the =) passes flags to
 // every controller the suite starts. Prints a table and writes
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
 // its own time bounds, and the whole run is capped (--max-minutes, default 8 quick / 60 full).
@@ -37,6 +38,7 @@ const { values } = parseArgs({ options: {
   'max-minutes': { type: 'string' },
   'controller-args': { type: 'string' },
   'cpu-prof': { type: 'string' },
+  'node-options': { type: 'string' },
 } });
 setControllerArgs(values['controller-args']);
 const full = values.full!;
@@ -141,7 +143,7 @@ try {
   // First, on a fresh control plane, as the issue measured it.
   if (only.has('burst') && cp) {
     log(`bench: burst, ${size.burstPods} gated pods on 10 KWOK nodes, every pod annotated at once`);
-    report.burst = await burst(cp, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', floorNamespace: 'bench-burst-floor', built: true, log, cpuProfDir: values['cpu-prof'] });
+    report.burst = await burst(cp, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', floorNamespace: 'bench-burst-floor', built: true, log, cpuProfDir: values['cpu-prof'], nodeOptions: values['node-options'] });
   }
   if (only.has('shards') && cp) {
     log('bench: two shards (--shards=2), 5000 pods over 20 namespaces');
