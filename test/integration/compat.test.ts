@@ -146,7 +146,7 @@ describe('the existing system\'s pipelines against the real controller', { concu
     const breached = await stats('--output', 'json', '--threshold', 'time-to-datapath-ready.p99<1ms', '--threshold', 'pod-health.pendingPods==0', '--threshold', 'count==5');
     assert.equal(breached.code, 1, breached.stderr);
     assert.match(breached.stderr, /thresholds: 1 passed, 2 breached/);
-    assert.match(breached.stderr, /BREACHED\s+time-to-datapath-ready\.p99<1ms: time-to-datapath-ready\.p99 = \d+ms, not < 1ms/);
+    assert.match(breached.stderr, /BREACHED\s+time-to-datapath-ready\.p99<1ms: time-to-datapath-ready\.p99 = [\d.]+m?s, not < 1ms/);
     assert.match(breached.stderr, /BREACHED\s+pod-health\.pendingPods==0: pod-health\.pendingPods = 1, not == 0/);
     assert.equal(JSON.parse(breached.stdout)['time-to-datapath-ready'].count, 5);
     const bad = await stats('--threshold', 'time-to-datapath-ready.p99 < five');
