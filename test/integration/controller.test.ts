@@ -11,7 +11,7 @@ import {
 import { callOptions, isNamespaceNotFound } from '../../src/kube/request-options.ts';
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { core, custom, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
-import { startController } from '../support/controller.ts';
+import { metricValue, startController } from '../support/controller.ts';
 
 const cluster = useControlPlane({ nodes: 1 });
 
@@ -364,12 +364,3 @@ describe('controller', { concurrency: false }, () => {
   });
 });
 
-async function metricValue(c: { metrics: { registry: { getSingleMetricAsString(n: string): Promise<string> } } }, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await c.metrics.registry.getSingleMetricAsString(name);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !line.startsWith(name)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}

@@ -13,7 +13,7 @@ import { startControllerProcess, type ControllerProcess } from '../../src/devclu
 import { callOptions } from '../../src/kube/request-options.ts';
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { core, custom, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
-import { settings, testLog } from '../support/controller.ts';
+import { metricValue, settings, testLog } from '../support/controller.ts';
 import { startFaultProxy, type FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
 import { Controller } from '../../src/controller/controller.ts';
 
@@ -89,15 +89,6 @@ async function isLeader(c: ControllerProcess): Promise<boolean> {
   return /^dpready_is_leader 1$/m.test(text);
 }
 
-async function metric(c: Controller, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await c.metrics.registry.getSingleMetricAsString(name);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !line.startsWith(name)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
 
 describe('faults', { concurrency: false }, () => {
   let proxy: FaultProxy | undefined;
@@ -124,8 +115,8 @@ describe('faults', { concurrency: false }, () => {
       await a.stop();
       await eventually('b leads', async () => b.isLeader, 30_000);
       await b.idle();
-      const writes = await metric(b, 'dpready_kube_api_writes_total', { resource: 'pods/status' });
-      const resultWrites = await metric(b, 'dpready_kube_api_writes_total', { resource: PLURAL });
+      const writes = await metricValue(b, 'dpready_kube_api_writes_total', { resource: 'pods/status' });
+      const resultWrites = await metricValue(b, 'dpready_kube_api_writes_total', { resource: PLURAL });
       t.diagnostic(`failover over 500 Ready pods: ${writes} pods/status writes, ${resultWrites} result writes by the new leader`);
       assert.equal(writes, 0);
       assert.equal(resultWrites, 0);

@@ -35,3 +35,14 @@ export async function startControllerWithApi(cp: ControlPlane, over: Partial<Con
   await controller.start();
   return { controller, app, index };
 }
+
+/** The sum of a counter's or gauge's samples whose labels include `labels`, from a controller's registry. */
+export async function metricValue(c: Pick<Controller, 'metrics'>, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await c.metrics.registry.getSingleMetricAsString(name);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.startsWith(name)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}
