@@ -24,8 +24,10 @@ export interface RealNodeFigures {
   dpReadyAbsError: Summary;
   /** The true instant lies between the commit being sent and iptables-restore exiting: this wide, ms. */
   ruleRemovalMs: number;
-  /** Where the true instant came from. */
+  /** Where the true instant came from: only nft's report of the rule's own delete is truth; the part fails without it. */
   truth: 'nft monitor' | 'commit sent';
+  /** Why nft gave no truth (then the error figures are against the instant the commit was sent, and unjudged). */
+  truthProblem?: string;
   attemptsPerSecond: ReturnType<typeof p50p99>;
   markErrorMs: number;
   markAttemptsPerSecond: number;
@@ -90,9 +92,10 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     // Let every reporter wait on the broken path for a while, as in a slow network programming.
     await new Promise((r) => setTimeout(r, opts.brokenMs));
     const removal = await rule.remove();
-    // Truth: the kernel's commit as nft monitor reported it; else the moment the commit was sent
-    // (which overstates every error by up to the bracket's width).
+    // Truth: the kernel's delete of this rule (its handle) as nft monitor reported it. Without
+    // it the figures are against the moment the commit was sent, shown but not judged.
     const healedAt = removal.committed ?? removal.before;
+    if (removal.noTruth) opts.log(`bench: no truth from nft: ${removal.noTruth}`);
     rule = undefined;
     const pods = await waitUntil('every reporter ready', async () => {
       const ps = await list();
@@ -123,6 +126,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
       ruleRemovalMs: removal.after - removal.before,
       truth: removal.committed !== undefined ? 'nft monitor' : 'commit sent',
+      ...(removal.noTruth ? { truthProblem: removal.noTruth } : {}),
       attemptsPerSecond: p50p99(rates),
       markErrorMs: 20, markAttemptsPerSecond: 50,
       versions: {

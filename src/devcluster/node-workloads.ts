@@ -5,6 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import { deletedAt, insertedHandle, parseNftRuleEvent, type NftRuleEvent, type NftRuleId } from './nft-events.ts';
 
 const run = promisify(execFile);
 
@@ -36,10 +37,33 @@ export function targetObjects(name: string, namespace: string): [V1Deployment, V
 
 /**
  * When a rule was removed: the kernel committed the change somewhere in [before, after] (ms
- * since the epoch), and `committed` is when `nft monitor` reported the commit (within a
- * millisecond or two of it), where nft is installed.
+ * since the epoch), and `committed` is when `nft monitor` reported the delete of this very rule
+ * (its handle), within a millisecond or two of the commit. Without it, `noTruth` says why.
  */
-export interface Removal { before: number; after: number; committed?: number }
+export interface Removal { before: number; after: number; committed?: number; noTruth?: string }
+
+const NFT = '/usr/sbin/nft';
+
+/** `nft -j monitor rules`, each rule event with the instant it was read. */
+function nftMonitor() {
+  const child = spawn(NFT, ['-j', 'monitor', 'rules'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const seen: Array<{ at: number; event: NftRuleEvent }> = [];
+  let rest = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const at = Date.now();
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      const event = parseNftRuleEvent(line);
+      if (event) seen.push({ at, event });
+    }
+  });
+  // nft gives no sign that it has subscribed: a pause long enough for it to start.
+  const ready = new Promise((r) => setTimeout(r, 200));
+  return { seen, ready, stop: () => { child.kill(); } };
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A FORWARD rule on the node, dropping TCP to `podIp:port` (or a CIDR such as the pod subnet): with bridge netfilter on, it
@@ -49,16 +73,31 @@ export interface Removal { before: number; after: number; committed?: number }
 export class PathRule {
   private readonly spec: string[];
   private installed = false;
+  /** The rule's place in the ruleset, read from nft's own report of the insert. */
+  private nftRule: NftRuleId | undefined;
+  private noHandle: string | undefined;
 
-  constructor(podIp: string, port: number, probability = 1) {
+  constructor(private readonly podIp: string, private readonly port: number, probability = 1) {
     this.spec = ['-d', podIp.includes('/') ? podIp : `${podIp}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', String(port),
       ...(probability < 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', String(probability)] : []),
       '-m', 'comment', '--comment', 'dpready-test-path-rule', '-j', 'DROP'];
   }
 
   async add(): Promise<void> {
-    await run('iptables', ['-I', 'FORWARD', '1', ...this.spec]);
-    this.installed = true;
+    const monitor = existsSync(NFT) ? nftMonitor() : undefined;
+    try {
+      await monitor?.ready;
+      await run('iptables', ['-I', 'FORWARD', '1', ...this.spec]);
+      this.installed = true;
+      if (!monitor) { this.noHandle = `${NFT} is not installed (test/controlplane/node-packages.sh installs it)`; return; }
+      for (let i = 0; i < 100 && !this.nftRule; i++) {
+        this.nftRule = insertedHandle(monitor.seen.map((s) => s.event), 'FORWARD', this.podIp, this.port);
+        if (!this.nftRule) await pause(10);
+      }
+      if (!this.nftRule) this.noHandle = 'nft monitor reported no single insert of the rule';
+    } finally {
+      monitor?.stop();
+    }
   }
 
   /**
@@ -70,25 +109,29 @@ export class PathRule {
   async remove(): Promise<Removal> {
     if (!this.installed) { const now = Date.now(); return { before: now, after: now }; }
     // The kernel's own report of the commit: nft monitor prints each ruleset change as it happens.
-    const monitor = existsSync('/usr/sbin/nft') ? spawn('nft', ['monitor', 'rules'], { stdio: ['ignore', 'pipe', 'ignore'] }) : undefined;
+    const monitor = this.nftRule ? nftMonitor() : undefined;
+    const rule = this.nftRule;
     let committed: number | undefined;
-    monitor?.stdout!.on('data', (d: Buffer) => { if (committed === undefined && d.toString().includes('delete rule')) committed = Date.now(); });
     const restore = spawn('iptables-restore', ['--noflush'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     restore.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const exited = new Promise<number | null>((resolve) => restore.once('exit', resolve));
     restore.stdin.write('*filter\n');
-    await new Promise((r) => setTimeout(r, 200)); // let both start (and the monitor subscribe)
+    await Promise.all([pause(200), monitor?.ready]); // let both start (and the monitor subscribe)
     const before = Date.now();
     restore.stdin.end(`-D FORWARD ${this.spec.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}\nCOMMIT\n`);
     const code = await exited;
     const after = Date.now();
-    if (monitor) {
-      for (let i = 0; i < 100 && committed === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-      monitor.kill();
+    if (monitor && rule) {
+      for (let i = 0; i < 100 && committed === undefined; i++) {
+        committed = deletedAt(monitor.seen, rule, before);
+        if (committed === undefined) await pause(10);
+      }
+      monitor.stop();
     }
     if (code !== 0) throw new Error(`iptables-restore could not remove the rule (exit ${code}): ${stderr.trim()}`);
     this.installed = false;
-    return { before, after, ...(committed !== undefined ? { committed } : {}) };
+    if (committed !== undefined) return { before, after, committed };
+    return { before, after, noTruth: this.noHandle ?? `nft monitor reported no delete of handle ${rule?.handle} after the removal started` };
   }
 }
