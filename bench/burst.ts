@@ -124,7 +124,12 @@ export interface BurstFigures {
    * result): what the API server allows on this machine.
    */
   floor?: { annotationToConditionMs: Latencies; annotatingToLastConditionMs: number };
-  marks: { latencyP99Ms: number; cpuMsPerPod: number; rssMiB: number };
+  /** Why the floor run produced no figure (its ratio mark is then not measured). */
+  floorError?: string;
+  /** The reporter's writes per pod: the benchmark plays it, start and ready in one patch. */
+  reporterWritesPerPod: number;
+  /** Marks: condition p99 ≤ floorRatio × the floor's p99 (as the gate part), the controller's writes per pod as in the cost part. */
+  marks: { latencyP99Ms: number; cpuMsPerPod: number; rssMiB: number; floorRatio: number; controllerWritesPerPod: number };
 }
 
 interface Track { uid?: string; annotationSeenAt?: number; conditionSeenAt?: number; resultSeenAt?: number }
@@ -225,14 +230,22 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
       controller: { settled, heapUsedMiB: heap },
       writesPerPod,
       controllerWritesPerPod: Math.round((Object.values(writes).reduce((a, b) => a + b, 0) / o.pods) * 100) / 100,
-      marks: { latencyP99Ms: 1000, cpuMsPerPod: 4, rssMiB: 150 },
+      reporterWritesPerPod: 1,
+      marks: { latencyP99Ms: 1000, cpuMsPerPod: 4, rssMiB: 150, floorRatio: 1.5, controllerWritesPerPod: 2 },
     };
     o.log(`  annotation → result p50 ${figures.annotationToResultMs.p50} p99 ${figures.annotationToResultMs.p99} ms; → condition True p50 ${figures.annotationToConditionMs.p50} p99 ${figures.annotationToConditionMs.p99} ms; last result ${figures.annotatingToLastResultMs} ms after annotating began`);
     o.log(`  controller CPU ${cpu} s (${figures.controllerCpuMsPerPod} ms/pod), RSS settled ${settled?.rssMiB} MiB (peak ${settled?.peakRssMiB}), heap in use ${heap} MiB; writes/pod ${JSON.stringify(writesPerPod)}`);
     // Nothing of dpready runs during the floor run: its controller is stopped first.
     await controller.stop();
     await cleanupNamespace(cp, ns);
-    if (o.floorNamespace) figures.floor = await floorRun(cp, o.floorNamespace, o.pods, nodes, o.log);
+    if (o.floorNamespace) {
+      try {
+        figures.floor = await floorRun(cp, o.floorNamespace, o.pods, nodes, o.log);
+      } catch (err) {
+        figures.floorError = String(err instanceof Error ? err.message : err).split('\n')[0];
+        o.log(`  floor run failed: ${figures.floorError}`);
+      }
+    }
     return figures;
   } finally {
     for (const w of watches) await w.stop();
