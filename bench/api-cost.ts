@@ -16,6 +16,8 @@ export interface CostFigures {
   /** The controller's writes per pod (conditions, results, Events): the figure with a mark (issue 14). */
   controllerWritesPerPod: number;
   markWritesPerPod: number;
+  /** The mark with the reporter's patches added: 1 when the datapath works within its start grace (start and ready in one patch), else 2. */
+  markDpreadyWritesPerPod: number;
   pass: boolean;
   writes: CostRow[];
   reads: CostRow[];
@@ -31,7 +33,7 @@ export interface CostFigures {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-export function apiCost(run: LifecycleRun, scenario: string, mark: number): CostFigures {
+export function apiCost(run: LifecycleRun, scenario: string, mark: number, reporterPatches: number): CostFigures {
   const n = run.pods.length;
   const writes: CostRow[] = [];
   const reads: CostRow[] = [];
@@ -72,5 +74,5 @@ export function apiCost(run: LifecycleRun, scenario: string, mark: number): Cost
     spawn: after(run.pods.map((p) => (p.reporterSpawnAt ?? NaN) - p.createCallAt)),
     ready: after(run.pods.map((p) => Date.parse(p.readyAnnotation ?? '') - p.createCallAt)),
   };
-  return { reporterAfterCreateMs, scenario, pods: n, dpreadyWritesPerPod: round2(ours / n), controllerWritesPerPod: controller, markWritesPerPod: mark, pass: controller <= mark, writes, reads, watch: run.watch, controllerSelfCount: run.controllerWrites };
+  return { reporterAfterCreateMs, scenario, pods: n, dpreadyWritesPerPod: round2(ours / n), controllerWritesPerPod: controller, markWritesPerPod: mark, markDpreadyWritesPerPod: mark + reporterPatches, pass: controller <= mark, writes, reads, watch: run.watch, controllerSelfCount: run.controllerWrites };
 }

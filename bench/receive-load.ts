@@ -14,6 +14,12 @@ export interface ReceiveLoadFigures {
   perPodIntervalS: number;
   maxInFlight: number;
   markKnocksPerSecond: number;
+  /**
+   * The lower bound: 90% of the configured rate. At 1,000 pods that never answer, the token
+   * bucket, not the prober, must be what limits the knocks; a prober that stalls or knocks
+   * too rarely would pass the upper bound alone.
+   */
+  markMinKnocksPerSecond: number;
 }
 
 export async function receiveLoad(opts: { pods: number; seconds: number }): Promise<ReceiveLoadFigures> {
@@ -52,6 +58,6 @@ export async function receiveLoad(opts: { pods: number; seconds: number }): Prom
     knocksPerSecond: Math.round(sent / elapsed),
     perPodIntervalS: Math.round((elapsed / Math.max(1, median)) * 100) / 100,
     // The configured rate (1,000/s) plus the token bucket's burst (100) spread over the window.
-    maxInFlight, markKnocksPerSecond: Math.round(1_000 + 100 / elapsed),
+    maxInFlight, markKnocksPerSecond: Math.round(1_000 + 100 / elapsed), markMinKnocksPerSecond: 900,
   };
 }

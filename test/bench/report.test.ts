@@ -1,0 +1,127 @@
+// The benchmark's verdict: a mark is never silently dropped. A part asked for that produced no
+// figure prints MISS (not measured: why); a part the machine cannot run prints SKIP; marks
+// defined at full scale are n/a in a quick run; and only a run whose every mark was measured
+// and met says so (and lets `npm run bench` exit 0).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { BurstFigures } from '../../bench/burst.ts';
+import type { RealNodeFigures } from '../../bench/real-node.ts';
+import type { ReceiveLoadFigures } from '../../bench/receive-load.ts';
+import type { ScaleFigures } from '../../bench/scale.ts';
+import { failingMarks, formatReport, marksOf, verdict, type BenchReport } from '../../bench/report.ts';
+
+const lat = (p99: number) => ({ n: 2000, p50: p99 / 2, p99, max: p99 });
+
+function report(over: Partial<BenchReport> = {}): BenchReport {
+  return {
+    mode: 'quick', command: 'npm run bench', durationSeconds: 1, parts: {}, notes: [], marks: [],
+    machine: { cores: 2, cpuModel: 'x', memGiB: 1, node: 'v24', kubernetes: 'v1.36', os: 'Linux', date: '2026-12-04T00:00:00.000Z', git: 'abc1234' },
+    ...over,
+  };
+}
+
+function burst(over: Partial<BurstFigures> = {}): BurstFigures {
+  return {
+    workload: 'w', pods: 2000, nodes: 10, heapCap: '--max-old-space-size=384', createSeconds: 1, allRunningSeconds: 2,
+    annotationToResultMs: lat(900), annotationToConditionMs: lat(700), annotatingToLastResultMs: 1000,
+    controllerCpuSeconds: 4, controllerCpuMsPerPod: 2, controller: { settled: { rssMiB: 90, peakRssMiB: 95, cpuSeconds: 4 } },
+    writesPerPod: { 'patch pods/status': 1, 'create datapathresults': 1 }, controllerWritesPerPod: 2, reporterWritesPerPod: 1,
+    floor: { annotationToConditionMs: lat(600), annotatingToLastConditionMs: 900 },
+    marks: { latencyP99Ms: 1000, cpuMsPerPod: 4, rssMiB: 150, floorRatio: 1.5, controllerWritesPerPod: 2 },
+    ...over,
+  };
+}
+
+const find = (r: BenchReport, what: RegExp) => marksOf(r).find((k) => what.test(k.what));
+
+test('a part asked for that crashed prints MISS (not measured: why), and the run does not say every mark met', () => {
+  const r = report({ parts: { burst: { status: 'done' }, realnode: { status: 'failed', why: 'timed out waiting for every reporter ready' } }, burst: burst() });
+  r.marks = marksOf(r);
+  const k = r.marks.find((m) => m.what.startsWith('realnode:'))!;
+  assert.equal(k.status, 'unmeasured');
+  const text = formatReport(r);
+  assert.match(text, /MISS {2}realnode: .*\(not measured: timed out waiting for every reporter ready\)/);
+  assert.doesNotMatch(text, /every mark/);
+  assert.deepEqual(failingMarks(r.marks).map((m) => m.what), [k.what]);
+});
+
+test('"skipped: not root" is distinct from failed, and still keeps the run from passing', () => {
+  const r = report({ parts: { realnode: { status: 'skipped', why: 'not root' } } });
+  r.marks = marksOf(r);
+  assert.equal(r.marks[0]!.status, 'skipped');
+  const text = formatReport(r);
+  assert.match(text, /SKIP {2}realnode: .*\(skipped: not root\)/);
+  assert.doesNotMatch(text, /MISS/);
+  assert.equal(failingMarks(r.marks).length, 1);
+});
+
+test('a run stopped by the time cap marks what did not finish as not measured', () => {
+  const r = report({ parts: { burst: { status: 'done' }, scale: { status: 'failed', why: 'the run was stopped after 15 minutes (--max-minutes) before this part finished' } }, burst: burst() });
+  assert.match(verdict(marksOf(r)), /not measured: scale: /);
+});
+
+test('every mark measured and met: the only verdict that lets the run exit 0', () => {
+  const r = report({ parts: { burst: { status: 'done' } }, burst: burst() });
+  const marks = marksOf(r);
+  assert.ok(marks.every((m) => m.status === 'pass'), JSON.stringify(marks.filter((m) => m.status !== 'pass')));
+  assert.equal(failingMarks(marks).length, 0);
+  assert.match(verdict(marks), /every mark measured and met/);
+});
+
+test('the 2,000-pod burst carries the gate ratio to its floor; a floor that failed leaves it not measured', () => {
+  const slow = report({ burst: burst({ annotationToConditionMs: lat(8199), floor: { annotationToConditionMs: lat(4929), annotatingToLastConditionMs: 1 } }) });
+  const k = find(slow, /condition True p99 vs floor/)!;
+  assert.equal(k.status, 'miss');
+  assert.equal(k.figure, '8199 / 4929 ms = 1.66×');
+  const noFloor = find(report({ burst: burst({ floor: undefined, floorError: 'timed out waiting for every floor condition' }) }), /vs floor/)!;
+  assert.equal(noFloor.status, 'unmeasured');
+  assert.equal(noFloor.why, 'timed out waiting for every floor condition');
+});
+
+test('writes per pod: both definitions, each with its mark, in the burst and the cost part', () => {
+  const r = report({ burst: burst({ controllerWritesPerPod: 3.04 }) });
+  assert.equal(find(r, /burst: controller writes per pod/)!.status, 'miss');
+  const both = find(r, /burst: reporter \+ controller writes per pod/)!;
+  assert.equal(both.figure, '4.04 (reporter 1)');
+  assert.equal(both.mark, '≤ 3');
+  const cost = report({ apiCost: [{ scenario: 'at once', pods: 20, dpreadyWritesPerPod: 3, controllerWritesPerPod: 2, markWritesPerPod: 2, markDpreadyWritesPerPod: 3, pass: true,
+    writes: [], reads: [], watch: {} as never, controllerSelfCount: {}, reporterAfterCreateMs: { spawn: { p50: 1, max: 1 }, ready: { p50: 1, max: 1 } } }] });
+  const marks = marksOf(cost);
+  assert.deepEqual(marks.map((m) => [m.what, m.figure, m.mark, m.status]), [
+    ['controller writes per pod (at once)', '2', '≤ 2', 'pass'],
+    ['reporter + controller writes per pod (at once)', '3', '≤ 3', 'pass'],
+  ]);
+});
+
+test('a figure with no reading (RSS not read) is not measured, never a plain MISS or a PASS', () => {
+  const k = find(report({ burst: burst({ controller: {} }) }), /RSS settled/)!;
+  assert.equal(k.status, 'unmeasured');
+  assert.equal(k.why, 'no reading');
+});
+
+test('quick mode: marks defined at full scale print n/a with the figure, and do not fail the run', () => {
+  const scale = { pods: 200, results: 2000, controller: { afterQueries: { rssMiB: 250, peakRssMiB: 316, cpuSeconds: 6 } },
+    statsApi: { '/api/v1/pod-health': { n: 1, errors: 0, p50: 1, p99: 30, max: 30, reqPerSec: 1 } }, markRssMiB: 200 } as unknown as ScaleFigures;
+  const marks = marksOf(report({ scale }));
+  assert.deepEqual(marks.map((m) => [m.status, m.figure]), [['n/a', '30 ms'], ['n/a', '316 MiB']]);
+  assert.equal(failingMarks(marks).length, 0);
+  assert.match(formatReport({ ...report({ scale }), marks }), /n\/a {3}controller peak RSS .*not judged: the mark is for 5,000 pods \+ 100,000 results/);
+  const atScale = marksOf(report({ scale: { ...scale, pods: 5000, results: 100_000 } }));
+  assert.deepEqual(atScale.map((m) => m.status), ['miss', 'miss']);
+});
+
+test('real node: the error mark needs nft\'s truth; without it the figure is not measured, with the reason', () => {
+  const n = { pods: 20, dpReadyAbsError: { n: 20, median: 5, p99: 9, max: 9 }, attemptsPerSecond: { n: 20, p50: 10, p99: 20, max: 20 }, markErrorMs: 20, markAttemptsPerSecond: 50 };
+  const ok = marksOf(report({ realNode: { ...n, truth: 'nft monitor' } as unknown as RealNodeFigures }));
+  assert.equal(ok[0]!.status, 'pass');
+  const none = marksOf(report({ realNode: { ...n, truth: 'commit sent', truthProblem: 'nft monitor reported no delete of handle 7 after the removal started' } as unknown as RealNodeFigures }));
+  assert.equal(none[0]!.status, 'unmeasured');
+  assert.match(none[0]!.why!, /handle 7/);
+});
+
+test('the receive prober\'s mark has a lower bound: a prober that knocks too rarely misses', () => {
+  const l: ReceiveLoadFigures = { pods: 1000, seconds: 10, knocksPerSecond: 976, perPodIntervalS: 0.9, maxInFlight: 256, markKnocksPerSecond: 1010, markMinKnocksPerSecond: 900 };
+  assert.equal(marksOf(report({ receiveLoad: l }))[0]!.status, 'pass');
+  assert.equal(marksOf(report({ receiveLoad: { ...l, knocksPerSecond: 120 } }))[0]!.status, 'miss');
+  assert.equal(marksOf(report({ receiveLoad: { ...l, knocksPerSecond: 1100 } }))[0]!.status, 'miss');
+});
