@@ -28,7 +28,8 @@ const TOKEN = 'page-test-token-1234';
 const REPLICAS = 10;
 const SCREENSHOT = process.env.DPREADY_PAGE_SCREENSHOT;
 
-describe('live page in headless Chromium during a rollout', { concurrency: false, skip: CHROMIUM ? false : 'chromium not installed (run test/controlplane/node-packages.sh as root)' }, () => {
+// Under CI chromium is installed by node-packages.sh: there a missing browser fails the suite (launchChromium says why) instead of skipping it.
+describe('live page in headless Chromium during a rollout', { concurrency: false, skip: CHROMIUM || process.env.CI === 'true' ? false : 'chromium not installed (run test/controlplane/node-packages.sh as root)' }, () => {
   let controller: Controller;
   let api: ApiServer;
   let browser: Browser;
