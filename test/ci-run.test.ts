@@ -14,7 +14,7 @@ test('.ci/run exports CI=true to npm ci and npm test, even from an environment w
   // A stand-in npm that records what it was asked to run and the CI it saw.
   writeFileSync(join(bin, 'npm'), `#!/bin/sh\necho "$* CI=$CI" >> "${seen}"\n`);
   chmodSync(join(bin, 'npm'), 0o755);
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
   delete env.CI;
   execFileSync('bash', [fileURLToPath(new URL('../.ci/run', import.meta.url))], { env, stdio: 'ignore' });
   assert.deepEqual(readFileSync(seen, 'utf8').trim().split('\n'), ['ci CI=true', 'test CI=true']);
