@@ -7,10 +7,18 @@
 //   the controller's CPU seconds over the whole workload (creation to last result), per pod;
 //   its RSS settled (a few seconds after the last result) and its peak RSS;
 //   its own writes (dpready_kube_api_writes_total) per pod.
+// The floor (the same workload on fresh pods, a bare watch-and-patch loop, bench/floor-loop.ts)
+// runs as its own process too, with dpready's controller stopped; which of the two runs first
+// alternates between runs (--burst-order), and the benchmark's own event-loop delay is recorded
+// for each, since it sends the annotations and timestamps the watch events of both.
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { ANNOTATION_DP_READY, ANNOTATION_START, CONDITION_TYPE, GROUP, PLURAL, VERSION } from '../src/contract.ts';
 import type { ControlPlane } from '../src/devcluster/control-plane.ts';
 import { startControllerProcess } from '../src/devcluster/controller-process.ts';
+import { startProcess } from '../src/devcluster/processes.ts';
 import { controllerArgs } from './controller-args.ts';
 import { deploymentNodeOptions } from './deployment-env.ts';
 import { freePort } from './ports.ts';
@@ -30,7 +38,27 @@ export interface BurstOptions {
   floorNamespace?: string;
   /** NODE_OPTIONS for the controller instead of the manifest's (to compare heap settings). */
   nodeOptions?: string;
+  /** Which runs first, dpready or the floor (run.ts alternates it between runs). */
+  order?: BurstOrder;
 }
+
+export type BurstOrder = 'dpready-first' | 'floor-first';
+
+/** The benchmark process's event-loop delay while `fn` runs, ms: its lag delays the annotations it sends and the watch instants it takes. */
+async function withLoopDelay<T>(fn: () => Promise<T>): Promise<[T, LoopDelay]> {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  try {
+    const v = await fn();
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    return [v, { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) }];
+  } finally {
+    h.disable();
+  }
+}
+export interface LoopDelay { p50: number; p99: number; max: number }
+
+const FLOOR_LOOP = fileURLToPath(new URL('./floor-loop.ts', import.meta.url));
 
 function gatedPod(name: string, nodes: string[]) {
   return {
@@ -44,17 +72,21 @@ function gatedPod(name: string, nodes: string[]) {
   };
 }
 
-/** The floor: the same burst on fresh pods, a bare loop patching each condition True on sight of the annotation. */
+/** The floor: the same burst on fresh pods, a bare loop in its own process (bench/floor-loop.ts) patching each condition True on sight of the annotation. */
 async function floorRun(cp: ControlPlane, ns: string, pods: number, nodes: string[], log: (l: string) => void) {
   const writer = new Kube(cp.server, cp, 64);
-  const patcher = new Kube(cp.server, cp, 64);
   const observer = new Kube(cp.server, cp, 4);
   const tracks = new Map<string, Track>();
   const running = new Set<string>();
-  const patched = new Set<string>();
   const watches: Array<{ stop(): Promise<void> }> = [];
   let annotating = false;
+  const loop = startProcess(`floor-${ns}`, process.execPath, ['--import', 'tsx', FLOOR_LOOP, cp.server, ns, cp.pki.caCert, cp.pki.adminCert, cp.pki.adminKey],
+    join(cp.dir, `floor-${ns}.log`));
   try {
+    await until('the floor loop watching', () => {
+      if (loop.child.exitCode !== null) throw new Error(`the floor loop exited: ${loop.tail()}`);
+      return loop.tail().includes('watching');
+    }, 60_000, 100);
     const names = Array.from({ length: pods }, (_, i) => `floor-${i}`);
     for (const n of names) tracks.set(n, {});
     watches.push(await observer.watch(`/api/v1/namespaces/${ns}/pods`, (e) => {
@@ -64,31 +96,26 @@ async function floorRun(cp: ControlPlane, ns: string, pods: number, nodes: strin
       if (annotating && t.annotationSeenAt === undefined && e.object.metadata.annotations?.[ANNOTATION_DP_READY]) t.annotationSeenAt = e.at;
       if (t.annotationSeenAt !== undefined && t.conditionSeenAt === undefined && conditionTrue(e.object)) t.conditionSeenAt = e.at;
     }));
-    watches.push(await patcher.watch(`/api/v1/namespaces/${ns}/pods`, (e) => {
-      const pod = e.object;
-      if ((e.type !== 'ADDED' && e.type !== 'MODIFIED') || patched.has(pod.metadata.uid) || !pod.metadata.annotations?.[ANNOTATION_DP_READY]) return;
-      patched.add(pod.metadata.uid);
-      patcher.patchCondition(ns, pod.metadata.name, pod.metadata.uid, {
-        type: CONDITION_TYPE, status: 'True', reason: 'DatapathReady', message: 'floor', lastTransitionTime: new Date().toISOString(),
-      }).catch((err: unknown) => log(`  floor patch ${pod.metadata.name} failed: ${String(err)}`));
-    }));
     await mapLimit(names, 32, (name) => writer.createPod(ns, gatedPod(name, nodes)));
     await until('every floor pod Running', () => running.size >= pods, 300_000, 100);
     annotating = true;
     const a0 = Date.now();
-    await Promise.all(names.map((name) => {
-      const now = Date.now();
-      return writer.annotatePod(ns, name, { [ANNOTATION_START]: new Date(now - 50).toISOString(), [ANNOTATION_DP_READY]: new Date(now).toISOString() })
-        .catch((err: unknown) => log(`  annotate ${name} failed: ${String(err)}`));
-    }));
     const all = [...tracks.values()];
-    await until('every floor condition', () => all.every((t) => t.conditionSeenAt !== undefined), 600_000, 100);
-    const f = { annotationToConditionMs: p50p99(all.map((t) => t.conditionSeenAt! - t.annotationSeenAt!)), annotatingToLastConditionMs: Math.max(...all.map((t) => t.conditionSeenAt!)) - a0 };
-    log(`  floor (bare watch-and-patch loop, same workload): annotation → condition True p50 ${f.annotationToConditionMs.p50} p99 ${f.annotationToConditionMs.p99} ms; last ${f.annotatingToLastConditionMs} ms after annotating began`);
+    const [, benchEventLoopDelayMs] = await withLoopDelay(async () => {
+      await Promise.all(names.map((name) => {
+        const now = Date.now();
+        return writer.annotatePod(ns, name, { [ANNOTATION_START]: new Date(now - 50).toISOString(), [ANNOTATION_DP_READY]: new Date(now).toISOString() })
+          .catch((err: unknown) => log(`  annotate ${name} failed: ${String(err)}`));
+      }));
+      await until('every floor condition', () => all.every((t) => t.conditionSeenAt !== undefined), 600_000, 100);
+    });
+    const f = { annotationToConditionMs: p50p99(all.map((t) => t.conditionSeenAt! - t.annotationSeenAt!)), annotatingToLastConditionMs: Math.max(...all.map((t) => t.conditionSeenAt!)) - a0, benchEventLoopDelayMs };
+    log(`  floor (bare watch-and-patch loop, its own process, same workload): annotation → condition True p50 ${f.annotationToConditionMs.p50} p99 ${f.annotationToConditionMs.p99} ms; last ${f.annotatingToLastConditionMs} ms after annotating began; benchmark event-loop delay p99 ${benchEventLoopDelayMs.p99} ms`);
     return f;
   } finally {
     for (const w of watches) await w.stop();
-    for (const k of [writer, patcher, observer]) await k.close();
+    await loop.stop();
+    for (const k of [writer, observer]) await k.close();
     await cleanupNamespace(cp, ns);
   }
 }
@@ -123,7 +150,11 @@ export interface BurstFigures {
    * watches them and patches the condition True the moment the annotation appears (no queue, no
    * result): what the API server allows on this machine.
    */
-  floor?: { annotationToConditionMs: Latencies; annotatingToLastConditionMs: number };
+  floor?: { annotationToConditionMs: Latencies; annotatingToLastConditionMs: number; benchEventLoopDelayMs?: LoopDelay };
+  /** Which of dpready and the floor ran first. */
+  order?: BurstOrder;
+  /** The benchmark's event-loop delay from annotating to the last result and condition of dpready's run, ms. */
+  benchEventLoopDelayMs?: LoopDelay;
   /** Why the floor run produced no figure (its ratio mark is then not measured). */
   floorError?: string;
   /** The reporter's writes per pod: the benchmark plays it, start and ready in one patch. */
@@ -152,7 +183,7 @@ async function heapUsedMiB(url: string): Promise<number | undefined> {
   return v === undefined ? undefined : Math.round(Number(v) / 1048576);
 }
 
-export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFigures> {
+async function dpreadyRun(cp: ControlPlane, o: BurstOptions): Promise<BurstFigures> {
   const ns = o.namespace;
   const nodes = cp.nodeNames.slice(0, o.nodes);
   if (nodes.length < o.nodes) throw new Error(`burst needs ${o.nodes} KWOK nodes; the control plane has ${cp.nodeNames.length}`);
@@ -202,13 +233,15 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
 
     annotating = true;
     const a0 = Date.now();
-    await Promise.all(names.map((name) => {
-      const now = Date.now();
-      return writer.annotatePod(ns, name, { [ANNOTATION_START]: new Date(now - 50).toISOString(), [ANNOTATION_DP_READY]: new Date(now).toISOString() })
-        .catch((err: unknown) => o.log(`  annotate ${name} failed: ${String(err)}`));
-    }));
     const all = [...tracks.values()];
-    await until('every burst result and condition', () => all.every((t) => t.resultSeenAt !== undefined && t.conditionSeenAt !== undefined), 600_000, 100);
+    const [, benchEventLoopDelayMs] = await withLoopDelay(async () => {
+      await Promise.all(names.map((name) => {
+        const now = Date.now();
+        return writer.annotatePod(ns, name, { [ANNOTATION_START]: new Date(now - 50).toISOString(), [ANNOTATION_DP_READY]: new Date(now).toISOString() })
+          .catch((err: unknown) => o.log(`  annotate ${name} failed: ${String(err)}`));
+      }));
+      await until('every burst result and condition', () => all.every((t) => t.resultSeenAt !== undefined && t.conditionSeenAt !== undefined), 600_000, 100);
+    });
     const lastResult = Math.max(...all.map((t) => t.resultSeenAt!));
     // Settled: what the controller holds once the burst is over.
     await sleep(5_000);
@@ -231,21 +264,12 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
       writesPerPod,
       controllerWritesPerPod: Math.round((Object.values(writes).reduce((a, b) => a + b, 0) / o.pods) * 100) / 100,
       reporterWritesPerPod: 1,
+      benchEventLoopDelayMs,
       marks: { latencyP99Ms: 1000, cpuMsPerPod: 4, rssMiB: 150, floorRatio: 1.5, controllerWritesPerPod: 2 },
     };
     o.log(`  annotation → result p50 ${figures.annotationToResultMs.p50} p99 ${figures.annotationToResultMs.p99} ms; → condition True p50 ${figures.annotationToConditionMs.p50} p99 ${figures.annotationToConditionMs.p99} ms; last result ${figures.annotatingToLastResultMs} ms after annotating began`);
     o.log(`  controller CPU ${cpu} s (${figures.controllerCpuMsPerPod} ms/pod), RSS settled ${settled?.rssMiB} MiB (peak ${settled?.peakRssMiB}), heap in use ${heap} MiB; writes/pod ${JSON.stringify(writesPerPod)}`);
-    // Nothing of dpready runs during the floor run: its controller is stopped first.
     await controller.stop();
-    await cleanupNamespace(cp, ns);
-    if (o.floorNamespace) {
-      try {
-        figures.floor = await floorRun(cp, o.floorNamespace, o.pods, nodes, o.log);
-      } catch (err) {
-        figures.floorError = String(err instanceof Error ? err.message : err).split('\n')[0];
-        o.log(`  floor run failed: ${figures.floorError}`);
-      }
-    }
     return figures;
   } finally {
     for (const w of watches) await w.stop();
@@ -256,3 +280,27 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
   }
 }
 
+/**
+ * The burst and its floor, one after the other, each with nothing of the other running:
+ * dpready's controller is stopped before the floor's loop starts, and the other way round.
+ */
+export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFigures> {
+  const order = o.order ?? 'dpready-first';
+  const nodes = cp.nodeNames.slice(0, o.nodes);
+  let floor: BurstFigures['floor'];
+  let floorError: string | undefined;
+  const runFloor = async () => {
+    if (!o.floorNamespace) return;
+    try {
+      floor = await floorRun(cp, o.floorNamespace, o.pods, nodes, o.log);
+    } catch (err) {
+      floorError = String(err instanceof Error ? err.message : err).split('\n')[0];
+      o.log(`  floor run failed: ${floorError}`);
+    }
+  };
+  o.log(`  order: ${order === 'floor-first' ? 'the floor first, then dpready' : 'dpready first, then the floor'}`);
+  if (order === 'floor-first') await runFloor();
+  const figures = await dpreadyRun(cp, o);
+  if (order === 'dpready-first') await runFloor();
+  return { ...figures, order, ...(floor ? { floor } : {}), ...(floorError ? { floorError } : {}) };
+}

@@ -190,9 +190,12 @@ export function formatReport(r: BenchReport): string {
     out.push(`   annotation → DatapathResult, ms:   p50 ${b.annotationToResultMs.p50}  p99 ${b.annotationToResultMs.p99}  max ${b.annotationToResultMs.max}`);
     out.push(`   annotation → condition True, ms:   p50 ${b.annotationToConditionMs.p50}  p99 ${b.annotationToConditionMs.p99}  max ${b.annotationToConditionMs.max}`);
     out.push(`   annotating started → last result: ${b.annotatingToLastResultMs} ms`);
-    if (b.floor) out.push(`   floor, the same workload on fresh pods with a bare watch-and-patch loop instead of dpready: annotation → condition True p50 ${b.floor.annotationToConditionMs.p50}  p99 ${b.floor.annotationToConditionMs.p99} ms (dpready/floor p99 ${Math.round((b.annotationToConditionMs.p99 / Math.max(1, b.floor.annotationToConditionMs.p99)) * 100) / 100}×); last ${b.floor.annotatingToLastConditionMs} ms`);
+    if (b.floor) out.push(`   floor, the same workload on fresh pods with a bare watch-and-patch loop (its own process) instead of dpready: annotation → condition True p50 ${b.floor.annotationToConditionMs.p50}  p99 ${b.floor.annotationToConditionMs.p99} ms (dpready/floor p99 ${Math.round((b.annotationToConditionMs.p99 / Math.max(1, b.floor.annotationToConditionMs.p99)) * 100) / 100}×); last ${b.floor.annotatingToLastConditionMs} ms`);
+    else out.push(`   floor: not measured (${b.floorError ?? 'not run'})`);
+    const eld = (d?: { p50: number; p99: number; max: number }) => (d ? `p50 ${d.p50} / p99 ${d.p99} / max ${d.max} ms` : 'n/a');
+    out.push(`   ran ${b.order === 'floor-first' ? 'the floor first' : 'dpready first'}; the benchmark's event-loop delay while annotating and watching: dpready's run ${eld(b.benchEventLoopDelayMs)}, the floor's ${eld(b.floor?.benchEventLoopDelayMs)}`);
     out.push(`   controller: CPU ${b.controllerCpuSeconds} s for the whole workload (${b.controllerCpuMsPerPod} ms/pod); RSS settled ${s?.rssMiB} MiB, peak ${s?.peakRssMiB} MiB; V8 heap in use ${b.controller.heapUsedMiB} MiB`);
-    out.push(`   controller writes per pod: ${b.controllerWritesPerPod} ${JSON.stringify(b.writesPerPod)}`);
+    out.push(`   writes per pod: controller only ${b.controllerWritesPerPod} ${JSON.stringify(b.writesPerPod)} (mark ≤ ${b.marks.controllerWritesPerPod}); reporter + controller ${Math.round((b.controllerWritesPerPod + b.reporterWritesPerPod) * 100) / 100} (the benchmark's one annotation patch per pod)`);
   }
   if (r.shards) {
     const s = r.shards;

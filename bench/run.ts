@@ -4,7 +4,8 @@
 // shards (two controllers splitting 5,000 pods by namespace; with --full or when named).
 // `--cpu-prof=DIR` writes a V8 CPU profile of the burst's controller process into DIR (node --cpu-prof);
 // `--node-options="..."` replaces the manifest's NODE_OPTIONS for the burst's controller. `--controller-args=--workers=32` (note the =) passes flags to
-// every controller the suite starts. Prints a table and writes
+// every controller the suite starts. `--burst-order=floor-first|dpready-first` (default: the other
+// order than the last run's). Prints a table and writes
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
 // its own time bounds, and the whole run is capped (--max-minutes, default 15 quick (the 2,000-pod burst is in it) / 60 full).
 // Every part asked for prints its marks: a part that failed, crashed or ran out of time prints
@@ -12,7 +13,7 @@
 // non-zero when any mark is missed, not measured or skipped; `--no-fail` always exits 0 (for
 // exploring). The report is also written to bench/results/<date>-<commit>.json, the file docs cite.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ import { installDpready } from '../src/devcluster/install.ts';
 import { accuracyFigures } from './accuracy.ts';
 import { apiCost } from './api-cost.ts';
 import { benchApi } from './api.ts';
-import { burst } from './burst.ts';
+import { burst, type BurstOrder } from './burst.ts';
 import { setControllerArgs } from './controller-args.ts';
 import { gateLatency } from './gate-latency.ts';
 import { Kube } from './kube.ts';
@@ -44,6 +45,7 @@ const { values } = parseArgs({ options: {
   'cpu-prof': { type: 'string' },
   'node-options': { type: 'string' },
   'no-fail': { type: 'boolean', default: false },
+  'burst-order': { type: 'string' },
 } });
 setControllerArgs(values['controller-args']);
 const full = values.full!;
@@ -51,6 +53,23 @@ const full = values.full!;
 const only = new Set<string>(values.only ? values.only.split(',') : PARTS.filter((p) => full || p !== 'shards'));
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part ${p}; parts: ${PARTS.join(', ')}`);
 const noFail = values['no-fail']!;
+/**
+ * Which of dpready and its floor runs first in the burst: the other order from the last run's
+ * (bench/results/latest.json), so that successive runs alternate; --burst-order sets it.
+ */
+function burstOrder(): BurstOrder {
+  const asked = values['burst-order'];
+  if (asked !== undefined) {
+    if (asked !== 'dpready-first' && asked !== 'floor-first') throw new Error(`--burst-order=${asked}: dpready-first or floor-first`);
+    return asked;
+  }
+  try {
+    const last = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8')) as { burst?: { order?: BurstOrder } };
+    return last.burst?.order === 'dpready-first' ? 'floor-first' : 'dpready-first';
+  } catch {
+    return 'dpready-first';
+  }
+}
 // The benchmark's own event loop: it sends the annotations and reads the watches whose instants
 // are the figures, so its delay is part of every latency measured here.
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -193,7 +212,7 @@ try {
     const c = cp;
     await part('burst', async () => {
       log(`bench: burst, ${size.burstPods} gated pods on 10 KWOK nodes, every pod annotated at once`);
-      report.burst = await burst(c, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', floorNamespace: 'bench-burst-floor', built: true, log, cpuProfDir: values['cpu-prof'], nodeOptions: values['node-options'] });
+      report.burst = await burst(c, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', floorNamespace: 'bench-burst-floor', built: true, log, cpuProfDir: values['cpu-prof'], nodeOptions: values['node-options'], order: burstOrder() });
     });
   }
   if (only.has('shards') && cp) {
