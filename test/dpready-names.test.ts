@@ -19,7 +19,7 @@ async function files(dir: string): Promise<string[]> {
 }
 
 test('every dpready.perf.github.com/ name in manifests/, charts/ and examples/ is one the code reads', async () => {
-  const known = new Set(Object.values(contract).filter((v): v is string => typeof v === 'string'));
+  const known = new Set<string>(Object.values(contract as Record<string, unknown>).filter((v): v is string => typeof v === 'string'));
   const unknown: string[] = [];
   const paths = [...await files('manifests'), ...await files('charts'), ...await files('examples')];
   assert.ok(paths.length > 10);

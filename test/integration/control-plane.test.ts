@@ -51,6 +51,26 @@ describe('local control plane', () => {
     const { stdout } = await cp.kubectl(['get', 'dpr', '-n', ns]);
     assert.match(stdout, /OUTCOME/);
     assert.match(stdout, /Succeeded/);
+    // Results of two pods named p in two namespaces sit side by side in the results namespace:
+    // `kubectl get dpr` tells them apart by the pod's namespace, and the category lists them too.
+    const uid2 = '3f0c2a5e-0000-4000-8000-000000000002';
+    await api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: {
+      apiVersion: API_VERSION, kind: KIND, metadata: { name: resultName(uid2) },
+      spec: {
+        podRef: { namespace: 'team-b', name: 'p', uid: uid2, nodeName: 'n1' },
+        timestamps: { createdAt: '2026-11-22T10:00:00.123Z', createdAtSource: 'controllerFirstSeen', recordedAt: '2026-11-22T10:00:01.010Z' },
+        metrics: {}, labels: {}, outcome: 'TimedOut', reason: 'DatapathTimeout',
+      },
+    } });
+    for (const resource of ['dpr', 'dpready']) {
+      const [header, ...lines] = (await cp.kubectl(['get', resource, '-n', ns])).stdout.trimEnd().split('\n');
+      // Cells are cut at the header's column starts (an empty cell leaves no gap to split on).
+      const starts = [...header!.matchAll(/\S+(?: \S+)*/g)].map((m) => m.index);
+      const cells = (l: string) => starts.map((at, i) => l.slice(at, starts[i + 1]).trim());
+      assert.deepEqual(cells(header!).slice(0, 3), ['NAME', 'POD NAMESPACE', 'POD'], resource);
+      const outcome = cells(header!).indexOf('OUTCOME');
+      assert.deepEqual(lines.map(cells).map((r) => `${r[1]}/${r[2]} ${r[outcome]}`).sort(), [`${ns}/p Succeeded`, 'team-b/p TimedOut'], resource);
+    }
 
     // The structural schema rejects an outcome outside the set.
     await assert.rejects(api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: {
