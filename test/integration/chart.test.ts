@@ -107,7 +107,7 @@ describe('charts/dpready', { concurrency: false }, () => {
     const allowed: Array<[string, string, { ns?: string; sub?: string; name?: string }?]> = [
       ['list', 'pods'], ['watch', 'pods'], ['get', 'pods', { ns: 'team-a' }], ['patch', 'pods', { ns: 'team-a', sub: 'status' }],
       ['patch', 'pods', { ns: 'team-a' }], ['create', 'tokenreviews.authentication.k8s.io'], ['list', 'namespaces'],
-      ['create', 'events', { ns: 'team-a' }], ['patch', 'events', { ns: 'team-a' }],
+      ['create', 'events', { ns: 'team-a' }],
       ['list', 'datapathresults.perf.github.com', { ns: NS }], ['create', 'datapathresults.perf.github.com', { ns: NS }],
       ['update', 'datapathresults.perf.github.com', { ns: NS }], ['delete', 'datapathresults.perf.github.com', { ns: NS }],
       ['create', 'leases.coordination.k8s.io', { ns: NS }], ['update', 'leases.coordination.k8s.io', { ns: NS, name: 'dpready-controller' }],
@@ -124,7 +124,7 @@ describe('charts/dpready', { concurrency: false }, () => {
       ['create', 'pods', { ns: 'team-a', sub: 'exec' }], ['get', 'pods', { ns: 'team-a', sub: 'log' }],
       ['get', 'secrets', { ns: NS }], ['list', 'secrets', { ns: NS }], ['get', 'secrets', { ns: 'team-a', name: 'dpready-webhook-tls' }],
       ['update', 'secrets', { ns: NS, name: 'other' }], ['list', 'secrets'], ['watch', 'namespaces'], ['get', 'namespaces', { name: 'team-a' }],
-      ['patch', 'namespaces', { name: 'team-a' }],
+      ['patch', 'namespaces', { name: 'team-a' }], ['patch', 'events', { ns: 'team-a' }],
       ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io', { name: 'someone-else' }],
       ['list', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'], ['create', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'],
       ['patch', 'validatingadmissionpolicies.admissionregistration.k8s.io', { name: 'dpready-controller-own-annotations' }],
