@@ -3,7 +3,23 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 
-type Container = { name: string; env?: Array<{ name: string; value?: string }> };
+type Container = { name: string; env?: Array<{ name: string; value?: string }>; resources?: { limits?: { memory?: string } } };
+
+const UNITS: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024 };
+
+/**
+ * The Deployment sizes the heap as a share of the container's memory limit
+ * (--max-old-space-size-percentage; Node reads the cgroup's limit). The benchmark runs the
+ * controller as a plain process, where that share would be of the whole host: give it the
+ * same heap in MiB instead.
+ */
+export function heapForLimit(nodeOptions: string, memoryLimit: string | undefined): string {
+  const m = /--max-old-space-size-percentage=(\d+(?:\.\d+)?)/.exec(nodeOptions);
+  const lim = memoryLimit !== undefined ? /^(\d+)(Ki|Mi|Gi)$/.exec(memoryLimit) : null;
+  if (!m || !lim) return nodeOptions;
+  const mib = Math.floor((Number(lim[1]) * UNITS[lim[2]!]! * Number(m[1])) / 100);
+  return nodeOptions.replace(m[0], `--max-old-space-size=${mib}`);
+}
 
 export function deploymentNodeOptions(): Record<string, string> {
   const text = readFileSync(new URL('../manifests/controller.yaml', import.meta.url), 'utf8');
@@ -12,7 +28,7 @@ export function deploymentNodeOptions(): Record<string, string> {
     if (o?.kind !== 'Deployment') continue;
     for (const c of o.spec?.template?.spec?.containers ?? []) {
       const v = c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
-      if (v) return { NODE_OPTIONS: v };
+      if (v) return { NODE_OPTIONS: heapForLimit(v, c.resources?.limits?.memory) };
     }
   }
   return {};

@@ -108,8 +108,9 @@ describe('manifests/ kustomize base', { concurrency: false }, () => {
 
     const svc = find(objs, 'Service', 'dpready') as unknown as { spec: { ports: Array<{ name: string; port: number }> } };
     assert.deepEqual(svc.spec.ports.map((p) => [p.name, p.port]), [['http', 8080]]);
-    const pdb = find(objs, 'PodDisruptionBudget', 'dpready-controller') as unknown as { spec: { minAvailable: number } };
-    assert.equal(pdb.spec.minAvailable, 1);
+    const pdb = find(objs, 'PodDisruptionBudget', 'dpready-controller') as unknown as { spec: { maxUnavailable: number; minAvailable?: number } };
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.equal(pdb.spec.minAvailable, undefined);
   });
 
   test('kubectl apply -k installs every object, and applying again changes none', async () => {
