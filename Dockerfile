@@ -32,7 +32,11 @@ FROM ${NODE_IMAGE}
 LABEL org.opencontainers.image.source="https://github.com/dpready/dpready" \
       org.opencontainers.image.description="dpready: Kubernetes readiness gate for pod datapath readiness (controller and reporter)" \
       org.opencontainers.image.licenses="MIT"
-ENV NODE_ENV=production
+# The source revision (`--build-arg REVISION=$(git rev-parse HEAD)`), shown by `dpready --version`
+# and the dpready_build_info metric.
+ARG REVISION=unknown
+LABEL org.opencontainers.image.revision="${REVISION}"
+ENV NODE_ENV=production DPREADY_REVISION=${REVISION}
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -16,14 +16,22 @@ const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return `usage: dpready <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun dpready <command> --help for its flags.`;
+  return `usage: dpready <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun dpready <command> --help for its flags; dpready --version for the version.`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') {
+  if (name === '--help' || name === '-h') {
     process.stdout.write(usage() + '\n');
-    return name ? 0 : 64;
+    return 0;
+  }
+  // No command is a usage error: the usage goes to stderr (stdout may be a pipe), exit 64.
+  if (!name) throw new DpreadyError('DPR_USAGE', `no command given\n${usage()}`);
+  if (name === '--version' || name === '-v') {
+    const { buildInfo } = await import('./build-info.ts');
+    const { version, revision } = buildInfo();
+    process.stdout.write(`dpready ${version} (revision ${revision}, Node ${process.version})\n`);
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) throw new DpreadyError('DPR_USAGE', `unknown command ${JSON.stringify(name)}\n${usage()}`);

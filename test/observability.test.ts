@@ -89,6 +89,26 @@ describe('metric conventions', () => {
     assert.equal(metrics.get('dpready_reconcile_duration_seconds'), 'histogram');
   });
 
+  test('the gate latency reaches 10 minutes (a burst\'s p99 is seconds), and ready-without-datapath has its histogram', async () => {
+    const m = createMetrics({ pendingPods: () => 0, queueDepth: () => 0, defaultMetrics: false });
+    const bounds = async (name: string) => {
+      const h = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name)!;
+      return [...new Set((h.values as Array<{ labels: { le?: number | string } }>).map((v) => v.labels.le).filter((le) => typeof le === 'number'))] as number[];
+    };
+    assert.ok((await bounds('dpready_gate_latency_seconds')).at(-1)! >= 600);
+    m.readyWithoutDatapath.observe(2.5);
+    const rwd = await bounds('dpready_ready_without_datapath_seconds');
+    assert.equal(rwd[0], 0, 'le=0 counts pods whose datapath worked before their containers were ready');
+    assert.equal(rwd.at(-1), 600);
+  });
+
+  test('dpready_build_info{version,revision} is 1', async () => {
+    const m = createMetrics({ pendingPods: () => 0, queueDepth: () => 0, defaultMetrics: false, build: { version: '9.9.9', revision: 'abc123' } });
+    assert.match(await m.registry.metrics(), /^dpready_build_info\{version="9\.9\.9",revision="abc123"\} 1$/m);
+    const defaults = createMetrics({ pendingPods: () => 0, queueDepth: () => 0, defaultMetrics: false });
+    assert.match(await defaults.registry.metrics(), /^dpready_build_info\{version="\d+\.\d+\.\d+",revision="[^"]+"\} 1$/m);
+  });
+
   test('latency buckets reach 10 minutes and are dense between 1 and 10 s', () => {
     assert.equal(LATENCY_BUCKETS.at(-1), 600);
     assert.ok(LATENCY_BUCKETS[0]! <= 0.05);

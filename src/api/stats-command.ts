@@ -2,8 +2,11 @@
 // them, or exports every per-pod record (csv, ndjson); --threshold gates a CI run on the figures
 // (exit 1 listing each breach). Without --server it goes through the current kubeconfig to the
 // API server's service proxy, so it works from a laptop with nothing but kubectl access.
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fetch } from 'undici';
+import { stringify as toYaml } from 'yaml';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { DpreadyError, ErrorCodes, isDpreadyError } from '../errors.ts';
 import { parseDuration } from '../durations.ts';
@@ -20,6 +23,8 @@ import type { PodHealth } from './pod-health.ts';
 import { PHASE_NAMES, type PhasesAnswer } from './phases.ts';
 import { formatHealth, formatPhases, formatStats } from './stats-format.ts';
 import { evaluate, parseThreshold, type Figures } from './thresholds.ts';
+import { junitReport } from './junit.ts';
+import { kubeBurnerQuantiles } from './kube-burner.ts';
 
 const USAGE = `usage: dpready stats [flags]
 
@@ -28,30 +33,36 @@ pod health; or exports every per-pod record. With --threshold, exits 1 when any 
 
   --server URL              the controller's API, e.g. http://127.0.0.1:8080 (after kubectl port-forward);
                             default: through the current kubeconfig's API server (service proxy)
-  --output FORMAT           table (default); json: the raw answers keyed by route; csv, ndjson: every
-                            per-pod record of the selection (GET /api/v1/results)
+  --output FORMAT           table (default); json, yaml: the raw answers keyed by route (time-to-start,
+                            time-to-datapath-ready, pod-health, phases); csv, ndjson: every per-pod record
+                            of the selection (GET /api/v1/results); kube-burner: the phases' percentiles as
+                            kube-burner's podLatencyQuantilesMeasurement documents (JSON)
+  --job-name NAME, --uuid ID  jobName and uuid of the kube-burner documents (default dpready, a random UUID)
   --threshold EXPR          repeatable; SOURCE.STAT OP VALUE or SHORTHAND OP VALUE, e.g.
                               time-to-datapath-ready.p99<5s   failed==0   pod-health.successPct>=99
                             SOURCE: time-to-start, time-to-datapath-ready, pod-health, phase.<name>
                             (e.g. phase.ready-without-datapath.p99<1s); OP: < <= > >= == !=;
                             latencies in ms or as a duration (5s). Breaches are listed on stderr, exit 1;
                             a bad expression exits 2 before any request
+  --junit FILE              with --threshold: also write the verdicts as JUnit XML (one testcase per
+                            threshold, breaches as failures) for the CI system's test report
   --namespace NS            only pods in NS
   --label-selector SEL      Kubernetes label selector (a=b, a in (x,y), !a, ...)
   --top N                   worst pods and pods per health list (0-${TOP_N_MAX}, default 10)
   --since T, --until T      RFC3339 time or a duration before now (1h, 30m)
   --outcome O               Succeeded, Failed or TimedOut
-  --token-file FILE         bearer token for --server (the controller's --api-token-file)
+  --token-file FILE         bearer token for --server (the controller's --api-token-file); the service
+                            proxy drops it, so it needs --server (after kubectl port-forward)
   --kubeconfig FILE         default: $KUBECONFIG or ~/.kube/config
   --service-namespace NS    default dpready-system
-  --service NAME            default dpready
+  --service NAME            default dpready (the chart's Service is <release>-dpready: see its NOTES)
   --service-port PORT       default 8080 (a number or the port's name)
   --timeout D               per request, default 10s
 `;
 
 interface Io { out: (s: string) => void; err?: (s: string) => void }
 
-const OUTPUTS = ['table', 'json', 'csv', 'ndjson'];
+const OUTPUTS = ['table', 'json', 'yaml', 'csv', 'ndjson', 'kube-burner'];
 
 export async function main(argv: string[], io: Io = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) }): Promise<number> {
   const err = io.err ?? ((s: string) => void process.stderr.write(s));
@@ -77,6 +88,9 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
         'service-port': { type: 'string', default: '8080' },
         timeout: { type: 'string', default: '10s' },
         threshold: { type: 'string', multiple: true, default: [] },
+        junit: { type: 'string' },
+        'job-name': { type: 'string', default: 'dpready' },
+        uuid: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -92,8 +106,25 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
   }
   // Every threshold is read before any request: a typo exits 2 at once.
   const thresholds = values.threshold.map((t) => parseThreshold(t, PHASE_NAMES));
-  // Checked here too so a typo fails before any network round trip, with the same message.
-  if (values['label-selector'] !== undefined) parseSelector(values['label-selector'], '--label-selector');
+  if (values.junit !== undefined && thresholds.length === 0) {
+    throw new DpreadyError('DPR_USAGE', `--junit needs at least one --threshold: its testcases are the thresholds`);
+  }
+  // The API server authenticates the caller and then removes the Authorization header, so a
+  // token never reaches the controller through the service proxy: say so instead of ignoring it.
+  if (values['token-file'] !== undefined && values.server === undefined) {
+    throw new DpreadyError('DPR_USAGE', `--token-file needs --server: the API server's service proxy does not forward a bearer token. Run\n`
+      + `  kubectl -n ${values['service-namespace']} port-forward svc/${values.service} 8080:${values['service-port']}\n`
+      + `and pass --server http://127.0.0.1:8080 --token-file ${values['token-file']}`);
+  }
+  // Checked here too so a typo fails before any network round trip, with the same message; a bad
+  // flag is a usage error (exit 64) like any other.
+  if (values['label-selector'] !== undefined) {
+    try {
+      parseSelector(values['label-selector'], '--label-selector');
+    } catch (err) {
+      throw isDpreadyError(err) ? new DpreadyError('DPR_USAGE', err.message, { cause: err }) : err;
+    }
+  }
   if (values.top !== undefined && (!/^\d+$/.test(values.top) || Number(values.top) > TOP_N_MAX)) {
     throw new DpreadyError('DPR_USAGE', `--top=${JSON.stringify(values.top)}: expected a whole number from 0 to ${TOP_N_MAX}`);
   }
@@ -134,8 +165,13 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
       Promise.all(extra.map((m) => get(`/api/v1/${m}${qs}`, timeoutMs) as Promise<MetricStats>)),
     ]);
   }
+  const raw = () => ({ ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i]])), 'pod-health': health, phases });
   if (values.output === 'json') {
-    io.out(JSON.stringify({ ...Object.fromEntries(METRICS.map((m, i) => [m, answers[i]])), 'pod-health': health, phases }, null, 2) + '\n');
+    io.out(JSON.stringify(raw(), null, 2) + '\n');
+  } else if (values.output === 'yaml') {
+    io.out(toYaml(raw()));
+  } else if (values.output === 'kube-burner') {
+    io.out(JSON.stringify(kubeBurnerQuantiles(phases!, { uuid: values.uuid ?? randomUUID(), jobName: values['job-name'], at: new Date() }), null, 2) + '\n');
   } else if (values.output === 'table') {
     io.out(formatStats(answers));
     io.out(formatPhases(phases!));
@@ -154,6 +190,13 @@ export async function main(argv: string[], io: Io = { out: (s) => void process.s
   // stderr, so --output json|csv|ndjson stays machine-readable on stdout.
   err(`thresholds: ${verdicts.length - breaches.length} passed, ${breaches.length} breached\n`);
   for (const v of verdicts) err(`  ${v.ok ? 'ok      ' : 'BREACHED'}  ${v.message}\n`);
+  if (values.junit !== undefined) {
+    try {
+      await writeFile(values.junit, junitReport(verdicts, new Date()));
+    } catch (e) {
+      throw new DpreadyError('DPR_USAGE', `--junit=${values.junit}: cannot write: ${(e as Error).message}`, { cause: e });
+    }
+  }
   return breaches.length > 0 ? ErrorCodes.DPR_THRESHOLD_BREACHED.exitCode : 0;
 }
 

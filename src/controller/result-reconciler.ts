@@ -10,7 +10,7 @@ import type { Next } from './keyed-controller.ts';
 import type { Metrics } from './metrics.ts';
 import type { PodStore } from './pod-store.ts';
 import type { ResultBook } from './result-book.ts';
-import { buildResultSpec, outcomeFingerprint, readyWait } from './result-spec.ts';
+import { buildResultSpec, outcomeFingerprint, readyWait, readyWithoutDatapathMs } from './result-spec.ts';
 import type { WriteResult } from './result-writer.ts';
 import type { PodTracker } from './tracking.ts';
 
@@ -19,7 +19,7 @@ export interface ResultReconcilerOptions {
   tracker: Pick<PodTracker, 'tombstone' | 'dropTombstone'>;
   book: ResultBook;
   writer: { write(spec: DatapathResultSpec): Promise<WriteResult> };
-  metrics: Pick<Metrics, 'outcomes' | 'timeToStart' | 'timeToDatapathReady'>;
+  metrics: Pick<Metrics, 'outcomes' | 'timeToStart' | 'timeToDatapathReady' | 'readyWithoutDatapath'>;
   clock: Clock;
   policy: DecisionPolicy;
   /** Checked right before the write: a replica that lost its lease must not write. */
@@ -73,6 +73,8 @@ export class ResultReconciler {
       this.o.metrics.outcomes.inc({ outcome: spec.outcome });
       if (spec.metrics.latStartMs !== undefined) this.o.metrics.timeToStart.observe(Math.max(0, spec.metrics.latStartMs) / 1000);
       if (spec.metrics.latDpReadyMs !== undefined) this.o.metrics.timeToDatapathReady.observe(Math.max(0, spec.metrics.latDpReadyMs) / 1000);
+      const gap = readyWithoutDatapathMs(spec);
+      if (gap !== undefined) this.o.metrics.readyWithoutDatapath.observe(Math.max(0, gap) / 1000);
     }
     return true;
   }

@@ -55,6 +55,16 @@ export function buildResultSpec(pod: TrackedPod, report: ReporterReport,
   return spec;
 }
 
+/**
+ * ContainersReady → the datapath working, both on the watch clock (the ready-without-datapath
+ * phase of GET /api/v1/phases): undefined unless the result has both instants.
+ */
+export function readyWithoutDatapathMs(spec: DatapathResultSpec): number | undefined {
+  const w = spec.watchTimestamps;
+  if (!w?.containersReady || !w.datapathReady) return undefined;
+  return Date.parse(w.datapathReady) - Date.parse(w.containersReady);
+}
+
 /** The phase instants the controller saw on its watch, as the result records them. */
 function watchTimestamps(pod: TrackedPod): Pick<DatapathResultSpec, 'watchTimestamps'> {
   const seen = pod.conditionSeenMs ?? {};

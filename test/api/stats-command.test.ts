@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
 import { buildApp } from '../../src/api/app.ts';
 import { ResultIndex } from '../../src/api/result-index.ts';
 import { startApiServer, type ApiServer } from '../../src/api/server.ts';
@@ -102,11 +103,67 @@ describe('dpready stats --server', () => {
   });
 });
 
+describe('dpready stats: machine-readable output for pipelines', () => {
+  let srv: ApiServer;
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dpready-stats-out-'));
+    srv = await startApiServer({ ...deps(), listen: '127.0.0.1:0' });
+  });
+  after(() => srv.close());
+
+  it('--output json has one key per route asked: both time routes, pod-health and phases', async () => {
+    const { out } = await run(['--server', srv.url, '--output', 'json']);
+    assert.deepEqual(Object.keys(JSON.parse(out)), ['time-to-start', 'time-to-datapath-ready', 'pod-health', 'phases']);
+  });
+
+  it('--output yaml is the same document as --output json', async () => {
+    const json = JSON.parse((await run(['--server', srv.url, '--output', 'json'])).out);
+    const yaml = parseYaml((await run(['--server', srv.url, '--output', 'yaml'])).out);
+    assert.deepEqual(yaml, json);
+  });
+
+  it('--output kube-burner: podLatencyQuantilesMeasurement documents, one per phase, in ms', async () => {
+    const { code, out } = await run(['--server', srv.url, '--output', 'kube-burner', '--job-name', 'churn', '--uuid', 'run-1']);
+    assert.equal(code, 0);
+    const docs = JSON.parse(out) as Array<Record<string, unknown>>;
+    assert.deepEqual(docs.map((d) => d.quantileName), ['PodScheduled', 'Initialized', 'ContainersReady', 'DatapathReady', 'Ready', 'ReporterStart', 'ReporterReady', 'ReadyWithoutDatapath']);
+    const dp = docs.find((d) => d.quantileName === 'ReporterReady')!;
+    assert.deepEqual(Object.keys(dp).sort(), ['P50', 'P95', 'P99', 'avg', 'jobName', 'max', 'metadata', 'metricName', 'min', 'quantileName', 'timestamp', 'uuid']);
+    assert.equal(dp.metricName, 'podLatencyQuantilesMeasurement');
+    assert.equal(dp.jobName, 'churn');
+    assert.equal(dp.uuid, 'run-1');
+    // Two results with a datapath: 800 and 4500 ms after creation (the fixture's 'fast' and 'slow').
+    assert.equal(dp.max, 4500);
+    assert.equal(dp.min, 800);
+    for (const k of ['P50', 'P95', 'P99', 'max', 'min']) assert.ok(Number.isInteger(dp[k]), k);
+  });
+
+  it('--junit FILE: one testcase per threshold, the breaches as failures', async () => {
+    const file = join(dir, 'thresholds.xml');
+    const { code } = await run(['--server', srv.url, '--output', 'json', '--junit', file,
+      '--threshold', 'time-to-datapath-ready.p99<5s', '--threshold', 'failed==0', '--threshold', 'count>=2']);
+    assert.equal(code, 1);
+    const xml = await readFile(file, 'utf8');
+    assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"\?>/);
+    assert.match(xml, /<testsuite name="dpready stats thresholds" tests="3" failures="1"/);
+    assert.equal([...xml.matchAll(/<testcase /g)].length, 3);
+    assert.match(xml, /<testcase classname="dpready\.thresholds" name="time-to-datapath-ready\.p99&lt;5s"[^>]*\/>/);
+    assert.match(xml, /<testcase classname="dpready\.thresholds" name="failed==0"[^>]*>\s*<failure message="failed==0: time-to-datapath-ready\.totalFailed = 1, not == 0" type="ThresholdBreached"/);
+  });
+});
+
 describe('dpready stats: errors before and during the request', () => {
   it('rejects bad flags without touching the network', async () => {
-    await assert.rejects(run(['--output', 'yaml', '--server', 'http://127.0.0.1:9']), /--output="yaml"/);
+    await assert.rejects(run(['--output', 'xml', '--server', 'http://127.0.0.1:9']), /--output="xml"/);
+    // A bad selector is a usage error like every other bad flag: exit 64, as docs/api.md says.
     await assert.rejects(run(['--label-selector', 'a in ()', '--server', 'http://127.0.0.1:9']),
-      (err: unknown) => isDpreadyError(err, 'DPR_BAD_SELECTOR') && /^--label-selector: /.test(err.message));
+      (err: unknown) => isDpreadyError(err, 'DPR_USAGE') && err.exitCode === 64 && /^--label-selector: /.test(err.message));
+    // The service proxy drops the Authorization header: a token only works with --server.
+    await assert.rejects(run(['--token-file', '/nonexistent/token']),
+      (err: unknown) => isDpreadyError(err, 'DPR_USAGE') && /--token-file needs --server/.test(err.message) && /kubectl -n dpready-system port-forward svc\/dpready 8080:8080/.test(err.message));
+    await assert.rejects(run(['--junit', '/tmp/x.xml', '--server', 'http://127.0.0.1:9']),
+      (err: unknown) => isDpreadyError(err, 'DPR_USAGE') && /--junit needs at least one --threshold/.test(err.message));
     await assert.rejects(run(['--top=-3', '--server', 'http://127.0.0.1:9']), /--top="-3"/);
     await assert.rejects(run(['--bogus']), (err: unknown) => isDpreadyError(err, 'DPR_USAGE'));
     await assert.rejects(run(['--server', 'not a url']), /--server="not a url"/);
