@@ -16,6 +16,7 @@ import {
 } from '../../src/contract.ts';
 import { startControlPlane, type ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { NODE_IMAGES, targetObjects } from '../../src/devcluster/node-workloads.ts';
+import { REAL_NODE_NAME } from '../../src/devcluster/real-node.ts';
 import { eventually } from '../support/cluster.ts';
 import { condition, deploymentAvailable, livePods, realNodeSkip } from '../support/real-node.ts';
 
@@ -25,6 +26,13 @@ const NS = 'adopt';
 const SYSTEM = 'dpready-system';
 const CHART = fileURLToPath(new URL('../../charts/dpready', import.meta.url));
 let cp: ControlPlane | undefined;
+
+function helm(args: string[]) {
+  const c = cp!;
+  return run(join(c.binDir, 'helm'), [...args, '--kubeconfig', c.kubeconfigPath], {
+    env: { ...process.env, HELM_CACHE_HOME: join(c.dir, 'helm-cache'), HELM_CONFIG_HOME: join(c.dir, 'helm-config'), HELM_DATA_HOME: join(c.dir, 'helm-data') },
+  });
+}
 
 before(async () => {
   if (skip) return;
@@ -88,4 +96,28 @@ test('a workload with its own ServiceAccount in a labelled namespace is gated an
   // No RBAC for dpready was added to the workload's namespace.
   const rbac = c.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
   assert.equal((await rbac.listNamespacedRoleBinding({ namespace: NS })).items.length, 0);
+});
+
+// A platform team's node drain must complete: at one replica the chart renders no budget (a
+// minAvailable: 1 budget at one replica refused every eviction, so `kubectl drain` hung), and the
+// controller comes back once the node is schedulable again.
+test('one replica: no PodDisruptionBudget, and a drain evicts the controller and completes', { skip, timeout: 10 * 60_000 }, async () => {
+  const c = cp!;
+  const pdbs = async () => (await c.kubectl(['-n', SYSTEM, 'get', 'pdb', '-o', 'jsonpath={.items[*].spec.maxUnavailable}'])).stdout.trim();
+  assert.equal(await pdbs(), '1', 'two replicas: a budget of maxUnavailable 1');
+  await helm(['upgrade', 'dpready', CHART, '-n', SYSTEM, '--reuse-values', '--set', 'replicas=1']);
+  await deploymentAvailable(c, SYSTEM, 'dpready-controller', 1, 240_000);
+  assert.equal(await pdbs(), '', 'one replica: no budget');
+  const [before] = await livePods(c, SYSTEM, 'app.kubernetes.io/component=controller');
+  assert.equal(before?.spec?.nodeName, REAL_NODE_NAME);
+  try {
+    // What `kubectl drain` does: cordon, then evict through the Eviction API (which honours budgets).
+    await c.kubectl(['drain', REAL_NODE_NAME, '--pod-selector=app.kubernetes.io/component=controller', '--ignore-daemonsets',
+      '--delete-emptydir-data', '--timeout=120s']);
+    const left = await livePods(c, SYSTEM, 'app.kubernetes.io/component=controller');
+    assert.ok(!left.some((p) => p.metadata!.uid === before!.metadata!.uid), 'the controller pod was evicted');
+  } finally {
+    await c.kubectl(['uncordon', REAL_NODE_NAME]);
+  }
+  await deploymentAvailable(c, SYSTEM, 'dpready-controller', 1, 240_000);
 });

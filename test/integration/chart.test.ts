@@ -136,6 +136,30 @@ describe('charts/dpready', { concurrency: false }, () => {
     for (const [verb, res, o] of denied) assert.equal(await can(verb, res, o), false, `may not ${verb} ${res} ${JSON.stringify(o ?? {})}`);
   });
 
+  test('serviceAccount.create=false: a pre-made ServiceAccount gets the chart\'s RBAC and the pods, and no account is made', async () => {
+    const cp = cluster();
+    const ns = 'team-platform';
+    const as = `system:serviceaccount:${ns}:team-identity`;
+    await cp.ensureNamespace(ns);
+    await core(cp).createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'team-identity' } } });
+    const out = await helm(['install', 'platform', CHART, '-n', ns, '--set', 'serviceAccount.create=false,serviceAccount.name=team-identity']);
+    assert.match(out, /STATUS: deployed/);
+    const accounts = (await core(cp).listNamespacedServiceAccount({ namespace: ns })).items.map((a) => a.metadata!.name);
+    assert.ok(!accounts.includes('platform-dpready-controller'), accounts.join(','));
+    const dep = JSON.parse((await cp.kubectl(['-n', ns, 'get', 'deploy/platform-dpready-controller', '-o', 'json'])).stdout) as { spec: { template: { spec: { serviceAccountName: string } } } };
+    assert.equal(dep.spec.template.spec.serviceAccountName, 'team-identity');
+    const canAs = async (args: string[]) => (await cp.kubectl(['auth', 'can-i', ...args, `--as=${as}`]).then((r) => r.stdout, (e: { stdout?: string }) => e.stdout ?? '')).trim();
+    assert.equal(await canAs(['list', 'pods', '--all-namespaces']), 'yes');
+    assert.equal(await canAs(['update', 'leases.coordination.k8s.io/platform-dpready-controller', '-n', ns]), 'yes');
+    assert.equal(await canAs(['create', 'datapathresults.perf.github.com', '-n', ns]), 'yes');
+    assert.equal(await canAs(['update', 'secrets/platform-dpready-webhook-tls', '-n', ns]), 'yes');
+    assert.equal(await canAs(['get', 'secrets', '-n', ns]), 'no');
+    // The admission policy confines the account the pods run as.
+    const vap = JSON.parse((await cp.kubectl(['get', 'validatingadmissionpolicy/platform-dpready-controller-own-annotations', '-o', 'json'])).stdout) as { spec: { matchConditions: Array<{ expression: string }> } };
+    assert.match(vap.spec.matchConditions[0]!.expression, new RegExp(`'${as}'`));
+    await helm(['uninstall', 'platform', '-n', ns]);
+  });
+
   test('the admission policy confines the controller\'s pod writes to perf.github.com/ annotations', async () => {
     const cp = cluster();
     const ns = uniqueName('vap');
