@@ -68,7 +68,9 @@ async function helmError(p: Promise<unknown>): Promise<string> {
   try {
     await p;
   } catch (err) {
-    return String((err as { stderr?: string }).stderr ?? err);
+    // helm lint reports on stdout, template and install on stderr.
+    const e = err as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}${e.stderr ?? String(err)}`;
   }
   assert.fail('helm accepted the values');
 }
