@@ -134,3 +134,18 @@ test('a result is counted once in the metrics even when its watch echo arrives b
   assert.equal(r.results.length, 1, 'nothing to rewrite');
   assert.match(await r.metrics.registry.getSingleMetricAsString('dpready_results_total'), /dpready_results_total\{outcome="Succeeded"\} 1/);
 });
+
+test('a recorded pod\'s ready-without-datapath gap (ContainersReady seen → datapath seen) lands in its histogram', async () => {
+  const r = replica();
+  r.store.upsert(summary({ conditionsTrue: [] }), { firstSeenMs: CREATED, seenAtMs: CREATED });
+  r.store.upsert(summary({ conditionsTrue: ['PodScheduled', 'Initialized', 'ContainersReady'] }), { seenAtMs: CREATED + 1_000 });
+  r.store.upsert(summary({ annotations: READY, conditionsTrue: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'] }),
+    { readySeenMs: CREATED + 3_500, seenAtMs: CREATED + 3_600 });
+  await r.record('u1');
+  assert.equal(r.results.length, 1);
+  const text = await r.metrics.registry.getSingleMetricAsString('dpready_ready_without_datapath_seconds');
+  assert.match(text, /dpready_ready_without_datapath_seconds_sum 2\.5$/m);
+  assert.match(text, /dpready_ready_without_datapath_seconds_count 1$/m);
+  assert.match(text, /_bucket\{le="2"\} 0$/m);
+  assert.match(text, /_bucket\{le="2\.5"\} 1$/m);
+});
