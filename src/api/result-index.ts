@@ -72,12 +72,24 @@ export interface MetricView {
  */
 const MAX_INCREMENTAL_CHANGES = 2000;
 
+/**
+ * The instant a pod's Ready was first seen on the controller's pod watch (ms), when known. A
+ * result is written as soon as the pod's outcome is known, which is before Ready (Ready waits
+ * for our gate): its Ready instant comes from the watch instead, without a second write.
+ */
+export type ReadySeen = (uid: string) => number | undefined;
+
 export class ResultIndex {
   readonly #byUid = new Map<string, IndexedResult>();
+  readonly #readySeen?: ReadySeen;
   readonly #views = new Map<Metric, MutableView>();
   #synced = false;
   #version = 0;
   #changesSinceQuery = 0;
+
+  constructor(opts: { readySeen?: ReadySeen } = {}) {
+    this.#readySeen = opts.readySeen;
+  }
 
   get size(): number { return this.#byUid.size; }
   /** True once the watch's initial list is in: before that, counts would be silently low. */
@@ -97,9 +109,28 @@ export class ResultIndex {
     const old = this.#byUid.get(uid);
     // Informer resyncs re-deliver unchanged objects; they must not invalidate the orders.
     if (old && rv !== '' && old.resourceVersion === rv) return;
-    const entry = toEntry(result);
+    const entry = this.#withReady(toEntry(result), old);
     this.#byUid.set(uid, entry);
     this.#changed(old, entry);
+  }
+
+  /**
+   * The pod's Ready was seen on the watch at `ms`: fills the instant into its result's entry when
+   * the result does not record one. Nothing is written to the API server for it.
+   */
+  noteReady(uid: string, ms: number): void {
+    const old = this.#byUid.get(uid);
+    if (!old || !Number.isNaN(old.readyMs)) return;
+    const entry = { ...old, readyMs: ms };
+    this.#byUid.set(uid, entry);
+    this.#changed(old, entry);
+  }
+
+  /** A result that records no Ready instant takes the one its entry had, or the watch's. */
+  #withReady(entry: IndexedResult, old: IndexedResult | undefined): IndexedResult {
+    if (!Number.isNaN(entry.readyMs)) return entry;
+    const ms = old && !Number.isNaN(old.readyMs) ? old.readyMs : this.#readySeen?.(entry.uid);
+    return ms === undefined ? entry : { ...entry, readyMs: ms };
   }
 
   delete(uid: string): boolean {
@@ -112,8 +143,9 @@ export class ResultIndex {
 
   /** Makes the index hold exactly `results`, for a full re-list after the watch restarted. */
   replaceAll(results: Iterable<DatapathResult>): void {
+    const before = new Map(this.#byUid);
     this.#byUid.clear();
-    for (const r of results) this.#byUid.set(r.spec.podRef.uid, toEntry(r));
+    for (const r of results) this.#byUid.set(r.spec.podRef.uid, this.#withReady(toEntry(r), before.get(r.spec.podRef.uid)));
     this.#views.clear();
     this.#version++;
   }

@@ -33,6 +33,12 @@ export interface ConditionReconcilerOptions {
   /** Checked right before the write: a replica that lost its lease must not write. */
   mayWrite(): boolean;
   log: { info(o: object, msg: string): void };
+  /**
+   * Called as soon as a pass finds the pod's outcome known, before the condition is written: the
+   * result is recorded beside the condition, not after it (a burst's condition writes take
+   * seconds; the result needs none of them).
+   */
+  outcomeKnown?(uid: string): void;
 }
 
 export class ConditionReconciler {
@@ -55,6 +61,7 @@ export class ConditionReconciler {
       outcomeKnown: decision.outcome !== undefined,
       ...(decision.recheckAt !== undefined ? { requeueAfter: decision.recheckAt - now } : {}),
     };
+    if (pass.outcomeKnown) this.o.outcomeKnown?.(uid);
     if (!decision.condition || pod.deleting) return pass;
     const current = this.current(pod);
     const patch = conditionPatch(uid, current, decision.condition, new Date(now));

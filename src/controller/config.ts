@@ -27,8 +27,9 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
   --pending-grace DURATION       how long a new pod whose reporter has written nothing goes without our condition (default 10s)
   --results-namespace NS         where DatapathResults are stored, so they outlive the pods' namespaces
                                  (default $POD_NAMESPACE, else dpready-system)
-  --ready-wait DURATION          hold a succeeded pod's result back this long for the pod's Ready instant, so
-                                 every phase is recorded in one write (default 5s; 0s: write at once)
+  --ready-wait DURATION          hold a succeeded pod's result back up to this long for the pod's Ready instant, so
+                                 the result object itself records it (default 0s: write at once; the stats API
+                                 takes Ready from the pod watch either way)
   --result-ttl DURATION          delete DatapathResults older than this whose pod is gone (default: keep)
   --shards N                     split the pods among N controllers by a hash of their namespace (default 1)
   --shard-index I                which of the --shards this controller handles, 0 to N-1; with --leader-elect, its
@@ -131,7 +132,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
     ...(shards > 1 ? { shard: { count: shards, index: shardIndex } } : {}), leaseNamespace, leaseName, logLevel, listen,
     datapathTimeoutMs, resultTtlMs, resyncMs, leaseDurationMs, renewDeadlineMs, retryPeriodMs,
     pendingGraceMs: duration('pending-grace', '10s'),
-    readyWaitMs: readyWaitMs(duration('ready-wait', '5s'), str('ready-wait')),
+    readyWaitMs: readyWaitMs(duration('ready-wait', '0s'), str('ready-wait')),
     apiTimeoutMs: duration('api-timeout', '10s'),
     leaderElect: values['leader-elect'] === true,
     apiTokenFile: str('api-token-file'),

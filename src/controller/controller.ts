@@ -106,6 +106,7 @@ export class Controller {
   private leading = false;
   private readonly resultListeners: ResultListener[] = [];
   private readonly podListeners: PodListener[] = [];
+  private readonly readyListeners: Array<(uid: string, ms: number) => void> = [];
 
   constructor(kc: k8s.KubeConfig, private readonly s: ControllerSettings, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.identity = s.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
@@ -124,7 +125,7 @@ export class Controller {
 
     this.conditionReconciler = new ConditionReconciler({
       store: this.store, patcher: new StatusPatcher(raw, this.metrics, s.apiTimeoutMs), events, metrics: this.metrics,
-      clock, policy, mayWrite, log,
+      clock, policy, mayWrite, log, outcomeKnown: (uid) => this.results.add(uid),
     });
     const resultReconciler = new ResultReconciler({
       store: this.store, tracker: this.tracker, book: this.book, writer: resultWriter, metrics: this.metrics,
@@ -141,11 +142,7 @@ export class Controller {
     this.results = new KeyedController({ workers: s.workers, clock, onError: onError('recording the result'), reconcile: (uid) => resultReconciler.reconcile(uid), observe: observe('result') });
     this.conditions = new KeyedController({
       workers: s.workers, clock, onError: onError('reconcile'), observe: observe('condition'),
-      reconcile: async (uid) => {
-        const pass = await this.conditionReconciler.reconcile(uid);
-        if (pass.outcomeKnown) this.results.add(uid);
-        return pass;
-      },
+      reconcile: (uid) => this.conditionReconciler.reconcile(uid),
     });
 
     if (s.resultTtlMs) {
@@ -189,7 +186,10 @@ export class Controller {
         for (const l of this.podListeners) l(type, obj as k8s.V1Pod);
         const summary = summarizePod(obj as k8s.V1Pod);
         if (!summary) return;
+        const readyBefore = this.readySeen(summary.uid);
         this.schedule(this.tracker.onEvent(type, summary, this.leading));
+        const readyNow = this.readySeen(summary.uid);
+        if (readyNow !== undefined && readyBefore === undefined) for (const l of this.readyListeners) l(summary.uid, readyNow);
         this.receiver.observe(summary.uid, type === 'DELETED' ? undefined : summary);
       },
       onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'pods', reason }),
@@ -243,6 +243,20 @@ export class Controller {
   /** Follows the pod watch; call before start(). */
   addPodListener(listener: PodListener): void {
     this.podListeners.push(listener);
+  }
+
+  /**
+   * Told when a tracked pod's Ready is first seen True on the live watch (controller clock, ms):
+   * the stats index takes the Ready instant from here, so a result need not wait for it.
+   */
+  addReadyListener(listener: (uid: string, ms: number) => void): void {
+    this.readyListeners.push(listener);
+  }
+
+  /** When the pod's Ready was first seen True on the live watch; undefined when unknown. */
+  readySeen(uid: string): number | undefined {
+    const ms = (this.store.get(uid) ?? this.tracker.tombstone(uid))?.conditionSeenMs?.Ready;
+    return typeof ms === 'number' ? ms : undefined;
   }
 
   /** Both caches hold a full list: answers from them are complete. */

@@ -36,8 +36,10 @@ export async function main(argv: string[]): Promise<number> {
   const log = pino({ level: cfg.logLevel, base: { component: 'dpready-controller' } });
   const kc = loadKubeConfig(cfg.kubeconfig);
   const controller = new Controller(kc, cfg, log);
-  const index = new ResultIndex();
+  // Ready comes after our gate, so after the result is written: the index takes its instant from the watch.
+  const index = new ResultIndex({ readySeen: (uid) => controller.readySeen(uid) });
   controller.addResultListener(indexListener(index, log));
+  controller.addReadyListener((uid, ms) => index.noteReady(uid, ms));
   const api = await startApiServer({
     listen: cfg.listen, tokenFile: cfg.apiTokenFile,
     results: index, pods: podSource(controller.store), registry: controller.metrics.registry,

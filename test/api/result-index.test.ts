@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildView, ResultIndex } from '../../src/api/result-index.ts';
-import { result } from './fixtures.ts';
+import { result, T0 } from './fixtures.ts';
 
 describe('ResultIndex', () => {
   it('keys results by pod UID: upsert replaces, delete removes', () => {
@@ -82,5 +82,35 @@ describe('ResultIndex', () => {
     idx.upsert(result({ name: 'f', uid: 'u3', outcome: 'Failed' }));
     assert.equal(idx.get('u3')!.reason, 'Failed');
     assert.ok(Number.isNaN(idx.get('u3')!.latDpReadyMs));
+  });
+});
+
+describe('ResultIndex: the Ready instant from the watch', () => {
+  it('a result written before Ready takes the instant the watch saw, without a second write, and keeps it', () => {
+    const seen = new Map<string, number>();
+    const idx = new ResultIndex({ readySeen: (uid) => seen.get(uid) });
+    idx.upsert(result({ name: 'a', uid: 'u1', dp: 10, rv: '1', watch: { datapathReady: 12 } }));
+    assert.ok(Number.isNaN(idx.get('u1')!.readyMs), 'no Ready yet');
+    const version = idx.version;
+    idx.noteReady('u1', T0 + 40);
+    assert.equal(idx.get('u1')!.readyMs, T0 + 40);
+    assert.ok(idx.version > version, 'answers computed before are not reused');
+    idx.noteReady('u1', T0 + 99);
+    assert.equal(idx.get('u1')!.readyMs, T0 + 40, 'the first sighting stays');
+    // A later rewrite of the result (another outcome) that records no Ready keeps the watch's instant.
+    idx.upsert(result({ name: 'a', uid: 'u1', dp: 11, rv: '2' }));
+    assert.equal(idx.get('u1')!.readyMs, T0 + 40);
+    // Ready seen before the result arrived on the result watch: taken when it arrives.
+    seen.set('u2', T0 + 55);
+    idx.upsert(result({ name: 'b', uid: 'u2', dp: 10, rv: '3' }));
+    assert.equal(idx.get('u2')!.readyMs, T0 + 55);
+    // A result that records its own Ready (written with --ready-wait) keeps its own.
+    seen.set('u3', T0 + 70);
+    idx.upsert(result({ name: 'c', uid: 'u3', dp: 10, rv: '4', watch: { ready: 60 } }));
+    assert.equal(idx.get('u3')!.readyMs, T0 + 60);
+    idx.replaceAll([result({ name: 'a', uid: 'u1', dp: 11, rv: '2' })]);
+    assert.equal(idx.get('u1')!.readyMs, T0 + 40, 'a re-list keeps it');
+    idx.noteReady('nope', T0);
+    assert.equal(idx.size, 1);
   });
 });

@@ -149,3 +149,29 @@ test('a recorded pod\'s ready-without-datapath gap (ContainersReady seen → dat
   assert.match(text, /_bucket\{le="2"\} 0$/m);
   assert.match(text, /_bucket\{le="2\.5"\} 1$/m);
 });
+
+// Issue 20: the result waited behind the condition write (seconds in a burst); it needs none of it.
+test('a pod whose outcome is known is handed to the result queue before its condition is written', async () => {
+  const clock = new FakeClock();
+  const store = new PodStore();
+  const metrics = createMetrics({ pendingPods: () => 0, queueDepth: () => 0, defaultMetrics: false });
+  const order: string[] = [];
+  let release!: () => void;
+  const patchHeld = new Promise<void>((r) => { release = r; });
+  const conditions = new ConditionReconciler({
+    store, clock, metrics, policy: POLICY, mayWrite: () => true, log: quiet,
+    patcher: { patch: async () => { order.push('patch sent'); await patchHeld; order.push('patch done'); return 'patched'; } },
+    events: { record: () => {} },
+    outcomeKnown: (uid) => order.push(`result due ${uid}`),
+  });
+  store.upsert(summary({ annotations: READY }));
+  const pass = conditions.reconcile('u1');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, ['result due u1', 'patch sent'], 'the result is due while the patch is still in flight');
+  release();
+  assert.equal((await pass).outcomeKnown, true);
+  // A pod with no outcome yet (no annotation) is not handed over.
+  store.upsert(summary({ uid: 'u2', name: 'p2' }));
+  await conditions.reconcile('u2');
+  assert.ok(!order.includes('result due u2'));
+});

@@ -174,13 +174,15 @@ describe('the existing system\'s pipelines against the real controller', { concu
     // The reporter here writes after the pod runs, so the datapath is seen after the containers are ready.
     assert.ok(by['ready-without-datapath']!.min >= 0, JSON.stringify(by['ready-without-datapath']));
     assert.equal(by.ready!.clock, 'controller (watch)');
-    // The result records the instants (one write: it waited for Ready).
+    // The result records the instants known when the outcome was (one write, made at once, not held
+    // for Ready); Ready, which follows our gate, came from the watch above (ready count 5).
     const listed = await cluster().kubectl(['get', 'dpr', '-n', 'dpready-system', '-l', 'app=churn', '-o', 'json']);
     const items = (JSON.parse(listed.stdout) as { items: Array<{ metadata: { resourceVersion: string; generation: number }; spec: { watchTimestamps?: Record<string, string> } }> }).items;
     assert.equal(items.length, 4);
     for (const r of items) {
-      assert.deepEqual(Object.keys(r.spec.watchTimestamps ?? {}).sort(), ['containersReady', 'datapathReady', 'initialized', 'ready', 'scheduled']);
-      assert.match(r.spec.watchTimestamps!.ready!, /\.\d{3}Z$/, 'millisecond instants');
+      const keys = Object.keys(r.spec.watchTimestamps ?? {});
+      for (const k of ['containersReady', 'datapathReady', 'initialized', 'scheduled']) assert.ok(keys.includes(k), `${k} in ${keys.join(',')}`);
+      assert.match(r.spec.watchTimestamps!.datapathReady!, /\.\d{3}Z$/, 'millisecond instants');
       assert.equal(r.metadata.generation, 1, 'written once');
     }
   });
