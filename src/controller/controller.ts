@@ -10,11 +10,12 @@
 // Periodic resync makes it level-triggered, so nothing depends on seeing every event.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { CRD_NAME, GROUP, PLURAL, VERSION, type DatapathResultSpec } from '../contract.ts';
 import type { DecisionPolicy, TimeoutPolicy } from '../conditions/decide.ts';
 import { callOptions, describeKubeError, httpStatus } from '../kube/request-options.ts';
-import { shareConnections } from '../kube/shared-dispatcher.ts';
+import type { KubeConfigLike } from '../kube/kube-config.ts';
+import { rawCoordination, rawCore, rawCustomObjects } from '../kube/raw-apis.ts';
 import { rawRequester } from '../kube/raw-request.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConditionReconciler } from './condition-reconciler.ts';
@@ -108,14 +109,13 @@ export class Controller {
   private readonly podListeners: PodListener[] = [];
   private readonly readyListeners: Array<(uid: string, ms: number) => void> = [];
 
-  constructor(kc: k8s.KubeConfig, private readonly s: ControllerSettings, private readonly log: Logger, private readonly clock: Clock = systemClock) {
+  constructor(kc: KubeConfigLike, private readonly s: ControllerSettings, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.identity = s.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
-    // One keep-alive connection pool, not a new TLS connection per API call (shared-dispatcher.ts).
-    shareConnections(kc);
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    // The hot paths (pod list, condition patch) as plain JSON, without client-node's models.
+    // Every call as plain JSON over one keep-alive connection pool (kube-auth.ts), without
+    // client-node's generated APIs and models: the process is about 80 MiB smaller without them.
     const raw = rawRequester(kc);
+    const core = rawCore(raw);
+    const custom = rawCustomObjects(raw);
     this.metrics = createMetrics({ pendingPods: () => this.pendingCount(), oldestPendingMs: () => this.oldestPendingMs(), queueDepth: () => this.conditions.depth + this.results.depth });
     this.tracker = new PodTracker(this.store, this.book, clock);
     const policy: DecisionPolicy = { timeoutMs: s.datapathTimeoutMs, policy: s.timeoutPolicy, pendingGraceMs: s.pendingGraceMs };
@@ -226,7 +226,7 @@ export class Controller {
 
     if (s.leaderElect) {
       this.elector = new LeaderElector({
-        store: kubeLeaseStore(kc.makeApiClient(k8s.CoordinationV1Api), s.leaseNamespace, s.leaseName, Math.min(s.apiTimeoutMs, 2_000)),
+        store: kubeLeaseStore(rawCoordination(raw), s.leaseNamespace, s.leaseName, Math.min(s.apiTimeoutMs, 2_000)),
         identity: this.identity, clock, log,
         leaseDurationMs: s.leaseDurationMs, renewDeadlineMs: s.renewDeadlineMs, retryPeriodMs: s.retryPeriodMs,
         onStartedLeading: () => this.startLeading(),

@@ -2,7 +2,7 @@
 // story. Events are best effort and rate-limited (one per pod and reason, plus a token
 // bucket for the whole controller), because a 5,000-pod rollout must not double the
 // controller's writes or flood etcd with events.
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreCalls } from '../kube/raw-apis.ts';
 import { callOptions, describeKubeError } from '../kube/request-options.ts';
 import type { Clock } from './clock.ts';
 import type { Metrics } from './metrics.ts';
@@ -16,7 +16,7 @@ export class EventRecorder {
   private readonly sent = new Map<string, Set<string>>();
 
   constructor(private readonly deps: {
-    core: CoreV1Api; clock: Clock; metrics: Metrics; instance: string;
+    core: CoreCalls; clock: Clock; metrics: Metrics; instance: string;
     log: { warn(o: object, msg: string): void };
     perSecond?: number; burst?: number;
   }) {

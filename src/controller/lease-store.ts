@@ -1,7 +1,8 @@
 // The leader Lease as the elector needs it: read it, create it, or replace it as a
 // compare-and-swap on resourceVersion. One small interface, so the elector is tested against an
 // in-memory lease with a fake clock, and against kube-apiserver through kubeLeaseStore().
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import type { LeaseCalls } from '../kube/raw-apis.ts';
 import { callOptions, httpStatus } from '../kube/request-options.ts';
 
 export interface LeaseRecord {
@@ -36,7 +37,7 @@ function microTime(iso: string | undefined): Date | undefined {
   return new Date(iso).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
 
-export function kubeLeaseStore(api: CoordinationV1Api, namespace: string, name: string, timeoutMs: number): LeaseStore {
+export function kubeLeaseStore(api: LeaseCalls, namespace: string, name: string, timeoutMs: number): LeaseStore {
   const opts = () => callOptions({ timeoutMs });
   const body = (r: Omit<LeaseRecord, 'resourceVersion'>, resourceVersion?: string): V1Lease => ({
     metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) },

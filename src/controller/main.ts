@@ -8,8 +8,8 @@ import { parseSelector } from '../labels/selector.ts';
 import { CONTROLLER_USAGE, parseControllerArgs } from './config.ts';
 import { Controller, type Logger, type ResultListener } from './controller.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
+import { clientNodeUser, type KubeConfigLite } from '../kube/kube-config.ts';
 import { podSource } from './pod-views.ts';
-import { startAdoption } from '../webhook/adoption.ts';
 
 export { KUBECONFIG_LOOKUP, loadKubeConfig } from './kubeconfig.ts';
 
@@ -28,6 +28,15 @@ export function indexListener(index: ResultIndex, log: Logger): ResultListener {
     delete: (obj) => { const uid = (obj as { spec?: { podRef?: { uid?: string } } })?.spec?.podRef?.uid; if (uid) index.delete(uid); },
     markSynced: () => index.markSynced(),
   };
+}
+
+/** The same cluster and user as a client-node KubeConfig, for the parts that use its typed APIs. */
+async function toClientNodeConfig(kc: KubeConfigLite) {
+  const k8s = await import('@kubernetes/client-node');
+  const { shareConnections } = await import('../kube/shared-dispatcher.ts');
+  const out = new k8s.KubeConfig();
+  out.loadFromClusterAndUser(kc.getCurrentCluster() as never, clientNodeUser(kc.getCurrentUser() ?? { name: 'user' }) as never);
+  return shareConnections(out);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -52,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
-  const adoption = cfg.webhook ? startAdoption(kc, cfg.webhook, controller, log, { apiTimeoutMs: cfg.apiTimeoutMs }) : undefined;
+  // The webhook's calls are client-node's typed APIs: loaded only when it is on.
+  const adoption = cfg.webhook ? (await import('../webhook/adoption.ts')).startAdoption(await toClientNodeConfig(kc), cfg.webhook, controller, log, { apiTimeoutMs: cfg.apiTimeoutMs }) : undefined;
   void controller.start();
   await stopped;
   log.info({}, 'shutting down');

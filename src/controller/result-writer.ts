@@ -4,7 +4,7 @@
 // in the results namespace (--results-namespace), not the pod's, so a load test deleting its
 // namespaces deletes none of them. A 404 is an error that is retried and says how to fix it:
 // the results namespace does not exist, or the API server does not serve the CRD.
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import type { CustomObjects } from '../kube/raw-apis.ts';
 import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, resultName, type DatapathResultSpec } from '../contract.ts';
 import { DpreadyError } from '../errors.ts';
 import { callOptions, describeKubeError, errorLabel, httpStatus, isNamespaceNotFound } from '../kube/request-options.ts';
@@ -15,7 +15,7 @@ export type WriteResult = 'created' | 'replaced' | 'unchanged' | 'namespace-gone
 
 export class ResultWriter {
   /** Results go to `resultsNamespace` (--results-namespace), not the pod's: they outlive it. */
-  constructor(private readonly api: CustomObjectsApi, private readonly metrics: Metrics, private readonly timeoutMs = 10_000,
+  constructor(private readonly api: CustomObjects, private readonly metrics: Metrics, private readonly timeoutMs = 10_000,
     private readonly resultsNamespace = 'dpready-system') {}
 
   async write(spec: DatapathResultSpec): Promise<WriteResult> {

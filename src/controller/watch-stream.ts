@@ -2,26 +2,25 @@
 // field its typings mark private (30 s, shorter than the API server's one-minute bookmarks);
 // this is the same few lines of fetch with no timer at all: the reflector owns that, on its
 // injected clock, so it is tested without sleeping.
-import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
-import { DpreadyError } from '../errors.ts';
+import { fetch } from 'undici';
+import { kubeAuth } from '../kube/kube-auth.ts';
+import type { KubeConfigLike } from '../kube/kube-config.ts';
+import { KubeHttpError } from '../kube/raw-request.ts';
 import type { WatchFn } from './reflector.ts';
 
-export function kubeWatch(kc: KubeConfig): WatchFn {
+export function kubeWatch(kc: KubeConfigLike): WatchFn {
+  const auth = kubeAuth(kc);
   return async (path, params, onEvent, signal) => {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new DpreadyError('DPR_BAD_CONFIG', 'no current cluster in kubeconfig');
-    const url = new URL(cluster.server + path);
+    const url = new URL(auth.server + path);
     url.searchParams.set('watch', 'true');
     for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
-    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    await kc.applySecurityAuthentication(ctx);
+    const { headers, dispatcher } = await auth.authenticate(url.toString(), 'GET');
     try {
-      const res = await fetch(url, { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined, signal });
+      const res = await fetch(url, { headers, dispatcher, signal });
       if (res.status !== 200) {
         // The same error type as every other API call, so httpStatus() and describeKubeError() read it.
         const body = await res.text().catch(() => '');
-        throw new ApiException(res.status, `watch ${path}: HTTP ${res.status}`, body, Object.fromEntries(res.headers));
+        throw new KubeHttpError(res.status, body, `watch ${path}`);
       }
       if (!res.body) return;
       // Lines split by hand on the decoded text: a stream of a few thousand events a second

@@ -1,14 +1,13 @@
-// One API call as plain JSON, for the controller's hot paths: the pod list and the condition
-// patch. client-node's typed APIs turn every pod they receive into its model classes
-// (ObjectSerializer walks every field of every object, managedFields included, and makes Date
-// objects of timestamps); the controller reads a dozen fields of each pod and throws the rest
-// away, and a patch's response is not read at all. Authentication and the connection pool are
-// client-node's own (applySecurityAuthentication, shared-dispatcher.ts). A failed call rejects
-// with `statusCode` and `body` as client-node's ApiException carries them (request-options.ts
-// reads both).
-import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
-import { DpreadyError } from '../errors.ts';
+// One API call as plain JSON: every call the controller makes. client-node's typed APIs turn
+// every object they receive into its model classes (ObjectSerializer walks every field of every
+// object, managedFields included, and makes Date objects of timestamps), and importing them
+// costs the process about 80 MiB; the controller reads a dozen fields of each pod and throws the
+// rest away, and a patch's response is not read at all. Authentication and the connection pool
+// are kube-auth.ts's. A failed call rejects with `statusCode` and `body` as client-node's
+// ApiException carries them (request-options.ts reads both).
+import { fetch } from 'undici';
+import { kubeAuth } from './kube-auth.ts';
+import type { KubeConfigLike } from './kube-config.ts';
 
 export interface RawCall {
   query?: Record<string, string | number | undefined>;
@@ -27,19 +26,17 @@ export class KubeHttpError extends Error {
   }
 }
 
-export function rawRequester(kc: KubeConfig): RawRequest {
+export function rawRequester(kc: KubeConfigLike): RawRequest {
+  const auth = kubeAuth(kc);
   return async <T>(method: string, path: string, call: RawCall): Promise<T> => {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new DpreadyError('DPR_BAD_CONFIG', 'no current cluster in kubeconfig');
-    const url = new URL(cluster.server.replace(/\/$/, '') + path);
+    const url = new URL(auth.server + path);
     for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    const { headers: authHeaders, dispatcher } = await auth.authenticate(url.toString(), method);
+    const headers: Record<string, string> = { ...authHeaders, accept: 'application/json' };
     if (call.body !== undefined) headers['content-type'] = call.contentType ?? 'application/json';
     const res = await fetch(url, {
       method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body),
-      dispatcher: ctx.getDispatcher() as Dispatcher | undefined, signal: AbortSignal.timeout(call.timeoutMs),
+      dispatcher, signal: AbortSignal.timeout(call.timeoutMs),
     });
     if (res.status >= 300) throw new KubeHttpError(res.status, await res.text().catch(() => ''), `${method} ${path}`);
     if (call.discardBody) {

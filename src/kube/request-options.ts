@@ -2,26 +2,48 @@
 // timeout (a hung API server would hang a reporter or a controller worker forever) and,
 // without an explicit content type, sends patches as JSON Patch. Every dpready call goes
 // through here to get a deadline and, for patches, the patch type it means.
-import { Observable, type ConfigurationOptions, type PatchStrategy, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import type { ConfigurationOptions, PatchStrategy, RequestContext, ResponseContext } from '@kubernetes/client-node';
+
+/**
+ * client-node's middleware returns its own Observable stub (a promise holder with toPromise and
+ * pipe, gen/rxjsStub.js); this is the same few lines, so that the error helpers below (used by the
+ * controller, which makes no typed calls) do not load client-node with it.
+ */
+class Observable<T> {
+  constructor(private readonly promise: Promise<T>) {}
+  toPromise(): Promise<T> { return this.promise; }
+  pipe<S>(f: (v: T) => S | Promise<S>): Observable<S> { return new Observable(this.promise.then(f)); }
+}
 
 export interface CallOptions {
   timeoutMs: number;
   patch?: PatchStrategy;
 }
 
+/** Where callOptions leaves its deadline for callers that are not client-node (raw-apis.ts). */
+export const CALL_TIMEOUT = Symbol.for('dpready.callTimeoutMs');
+
+/** The deadline callOptions put in `opts`, else `fallback`. */
+export function callTimeout(opts: unknown, fallback: number): number {
+  const t = (opts as { [CALL_TIMEOUT]?: unknown } | undefined)?.[CALL_TIMEOUT];
+  return typeof t === 'number' ? t : fallback;
+}
+
 export function callOptions({ timeoutMs, patch }: CallOptions): ConfigurationOptions {
-  return {
+  const opts: ConfigurationOptions & { [CALL_TIMEOUT]?: number } = {
+    [CALL_TIMEOUT]: timeoutMs,
     // The object-parameter APIs run middleware on the client's own Observable stub.
     middleware: [{
       pre: (ctx: RequestContext) => {
         ctx.setSignal(AbortSignal.timeout(timeoutMs));
         if (patch) ctx.setHeaderParam('Content-Type', patch);
-        return new Observable(Promise.resolve(ctx));
+        return new Observable(Promise.resolve(ctx)) as never;
       },
-      post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+      post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)) as never,
     }],
     middlewareMergeStrategy: 'append',
   };
+  return opts;
 }
 
 /**
