@@ -2,7 +2,7 @@
 // field its typings mark private (30 s, shorter than the API server's one-minute bookmarks);
 // this is the same few lines of fetch with no timer at all: the reflector owns that, on its
 // injected clock, so it is tested without sleeping.
-import { fetch } from 'undici';
+import { httpRequest } from '../kube/http.ts';
 import { kubeAuth } from '../kube/kube-auth.ts';
 import type { KubeConfigLike } from '../kube/kube-config.ts';
 import { KubeHttpError } from '../kube/raw-request.ts';
@@ -16,19 +16,18 @@ export function kubeWatch(kc: KubeConfigLike): WatchFn {
     for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
     const { headers, dispatcher } = await auth.authenticate(url.toString(), 'GET');
     try {
-      const res = await fetch(url, { headers, dispatcher, signal });
-      if (res.status !== 200) {
+      const res = await httpRequest(dispatcher, url, { method: 'GET', headers, signal });
+      if (res.statusCode !== 200) {
         // The same error type as every other API call, so httpStatus() and describeKubeError() read it.
-        const body = await res.text().catch(() => '');
-        throw new KubeHttpError(res.status, body, `watch ${path}`);
+        const body = await res.body.text().catch(() => '');
+        throw new KubeHttpError(res.statusCode, body, `watch ${path}`);
       }
-      if (!res.body) return;
       // Lines split by hand on the decoded text: a stream of a few thousand events a second
       // through readline (a Node stream adapter per watch, an event per line) cost more than
       // parsing them.
       const decoder = new TextDecoder();
       let buf = '';
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
         buf += decoder.decode(chunk, { stream: true });
         let start = 0;
         let nl: number;

@@ -8,15 +8,15 @@
 // imported for that user only, the first time a request needs it, and its own
 // applySecurityAuthentication runs the plugin (and caches the credential until it expires).
 import { readFileSync } from 'node:fs';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from './http.ts';
 import { clientNodeUser, type KubeCluster, type KubeConfigLike, type KubeUser } from './kube-config.ts';
 import { DpreadyError } from '../errors.ts';
 
 export interface KubeAuth {
   /** The API server's base URL, without a trailing slash. */
   readonly server: string;
-  /** Headers and dispatcher for one request to `url`. */
-  authenticate(url: string, method: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }>;
+  /** Headers and dispatcher (connection pool) for one request to `url`. */
+  authenticate(url: string, method: string): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }>;
 }
 
 /** Files are read again after this long: tokens and certificates are rotated on disk. */
@@ -72,7 +72,7 @@ function directAuth(cluster: KubeCluster, user: KubeUser | null, server: string)
       if (read.token) headers.authorization = `Bearer ${read.token}`;
       else if (user?.username) headers.authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}`;
       if (user?.impersonateUser) headers['impersonate-user'] = user.impersonateUser;
-      return { headers, dispatcher: server.startsWith('https:') ? pool!.agent : undefined };
+      return { headers, dispatcher: pool!.agent };
     },
   };
 }
@@ -96,7 +96,9 @@ function tlsMaterial(cluster: KubeCluster, user: KubeUser | null): TlsMaterial {
 
 /** An exec plugin or auth provider: client-node runs it, loaded now and only for this. */
 function clientNodeAuth(kc: KubeConfigLike, cluster: KubeCluster, user: KubeUser, server: string): KubeAuth {
-  let loaded: Promise<{ apply(url: string, method: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> }> | undefined;
+  let loaded: Promise<{ apply(url: string, method: string): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> }> | undefined;
+  // client-node gives no dispatcher for a plain-http server: then this pool is used.
+  let plain: Agent | undefined;
   const load = async () => {
     const k8s = await import('@kubernetes/client-node');
     const { shareConnections } = await import('./shared-dispatcher.ts');
@@ -112,7 +114,7 @@ function clientNodeAuth(kc: KubeConfigLike, cluster: KubeCluster, user: KubeUser
       apply: async (url: string, method: string) => {
         const ctx = new k8s.RequestContext(url, method as never);
         await ckc.applySecurityAuthentication(ctx);
-        return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
+        return { headers: ctx.getHeaders(), dispatcher: (ctx.getDispatcher() as Dispatcher | undefined) ?? (plain ??= new Agent()) };
       },
     };
   };

@@ -5,7 +5,7 @@
 // rest away, and a patch's response is not read at all. Authentication and the connection pool
 // are kube-auth.ts's. A failed call rejects with `statusCode` and `body` as client-node's
 // ApiException carries them (request-options.ts reads both).
-import { fetch } from 'undici';
+import { httpRequest } from './http.ts';
 import { kubeAuth } from './kube-auth.ts';
 import type { KubeConfigLike } from './kube-config.ts';
 
@@ -34,16 +34,15 @@ export function rawRequester(kc: KubeConfigLike): RawRequest {
     const { headers: authHeaders, dispatcher } = await auth.authenticate(url.toString(), method);
     const headers: Record<string, string> = { ...authHeaders, accept: 'application/json' };
     if (call.body !== undefined) headers['content-type'] = call.contentType ?? 'application/json';
-    const res = await fetch(url, {
-      method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body),
-      dispatcher, signal: AbortSignal.timeout(call.timeoutMs),
+    const res = await httpRequest(dispatcher, url, {
+      method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body), signal: AbortSignal.timeout(call.timeoutMs),
     });
-    if (res.status >= 300) throw new KubeHttpError(res.status, await res.text().catch(() => ''), `${method} ${path}`);
+    if (res.statusCode >= 300) throw new KubeHttpError(res.statusCode, await res.body.text().catch(() => ''), `${method} ${path}`);
     if (call.discardBody) {
       // Read to the end (not cancelled), so the connection goes back to the pool.
-      await res.arrayBuffer();
+      await res.body.dump({ limit: Infinity });
       return undefined as T;
     }
-    return await res.json() as T;
+    return await res.body.json() as T;
   };
 }
