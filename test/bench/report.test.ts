@@ -24,10 +24,10 @@ function burst(over: Partial<BurstFigures> = {}): BurstFigures {
   return {
     workload: 'w', pods: 2000, nodes: 10, heapCap: '--max-old-space-size=384', createSeconds: 1, allRunningSeconds: 2,
     annotationToResultMs: lat(900), annotationToConditionMs: lat(700), annotatingToLastResultMs: 1000,
-    controllerCpuSeconds: 4, controllerCpuMsPerPod: 2, controller: { settled: { rssMiB: 90, peakRssMiB: 95, cpuSeconds: 4 } },
+    controllerCpuSeconds: 4, controllerCpuMsPerPod: 2, controller: { idle: { rssMiB: 80, peakRssMiB: 80, cpuSeconds: 1 }, settled: { rssMiB: 90, peakRssMiB: 95, cpuSeconds: 4 } },
     writesPerPod: { 'patch pods/status': 1, 'create datapathresults': 1 }, controllerWritesPerPod: 2, reporterWritesPerPod: 1,
     floor: { annotationToConditionMs: lat(600), annotatingToLastConditionMs: 900 },
-    marks: { latencyP99Ms: 1000, cpuMsPerPod: 4, rssMiB: 150, floorRatio: 1.5, controllerWritesPerPod: 2 },
+    marks: { latencyP99Ms: 1000, cpuMsPerPod: 4, rssMiB: 150, idleRssMiB: 90, floorRatio: 1.5, controllerWritesPerPod: 2 },
     ...over,
   };
 }
@@ -124,4 +124,22 @@ test('the receive prober\'s mark has a lower bound: a prober that knocks too rar
   assert.equal(marksOf(report({ receiveLoad: l }))[0]!.status, 'pass');
   assert.equal(marksOf(report({ receiveLoad: { ...l, knocksPerSecond: 120 } }))[0]!.status, 'miss');
   assert.equal(marksOf(report({ receiveLoad: { ...l, knocksPerSecond: 1100 } }))[0]!.status, 'miss');
+});
+
+// Issue 20: the marks against the Go controller, judged on the median of three dpready runs.
+test('the burst judges result p99, CPU and RSS (settled and idle) on the medians of its runs', () => {
+  const run = (cpu: number, rss: number, idle: number, p99: number) => ({ resultP99Ms: p99, conditionP99Ms: p99, cpuMsPerPod: cpu, rssSettledMiB: rss, rssIdleMiB: idle, writesPerPod: 2 });
+  const runs = [run(3.4, 95, 85, 900), run(2.8, 120, 95, 1500), run(2.9, 98, 88, 950)];
+  const r = report({ burst: burst({ runs, median: { runs: 3, resultP99Ms: 950, conditionP99Ms: 950, cpuMsPerPod: 2.9, rssSettledMiB: 98, rssIdleMiB: 88, writesPerPod: 2 },
+    marks: { latencyP99Ms: 1000, cpuMsPerPod: 3, rssMiB: 100, idleRssMiB: 90, floorRatio: 1.5, controllerWritesPerPod: 2 } }) });
+  const cpu = find(r, /CPU per pod/)!;
+  assert.equal(cpu.status, 'pass');
+  assert.match(cpu.what, /median of 3 runs/);
+  assert.equal(cpu.figure, '2.9 ms (runs 3.4, 2.8, 2.9)');
+  assert.equal(find(r, /RSS idle/)!.figure, '88 MiB');
+  assert.equal(find(r, /RSS settled/)!.status, 'pass');
+  assert.equal(find(r, /result p99/)!.figure, '950 ms');
+  const over = report({ burst: burst({ controller: { idle: { rssMiB: 111, peakRssMiB: 120, cpuSeconds: 1 } } }) });
+  assert.equal(find(over, /RSS idle/)!.status, 'miss');
+  assert.match(formatReport(r), /dpready run 2: result p99 1500 ms, condition True p99 1500 ms, CPU 2.8 ms\/pod, RSS settled 120 MiB, idle 95 MiB/);
 });
