@@ -4,7 +4,8 @@
 // shards (two controllers splitting 5,000 pods by namespace; with --full or when named).
 // `--cpu-prof=DIR` writes a V8 CPU profile of the burst's controller process into DIR (node --cpu-prof);
 // `--node-options="..."` replaces the manifest's NODE_OPTIONS for the burst's controller. `--controller-args=--workers=32` (note the =) passes flags to
-// every controller the suite starts. `--burst-order=floor-first|dpready-first` (default: the other
+// every controller the suite starts. `--burst-runs=N` (default 3) runs the burst's dpready side N times, each on fresh
+// pods in its own namespace, and judges its marks on the medians. `--burst-order=floor-first|dpready-first` (default: the other
 // order than the last run's). Prints a table and writes
 // bench/results/latest.json. Everything runs on loopback and stops by itself: each part has
 // its own time bounds, and the whole run is capped (--max-minutes, default 15 quick (the 2,000-pod burst is in it) / 60 full).
@@ -25,6 +26,7 @@ import { accuracyFigures } from './accuracy.ts';
 import { apiCost } from './api-cost.ts';
 import { benchApi } from './api.ts';
 import { burst, type BurstOrder } from './burst.ts';
+import { burstNamespaces } from './burst-runs.ts';
 import { setControllerArgs } from './controller-args.ts';
 import { gateLatency } from './gate-latency.ts';
 import { Kube } from './kube.ts';
@@ -46,6 +48,7 @@ const { values } = parseArgs({ options: {
   'node-options': { type: 'string' },
   'no-fail': { type: 'boolean', default: false },
   'burst-order': { type: 'string' },
+  'burst-runs': { type: 'string' },
 } });
 setControllerArgs(values['controller-args']);
 const full = values.full!;
@@ -74,7 +77,10 @@ function burstOrder(): BurstOrder {
 // are the figures, so its delay is part of every latency measured here.
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
-const maxMinutes = Number(values['max-minutes'] ?? (full ? 60 : 15));
+// The burst's dpready side runs --burst-runs times (default 3; about 2 minutes each on 2 cores); its marks judge the medians.
+const burstRunCount = Number(values['burst-runs'] ?? 3);
+if (!Number.isInteger(burstRunCount) || burstRunCount < 1) throw new Error(`--burst-runs=${values['burst-runs']}: a whole number, at least 1`);
+const maxMinutes = Number(values['max-minutes'] ?? (full ? 60 : 15) + 3 * (burstRunCount - 1));
 
 const size = full
   ? { nodes: 20, burstPods: 2000, costPods: 50, accuracyPods: 50, steady: 1000, rate: 50, burst: 1000, scalePods: 5000, scaleResults: 100_000, scaleRequests: 2000,
@@ -198,7 +204,7 @@ try {
       cpDir = mkdtempSync(join(tmpdir(), 'dpready-bench-'));
       cp = await startControlPlane({ nodes: size.nodes, dir: cpDir, log: (l) => log(`  ${l}`) });
       report.machine.kubernetes = await kubernetesVersion(cp);
-      await installDpready(cp, { workloadNamespaces: ['bench-burst', 'bench-burst-floor', 'bench-cost', 'bench-acc', 'bench-legacy', 'bench-gate-a', 'bench-gate-b', 'bench-scale'] });
+      await installDpready(cp, { workloadNamespaces: [...burstNamespaces('bench-burst', burstRunCount), 'bench-burst-floor', 'bench-cost', 'bench-acc', 'bench-legacy', 'bench-gate-a', 'bench-gate-b', 'bench-scale'] });
       kube = new Kube(cp.server, cp, 32);
     } catch (err) {
       const why = `the control plane did not start: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`;
@@ -212,7 +218,7 @@ try {
     const c = cp;
     await part('burst', async () => {
       log(`bench: burst, ${size.burstPods} gated pods on 10 KWOK nodes, every pod annotated at once`);
-      report.burst = await burst(c, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', floorNamespace: 'bench-burst-floor', built: true, log, cpuProfDir: values['cpu-prof'], nodeOptions: values['node-options'], order: burstOrder() });
+      report.burst = await burst(c, { pods: size.burstPods, nodes: 10, namespace: 'bench-burst', floorNamespace: 'bench-burst-floor', built: true, log, cpuProfDir: values['cpu-prof'], nodeOptions: values['node-options'], order: burstOrder(), runs: burstRunCount });
     });
   }
   if (only.has('shards') && cp) {
