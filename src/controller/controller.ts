@@ -349,6 +349,11 @@ export class Controller {
       this.events.forget(uid);
     }
     this.conditions.addAll(work.conditions);
+    // A changed pod is looked at by the result queue too, straight from the watch: under a burst
+    // the condition queue is seconds deep (its writes wait on the API server), and the result
+    // needs nothing from it. A pod with no outcome yet, or whose result is recorded, costs a
+    // decision and no write.
+    this.results.addAll(work.conditions);
     this.results.addAll(work.results);
   }
 
