@@ -264,7 +264,8 @@ describe('controller', { concurrency: false }, () => {
       await annotate(api, ns, 'after', reporterOutput(after.metadata!.creationTimestamp as unknown as Date, 10, 20));
       const r = await eventually('result after the restart', () => result(cp, ns, after.metadata!.uid!), 60_000);
       assert.equal(r.outcome, 'Succeeded');
-      assert.equal((await ourCondition(api, ns, 'after'))?.status, 'True');
+      // The result is written beside the condition, not after it: the condition may land a moment later.
+      await eventually('the condition True after the restart', async () => (await ourCondition(api, ns, 'after'))?.status === 'True', 30_000);
       assert.ok(await metricValue(c, 'dpready_watch_restarts_total', { resource: 'pods' }) >= 1, 'the pod watch was restarted');
     } finally {
       await c.stop();
