@@ -11,16 +11,22 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** What to load: a package name, a dist/ file, or undici's Agent and request API alone (src/kube/http.ts). */
+/** The controller's run-time libraries (no client-node): measured together, and each one left out of the set. */
+export const LIBRARIES = ['fastify', '@fastify/swagger', '@fastify/swagger-ui', 'fastify-type-provider-zod', 'zod', 'pino', 'prom-client', 'undici (Agent + request only)', 'yaml', 'simple-statistics'];
+
 export const MODULES = [
   '', '@kubernetes/client-node', 'fastify', '@fastify/swagger', '@fastify/swagger-ui', 'fastify-type-provider-zod', 'zod', 'pino', 'prom-client',
   'undici', 'undici (Agent + request only)', 'yaml', 'simple-statistics',
   './dist/contract.js', './dist/api/server.js', './dist/controller/controller.js', './dist/controller/main.js',
 ] as const;
 
+const loader = (m: string) => (m.startsWith('undici (')
+  ? "require('undici/lib/dispatcher/agent.js'); require('undici/lib/api/api-request.js');"
+  : `await import(${JSON.stringify(m)});`);
+
+/** `m` is one module, or several joined by ' + '. */
 const SCRIPT = (m: string) => `
-  const load = ${m === '' ? 'async () => {}' : m.startsWith('undici (')
-    ? "async () => { require('undici/lib/dispatcher/agent.js'); require('undici/lib/api/api-request.js'); }"
-    : `() => import(${JSON.stringify(m)})`};
+  const load = async () => { ${m === '' ? '' : m.split(' + ').map(loader).join(' ')} };
   load().then(() => setTimeout(() => { globalThis.gc(); const u = process.memoryUsage();
     console.log(JSON.stringify({ rss: u.rss, heapUsed: u.heapUsed })); }, 300));`;
 
@@ -31,9 +37,11 @@ function once(m: string): { rssMiB: number; heapUsedMiB: number } {
 }
 
 export function importCost(runs = 3): Array<{ module: string; rssMiB: number; heapUsedMiB: number }> {
-  return MODULES.map((m) => {
+  const sets = [LIBRARIES.join(' + '), ...LIBRARIES.map((l) => LIBRARIES.filter((x) => x !== l).join(' + '))];
+  const names = ['all the libraries above but client-node', ...LIBRARIES.map((l) => `all of them but ${l}`)];
+  return [...MODULES, ...sets].map((m, i) => {
     const r = Array.from({ length: runs }, () => once(m)).sort((a, b) => a.rssMiB - b.rssMiB)[Math.floor(runs / 2)]!;
-    return { module: m || '(bare node)', ...r };
+    return { module: i < MODULES.length ? (m || '(bare node)') : names[i - MODULES.length]!, ...r };
   });
 }
 
