@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiException } from '@kubernetes/client-node';
-import { describeKubeError, errorLabel, httpStatus } from '../../src/kube/request-options.ts';
+import { callOptions, describeKubeError, errorLabel, httpStatus, isTimeout } from '../../src/kube/request-options.ts';
 
 test('a client-node error becomes one line with the status and the API server\'s message', () => {
   const body = JSON.stringify({ kind: 'Status', message: 'pods "p" is forbidden: no', code: 403 });
@@ -25,4 +25,30 @@ test('an API call that timed out has no HTTP status: labelled "timeout", not 23'
   assert.doesNotMatch(describeKubeError(timeout), /HTTP 23/);
   assert.equal(errorLabel(new ApiException(429, 'x', '', {})), '429');
   assert.equal(errorLabel(new TypeError('fetch failed')), '0');
+});
+
+// callOptions' middleware returns its own Observable stub (client-node is not loaded with the
+// error helpers); client-node's typed APIs must still run it: the patch type and the deadline.
+test('a typed client-node call runs callOptions: the patch content type is sent, the deadline cuts a hung call', async () => {
+  const { createServer } = await import('node:http');
+  const k8s = await import('@kubernetes/client-node');
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
+    if (req.url?.includes('hang')) return; // never answers
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromClusterAndUser({ name: 'c', server: `http://127.0.0.1:${(server.address() as { port: number }).port}`, skipTLSVerify: true }, { name: 'u' });
+    const api = kc.makeApiClient(k8s.CoreV1Api);
+    await api.patchNamespacedPod({ name: 'p', namespace: 'ns', body: { metadata: { labels: { a: 'b' } } } }, callOptions({ timeoutMs: 5_000, patch: k8s.PatchStrategy.MergePatch }));
+    assert.deepEqual(seen, ['PATCH /api/v1/namespaces/ns/pods/p application/merge-patch+json']);
+    await assert.rejects(api.readNamespacedPod({ name: 'hang', namespace: 'ns' }, callOptions({ timeoutMs: 200 })), (err: unknown) => isTimeout(err));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
 });
