@@ -31,7 +31,7 @@ export function indexListener(index: ResultIndex, log: Logger): ResultListener {
 }
 
 /** The same cluster and user as a client-node KubeConfig, for the parts that use its typed APIs. */
-async function toClientNodeConfig(kc: KubeConfigLite) {
+export async function toClientNodeConfig(kc: KubeConfigLite) {
   const k8s = await import('@kubernetes/client-node');
   const { shareConnections } = await import('../kube/shared-dispatcher.ts');
   const out = new k8s.KubeConfig();

@@ -87,3 +87,18 @@ test('the controller\'s modules do not load @kubernetes/client-node', () => {
   assert.ok(packages.includes('fastify'), `the hook saw the imports: ${packages.join(' ')}`);
   assert.ok(!packages.includes('@kubernetes/client-node'), packages.join(' '));
 });
+
+// The webhook's typed calls (--webhook) get a client-node KubeConfig made from ours: in a pod, its
+// token must come from the account's token file, re-read as client-node's own in-cluster loading does.
+test('the webhook\'s client-node config authenticates with the in-cluster token file', async () => {
+  const { toClientNodeConfig } = await import('../../src/controller/main.ts');
+  const k8s = await import('@kubernetes/client-node');
+  const sa = mkdtempSync(join(tmpdir(), 'dpready-sa-'));
+  writeFileSync(join(sa, 'token'), 'token-one');
+  writeFileSync(join(sa, 'ca.crt'), '');
+  const kc = await toClientNodeConfig(KubeConfigLite.inCluster(sa, { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }));
+  assert.equal(kc.getCurrentCluster()?.server, 'https://10.0.0.1:443');
+  const ctx = new k8s.RequestContext('https://10.0.0.1:443/api', k8s.HttpMethod.GET);
+  await kc.applySecurityAuthentication(ctx).catch(() => {}); // the empty CA may not build an agent; the header comes first
+  assert.equal(ctx.getHeaders().Authorization, 'Bearer token-one');
+});
