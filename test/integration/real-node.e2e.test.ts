@@ -62,9 +62,23 @@ test('the controller runs from the image built from the Dockerfile, on the real 
     assert.ok(status?.ready && status.started, `${p.metadata?.name} container ready`);
     assert.equal(p.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
   }
-  // The container really runs as 65532 with a read-only root: ask the runtime.
-  const ps = await c.realNode!.ctr(['tasks', 'ls']);
-  assert.match(ps, /RUNNING/);
+  // The container really runs as 65532 with a read-only root: the runtime names its process,
+  // and the kernel says that process's ids and how its root is mounted.
+  const tasks = (await c.realNode!.ctr(['tasks', 'ls'])).split('\n');
+  for (const p of pods) {
+    const id = p.status!.containerStatuses!.find((s) => s.name === 'controller')!.containerID!.replace(/^containerd:\/\//, '');
+    const row = tasks.find((l) => l.startsWith(id));
+    assert.match(row ?? '', /RUNNING/, `task ${id} running`);
+    const pid = Number(row!.trim().split(/\s+/)[1]);
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    t.diagnostic(`${p.metadata?.name}: pid ${pid}, ${/^Uid:.*$/m.exec(status)?.[0]}`);
+    assert.match(status, /^Uid:\s+65532\s+65532\s+65532\s+65532$/m, 'real, effective, saved and fs uid 65532');
+    assert.match(status, /^Gid:\s+65532\s+65532\s+65532\s+65532$/m);
+    // mountinfo: field 5 is the mount point, field 6 its options; the last mount on / is the one seen.
+    const root = (await readFile(`/proc/${pid}/mountinfo`, 'utf8')).split('\n').map((l) => l.split(' ')).findLast((f) => f[4] === '/');
+    assert.ok(root, 'the container has a root mount');
+    assert.ok(root[5]!.split(',').includes('ro'), `root mounted read-only: ${root.join(' ')}`);
+  }
   const url = await controllerUrl();
   const health = await fetch(`${url}/healthz`);
   assert.equal(health.status, 200);
@@ -165,7 +179,8 @@ test('a lossy datapath (random drop): the reporter still gets through, and recor
     const probe = ProbeDetails.parse(JSON.parse(pod.metadata!.annotations![ANNOTATION_PROBE]!));
     t.diagnostic(`${p.metadata!.name}: ${JSON.stringify(probe)}`);
     assert.equal(condition(pod, CONDITION_TYPE)?.reason, ConditionReason.DatapathReady);
-    assert.ok(probe.attempts >= 1 && probe.startToReadyMs !== undefined, JSON.stringify(probe));
+    // 90% of packets dropped: the first connection almost never gets through, so a lossy path shows as several attempts.
+    assert.ok(probe.attempts > 1 && probe.startToReadyMs !== undefined, JSON.stringify(probe));
   }
 });
 
