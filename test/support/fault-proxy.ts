@@ -26,7 +26,11 @@ export interface Faults {
 
 export const NO_FAULTS: Faults = { resetRate: 0, stallRate: 0, stallMs: 0, statusRate: 0, status: 429 };
 
-export interface ProxiedRequest { at: number; method: string; path: string; watch: boolean; fault?: 'reset' | 'stall' | '429' | '500' }
+export interface ProxiedRequest {
+  at: number; method: string; path: string; watch: boolean; fault?: 'reset' | 'stall' | '429' | '500';
+  /** The body of a write (not GET), as sent, up to 64 KiB: which object a create was for is only in its body. */
+  body?: string;
+}
 
 export interface FaultProxy {
   url: string;
@@ -81,6 +85,13 @@ export async function startFaultProxy(cp: ControlPlane, faults: Partial<Faults> 
       });
       up.on('error', () => { if (!res.headersSent) res.writeHead(502).end(); else res.destroy(); });
       res.on('close', () => up.destroy());
+      // Read the body beside the pipe, only now: a 'data' listener would start the flow (and lose a stalled request's body).
+      if (rec.method !== 'GET') {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        req.on('data', (c: Buffer) => { if (size < 65_536) { chunks.push(c); size += c.length; } });
+        req.on('end', () => { rec.body = Buffer.concat(chunks).toString('utf8'); });
+      }
       req.pipe(up);
     };
     if (random() < f.stallRate) {
