@@ -59,6 +59,8 @@ export interface BenchReport {
   receiveLoad?: ReceiveLoadFigures;
   notes: string[];
   marks: Mark[];
+  /** The table as printed at the end of the run, kept so docs can quote it exactly (docs/performance.md). */
+  text?: string;
 }
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
@@ -294,4 +296,24 @@ export function formatReport(r: BenchReport): string {
   out.push(verdict(r.marks));
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n');
+}
+
+/**
+ * The marks of a committed result as a Markdown table, for docs/performance.md: the docs paste
+ * this output between `<!-- marks: FILE -->` and `<!-- /marks -->`, and a test checks that the
+ * table still matches the file, so no figure in it comes from anywhere else.
+ */
+export function marksMarkdown(r: BenchReport): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const word: Record<MarkStatus, string> = { pass: 'PASS', miss: '**MISS**', unmeasured: '**MISS**', skipped: '**SKIP**', 'n/a': 'n/a' };
+  const rows = r.marks.map((k) => {
+    const because = k.status === 'unmeasured' ? ` (not measured: ${k.why})` : k.status === 'skipped' ? ` (skipped: ${k.why})` : k.status === 'n/a' ? ` (${k.why})` : '';
+    return `| ${cell(k.what)} | ${cell(k.figure)} | ${cell(k.mark)} | ${word[k.status]}${cell(because)} |`;
+  });
+  return ['| mark | figure | target | |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The run's printed report, as kept in its result file, in a Markdown text block. */
+export function reportBlock(r: BenchReport): string {
+  return ['```text', r.text ?? formatReport(r), '```'].join('\n');
 }

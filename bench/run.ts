@@ -177,6 +177,7 @@ function finish(): void {
   report.benchEventLoopDelayMs = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
   report.marks = marksOf(report);
   const text = formatReport(report);
+  report.text = text;
   process.stdout.write(`${text}\n`);
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
