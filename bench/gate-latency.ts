@@ -1,19 +1,24 @@
 // Gate latency against the physical floor. Two namespaces of identical unscheduled gated pods
 // (their scheduler does not exist, so nothing else touches them): in A the dpready controller
-// (its own process, --namespace A) owns the condition; in B a bare loop in this process watches
-// the pods and patches the condition True the moment the ready annotation appears (no queue,
-// no logic, no result, no event). The benchmark writes the reporter's annotations itself,
+// (its own process, --namespace A) owns the condition; in B a bare loop in a process of its own
+// (bench/floor-loop.ts, as the burst's floor) watches the pods and patches the condition True the
+// moment the ready annotation appears (no queue, no logic, no result, no event). The benchmark writes the reporter's annotations itself,
 // pairs of pods A[i] and B[i] in random order, at a steady rate and then in one burst.
 // Latency = our condition True seen on an observer's watch − the annotation seen on the same
 // watch, so client-side queueing of the benchmark's own writes does not count; the time from
 // the annotation patch being sent is reported too.
 import { ANNOTATION_DP_READY, ANNOTATION_START, CONDITION_TYPE } from '../src/contract.ts';
 import type { ControlPlane } from '../src/devcluster/control-plane.ts';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startControllerProcess } from '../src/devcluster/controller-process.ts';
+import { startProcess } from '../src/devcluster/processes.ts';
 import { controllerArgs } from './controller-args.ts';
 import { freePort } from './ports.ts';
 import { Kube, mapLimit, sleep, until, type Obj } from './kube.ts';
 import { p50p99 } from './stats.ts';
+
+const FLOOR_LOOP = fileURLToPath(new URL('./floor-loop.ts', import.meta.url));
 
 export interface GateLatencyOptions {
   steadyPods: number;
@@ -62,25 +67,23 @@ function unscheduledPod(name: string): object {
 const hasReady = (o: Obj) => !!o.metadata.annotations?.[ANNOTATION_DP_READY];
 const conditionTrue = (o: Obj) => o.status?.conditions?.some((c) => c.type === CONDITION_TYPE && c.status === 'True') ?? false;
 
-/** The floor: the least any controller must do. Watch, and patch at once. */
-async function startFloor(kube: Kube, ns: string) {
-  const patched = new Set<string>();
-  let errors = 0;
-  const w = await kube.watch(`/api/v1/namespaces/${ns}/pods`, (e) => {
-    const pod = e.object;
-    if ((e.type !== 'ADDED' && e.type !== 'MODIFIED') || patched.has(pod.metadata.uid) || !hasReady(pod)) return;
-    patched.add(pod.metadata.uid);
-    kube.patchCondition(ns, pod.metadata.name, pod.metadata.uid, {
-      type: CONDITION_TYPE, status: 'True', reason: 'DatapathReady', message: 'floor', lastTransitionTime: new Date().toISOString(),
-    }).catch(() => { errors++; });
-  });
-  return { stop: () => w.stop(), errors: () => errors, restarts: () => w.restarts() };
+/** The floor: the least any controller must do (watch, and patch at once), in its own process like the controller. */
+async function startFloor(cp: ControlPlane, ns: string) {
+  const loop = startProcess(`floor-${ns}`, process.execPath, ['--import', 'tsx', FLOOR_LOOP, cp.server, ns, cp.pki.caCert, cp.pki.adminCert, cp.pki.adminKey],
+    join(cp.dir, `floor-${ns}.log`));
+  await until('the floor loop watching', () => {
+    if (loop.child.exitCode !== null) throw new Error(`the floor loop exited: ${loop.tail()}`);
+    return loop.tail().includes('watching');
+  }, 60_000, 100);
+  return {
+    /** Stops the loop; its last line is {"patched":N,"errors":M}. */
+    stop: async () => { await loop.stop(); return loop.tail(1); },
+  };
 }
 
 export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Promise<GateLatencyFigures> {
   // Separate connection pools: the writer, the floor and the observer never queue behind each other.
   const writer = new Kube(cp.server, cp, 64);
-  const floorKube = new Kube(cp.server, cp, 64);
   const observer = new Kube(cp.server, cp, 4);
   const controller = await startControllerProcess(cp, {
     kubeconfig: cp.kubeconfigPath, port: await freePort(), built: o.built, name: `controller-${o.nsA}`,
@@ -112,7 +115,7 @@ export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Prom
     }
     await until('the controller to mark every pod pending', () => names.every((n) => pendingSeen.has(`${o.nsA}/${n}`)), 120_000);
     await sleep(1_000);
-    floor = await startFloor(floorKube, o.nsB);
+    floor = await startFloor(cp, o.nsB);
 
     const annotate = (ns: string, n: string) => {
       const t = tracks.get(`${ns}/${n}`)!;
@@ -154,8 +157,7 @@ export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Prom
     const burst = names.slice(o.steadyPods);
     await Promise.all(burst.flatMap((n) => pair(n)));
     await measure(`burst ${burst.length} at once`, burst);
-    if (floor.errors()) o.log(`  floor patch errors: ${floor.errors()}`);
-    const restarts = watches.reduce((n, w) => n + w.restarts(), 0) + floor.restarts();
+    const restarts = watches.reduce((n, w) => n + w.restarts(), 0);
     if (restarts) o.log(`  watches resumed ${restarts} times (kube-apiserver closes watchers it finds slow)`);
     const metrics = await fetch(`${controller.url}/metrics`).then((r) => r.text(), () => '');
     const sum = Number(/^dpready_gate_latency_seconds_sum (\S+)$/m.exec(metrics)?.[1] ?? NaN);
@@ -165,9 +167,9 @@ export async function gateLatency(cp: ControlPlane, o: GateLatencyOptions): Prom
     return { phases, markRatio: 1.5, controllerSelf };
   } finally {
     for (const w of watches) await w.stop();
-    await floor?.stop();
+    if (floor) o.log(`  floor loop: ${await floor.stop()}`);
     await controller.stop();
-    for (const k of [writer, floorKube, observer]) await k.close();
+    for (const k of [writer, observer]) await k.close();
     // Leave nothing behind for later parts.
     const cleanup = new Kube(cp.server, cp, 4);
     for (const ns of [o.nsA, o.nsB]) await cleanup.deleteCollection(ns).catch(() => {});
