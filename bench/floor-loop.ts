@@ -17,13 +17,21 @@ if (!server || !ns || !caCert || !adminCert || !adminKey) {
 const kube = new Kube(server, { pki: { caCert, adminCert, adminKey } } as unknown as ControlPlane, 64);
 const patched = new Set<string>();
 let errors = 0;
+/** Patches one pod's condition; a failed patch (a timeout on a busy API server) is tried again, as any controller would. */
+function patch(name: string, uid: string, attempt = 1): void {
+  kube.patchCondition(ns!, name, uid, {
+    type: CONDITION_TYPE, status: 'True', reason: 'DatapathReady', message: 'floor', lastTransitionTime: new Date().toISOString(),
+  }).catch((err: unknown) => {
+    errors++;
+    process.stderr.write(`floor patch ${name} failed (attempt ${attempt}): ${String(err)}\n`);
+    if (attempt < 10) setTimeout(() => patch(name, uid, attempt + 1), Math.min(2_000, 100 * 2 ** attempt));
+  });
+}
 const w = await kube.watch(`/api/v1/namespaces/${ns}/pods`, (e) => {
   const pod = e.object;
   if ((e.type !== 'ADDED' && e.type !== 'MODIFIED') || patched.has(pod.metadata.uid) || !pod.metadata.annotations?.[ANNOTATION_DP_READY]) return;
   patched.add(pod.metadata.uid);
-  kube.patchCondition(ns, pod.metadata.name, pod.metadata.uid, {
-    type: CONDITION_TYPE, status: 'True', reason: 'DatapathReady', message: 'floor', lastTransitionTime: new Date().toISOString(),
-  }).catch((err: unknown) => { errors++; process.stderr.write(`floor patch ${pod.metadata.name} failed: ${String(err)}\n`); });
+  patch(pod.metadata.name, pod.metadata.uid);
 });
 process.stdout.write('watching\n');
 process.once('SIGTERM', () => {
