@@ -24,16 +24,16 @@ export const PARTS = ['burst', 'cost', 'accuracy', 'gate', 'scale', 'api', 'repo
 export type Part = typeof PARTS[number];
 /** What each part measures, to name the marks it would have printed when it produced no figure. */
 const PART_MARKS: Record<Part, string> = {
-  burst: 'burst: latency, gate ratio to the floor, CPU, RSS and writes per pod marks',
+  burst: 'latency, gate ratio to the floor, CPU, RSS and writes per pod marks',
   cost: 'controller writes per pod marks (both scenarios)',
-  accuracy: 'accuracy: time-to-start and time-to-datapath-ready error marks',
+  accuracy: 'time-to-start and time-to-datapath-ready error marks',
   gate: 'gate latency p99 vs floor marks',
-  scale: 'scale: stats API p99 and controller RSS marks',
+  scale: 'stats API p99 and controller RSS marks',
   api: 'stats API in-process figures',
-  reporter: 'reporter alone: reported ready − target open mark',
+  reporter: 'reported ready − target open mark (the reporter alone)',
   receive: 'receive prober knocks/s mark',
-  realnode: 'real node: datapath-ready error and attempts/s marks',
-  shards: 'two shards: every pod handled once',
+  realnode: 'datapath-ready error and attempts/s marks (real node)',
+  shards: 'every pod handled once (two shards)',
 };
 /** How a part that was asked for ended; parts not asked for are absent. */
 export type PartOutcome = { status: 'done' } | { status: 'failed'; why: string } | { status: 'skipped'; why: string };
