@@ -43,6 +43,8 @@ export interface BurstOptions {
   order?: BurstOrder;
   /** How many times dpready's side runs (each in its own namespace, burstNamespaces()); the marks judge the medians. */
   runs?: number;
+  /** Called with the figures so far after each dpready run, so a run stopped by --max-minutes still shows them. */
+  onFigures?: (f: BurstFigures) => void;
 }
 
 export type BurstOrder = 'dpready-first' | 'floor-first';
@@ -54,7 +56,7 @@ async function withLoopDelay<T>(fn: () => Promise<T>): Promise<[T, LoopDelay]> {
   try {
     const v = await fn();
     // The histogram holds the time between samples: the 10 ms interval plus the delay.
-    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - 10);
+    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4 - 1000) / 100);
     return [v, { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) }];
   } finally {
     h.disable();
@@ -316,9 +318,14 @@ export async function burst(cp: ControlPlane, o: BurstOptions): Promise<BurstFig
   // dpready's side --burst-runs times, each on fresh pods in a namespace of its own; the floor
   // runs next to the first (before or after it, by order), whose figures are printed in full.
   const runs: BurstFigures[] = [];
+  const soFar = (): BurstFigures => {
+    const each = runs.map(runOf);
+    return { ...runs[0]!, order, ...(floor ? { floor } : {}), ...(floorError || !floor ? { floorError: floorError ?? 'the floor run had not finished' } : {}), runs: each, median: medianOf(each) };
+  };
   for (const [i, namespace] of burstNamespaces(o.namespace, o.runs ?? 1).entries()) {
     if (i > 0) o.log(`  dpready run ${i + 1} of ${o.runs} (namespace ${namespace})`);
     runs.push(await dpreadyRun(cp, { ...o, namespace, cpuProfDir: i === 0 ? o.cpuProfDir : undefined }));
+    o.onFigures?.(soFar());
     if (i === 0 && order === 'dpready-first') await runFloor();
   }
   const figures = runs[0]!;
