@@ -1,77 +1,11 @@
-// The contract between reporter, controller, API and users. This is the only file that
-// spells out annotation keys, the condition type and the DatapathResult identity; every
-// other file imports them from here so the names cannot drift.
+// The contract between reporter, controller, API and users: the shapes, as zod schemas. The
+// names (annotation keys, condition type, DatapathResult identity) are spelled out in
+// contract-names.ts and re-exported here, so importing from either file gives the same values.
 import { z } from 'zod';
 
-export const GROUP = 'perf.github.com';
-export const VERSION = 'v1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
-export const KIND = 'DatapathResult';
-export const LIST_KIND = 'DatapathResultList';
-export const PLURAL = 'datapathresults';
-export const SINGULAR = 'datapathresult';
-export const SHORT_NAME = 'dpr';
-export const CRD_NAME = `${PLURAL}.${GROUP}`;
+import { API_VERSION, KIND } from './contract-names.ts';
 
-/**
- * Label on every DatapathResult naming its pod's namespace. Results live in the controller's
- * results namespace (so they outlive the pods' namespaces); with this label and the pod's own
- * labels copied beside it, `kubectl get dpr -n dpready-system -l perf.github.com/pod-namespace=ns,app=x`
- * selects them as the pods were selected.
- */
-export const RESULT_LABEL_POD_NAMESPACE = `${GROUP}/pod-namespace`;
-
-/** Object name of the result for one pod. Keyed by UID so a recreated pod gets its own. */
-export function resultName(podUid: string): string {
-  return `dpresult-${podUid}`;
-}
-
-/** Every annotation dpready writes lives under this prefix (the admission policy relies on it). */
-export const ANNOTATION_PREFIX = `${GROUP}/`;
-/** Reporter start, RFC3339 UTC with sub-second precision. Name kept from the existing system. */
-export const ANNOTATION_START = `${GROUP}/azure-start-ts`;
-/** First successful probe, RFC3339 UTC with sub-second precision. Name kept from the existing system. */
-export const ANNOTATION_DP_READY = `${GROUP}/azure-dp-ready-ts`;
-/** JSON ProbeDetails: targets, attempts, last error, round trip, monotonic start-to-ready. */
-export const ANNOTATION_PROBE = `${GROUP}/datapath-probe`;
-/** JSON ReporterFailure, written when the reporter gives up, so "failed" differs from "running". */
-export const ANNOTATION_FAILURE = `${GROUP}/datapath-failure`;
-/**
- * Receive check (opt-in): the first inbound probe that reached the pod, RFC3339 UTC with
- * milliseconds, taken by the reporter's listener on the node's clock (like the two above).
- */
-export const ANNOTATION_RECEIVE_TS = `${GROUP}/datapath-receive-ts`;
-/**
- * A container port with this name turns the receive check on: the controller knocks on the pod
- * IP at that port (path RECEIVE_PATH), and the reporter, given the same port in
- * PROBE_RECEIVE_PORT, answers and records the first knock.
- */
-export const RECEIVE_PORT_NAME = 'dpready-receive';
-export const RECEIVE_PATH = '/dpready/receive';
-
-/** The pod condition the controller owns; pods list it in spec.readinessGates. */
-export const CONDITION_TYPE = `${GROUP}/datapath-ready`;
-
-/** Reasons on our condition: a small fixed set, so `kubectl describe pod` says why. */
-export const ConditionReason = {
-  /** True: the reporter's first successful probe is recorded. */
-  DatapathReady: 'DatapathReady',
-  /** False: the gate is listed but no reporter has written anything yet. */
-  AwaitingReporter: 'AwaitingReporter',
-  /** False: the reporter started and is still probing. */
-  Probing: 'Probing',
-  /** False: the pod reaches its targets, but no inbound probe has reached the pod yet (receive check on). */
-  AwaitingReceive: 'AwaitingReceive',
-  /** False: the reporter gave up (its deadline passed) and said why. */
-  ReporterFailed: 'ReporterFailed',
-  /** False: an annotation could not be parsed; the message quotes it. */
-  InvalidAnnotation: 'InvalidAnnotation',
-  /** False (fail-closed) : no datapath success within --datapath-timeout. */
-  DatapathTimeout: 'DatapathTimeout',
-  /** True (fail-open): no datapath success within --datapath-timeout, let the rollout go on. */
-  DatapathTimeoutFailOpen: 'DatapathTimeoutFailOpen',
-} as const;
-export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
+export * from './contract-names.ts';
 
 /**
  * RFC3339 timestamps as the reporter writes them (UTC, sub-second). Offsets and whole
@@ -184,22 +118,3 @@ export const DatapathResult = z.object({
   spec: DatapathResultSpec,
 });
 export type DatapathResult = z.infer<typeof DatapathResult>;
-
-// Adoption (issue 13): injection by the controller's admission webhook, and reports from the
-// reporter to the controller. These names live apart from ANNOTATION_PREFIX on purpose: they
-// are the user's settings, not measurements, and the admission policies never let the
-// reporter or the controller change them.
-/** Label on a namespace or a pod: "enabled" asks for injection, "disabled" (pod) opts out. */
-export const INJECT_LABEL = 'dpready.perf.github.com/inject';
-/** Pod annotations that configure the injected reporter (PROBE_TARGET, PROBE_TIMEOUT, PROBE_MODE). */
-export const INJECT_TARGET_ANNOTATION = 'dpready.perf.github.com/probe-target';
-export const INJECT_TIMEOUT_ANNOTATION = 'dpready.perf.github.com/probe-timeout';
-export const INJECT_MODE_ANNOTATION = 'dpready.perf.github.com/probe-mode';
-/** Turns the receive check on for an injected pod: the port its reporter listens on (docs/receive.md). */
-export const INJECT_RECEIVE_PORT_ANNOTATION = 'dpready.perf.github.com/receive-port';
-/** Stamped by the webhook on the pods it changed: the instant of admission, RFC3339 (ms). */
-export const INJECTED_ANNOTATION = 'dpready.perf.github.com/injected-at';
-/** Name of the injected reporter container. */
-export const REPORTER_CONTAINER = 'dpready-reporter';
-/** Audience of the projected token the reporter shows the controller; the API server rejects it. */
-export const REPORT_AUDIENCE = 'dpready.perf.github.com';

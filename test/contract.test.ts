@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { DatapathResultSpec, CRD_NAME, GROUP, KIND, PLURAL, SHORT_NAME, VERSION, resultName } from '../src/contract.ts';
+import { DatapathResultSpec, CRD_NAME, GROUP, KIND, PLURAL, SHORT_NAME, VERSION, isRfc3339, resultName, Rfc3339 } from '../src/contract.ts';
 
 type Schema = {
   type?: string; properties?: Record<string, Schema>; required?: string[];
@@ -70,4 +70,14 @@ test('the comparison notices a field missing from one side', () => {
   compare('x', { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] },
     { type: 'object', properties: { a: { type: 'string' }, b: { type: 'number' } }, required: ['a', 'b'] }, problems);
   assert.equal(problems.length, 2);
+});
+
+test('isRfc3339 (the reporter, without zod) agrees with the Rfc3339 schema', () => {
+  const samples = [
+    '2025-01-01T00:00:00Z', '2025-01-01T00:00:00.123Z', '2025-01-01T00:00:00.123456789Z', '2025-06-30T23:59:59+02:00',
+    '2024-02-29T12:00:00Z', '2000-02-29T12:00:00Z', '1900-02-29T12:00:00Z', '2025-02-29T12:00:00Z', '2025-04-31T00:00:00Z',
+    '2025-13-01T00:00:00Z', '2025-01-01T24:00:00Z', '2025-01-01T00:60:00Z', '2025-01-01T00:00Z', '2025-01-01T00:00:00',
+    '2025-01-01 00:00:00Z', '2025-01-01T00:00:00+0200', '2025-01-01T00:00:00.Z', 'now', '', '2025-01-01T00:00:00z',
+  ];
+  for (const s of samples) assert.equal(isRfc3339(s), Rfc3339.safeParse(s).success, s);
 });

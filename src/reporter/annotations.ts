@@ -1,10 +1,13 @@
 // What the reporter writes, decided without I/O: the idempotency decision from the pod's
 // current annotations, and the JSON merge-patch bodies. A merge patch on metadata.annotations
 // touches only the keys it names (null deletes a key), so other annotations are never at risk.
+// Names and the RFC3339 check from contract-names.ts, the shapes as types only: the reporter's
+// bundle carries no zod (its output is typed; test/reporter/annotations.test.ts parses it with
+// the zod schemas).
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START,
-  ProbeDetails, ReporterFailure, Rfc3339,
-} from '../contract.ts';
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START, isRfc3339,
+} from '../contract-names.ts';
+import type { ProbeDetails, ReporterFailure } from '../contract.ts';
 import type { TargetResult } from './prober.ts';
 
 export type Annotations = Record<string, string | null>;
@@ -26,7 +29,7 @@ export function decide(existing: Record<string, string> | undefined, receiveChec
   const valid = (key: string): string | undefined => {
     const v = a[key];
     if (v === undefined) return undefined;
-    if (Rfc3339.safeParse(v).success) return v;
+    if (isRfc3339(v)) return v;
     invalid.push(`${key}=${JSON.stringify(v)}`);
     return undefined;
   };
@@ -67,7 +70,7 @@ export function probeDetails(results: TargetResult[], opts: { readyAt?: number; 
       ...(r.doneAt !== undefined ? { readyAfterMs: round(r.doneAt - origin) } : {}),
     })),
   };
-  return ProbeDetails.parse(details);
+  return details;
 }
 
 function patch(annotations: Annotations): AnnotationPatch {
@@ -103,8 +106,10 @@ export function receivePatch(received: string): AnnotationPatch {
 
 /** Deadline passed: say why, so the controller can tell "failed" from "still running". */
 export function failurePatch(opts: { start?: string; failure: ReporterFailure }): AnnotationPatch {
+  // The one field its type cannot pin: the controller would reject the whole failure over it.
+  if (!isRfc3339(opts.failure.ts)) throw new Error(`failure ts ${JSON.stringify(opts.failure.ts)} is not RFC3339`);
   return patch({
     ...(opts.start !== undefined ? { [ANNOTATION_START]: opts.start } : {}),
-    [ANNOTATION_FAILURE]: JSON.stringify(ReporterFailure.parse(opts.failure)),
+    [ANNOTATION_FAILURE]: JSON.stringify(opts.failure),
   });
 }

@@ -3,7 +3,6 @@
 // bad value is an error naming the variable, the value given and what is expected. Unset
 // variables take documented defaults; a variable set to an empty string is a bad value.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 
 import { parseDuration } from '../durations.ts';
 import { DpreadyError } from '../errors.ts';
@@ -68,99 +67,91 @@ function show(name: string, value: string | undefined): string {
   return value === undefined ? `${name} is not set` : `${name}=${JSON.stringify(value)}`;
 }
 
-/** A zod field that reads one variable through `read`, turning its errors into issues. */
-function variable<T>(name: keyof typeof VARIABLES, read: (value: string) => T) {
-  const fallback: string | undefined = VARIABLES[name].default;
-  return z.string().optional().transform((given, ctx): T => {
+/** One variable's problem, listed with the others in a single error. */
+interface Issue { name: keyof typeof VARIABLES; message: string }
+
+/**
+ * Reads each variable with its own check, in the order of VARIABLES, collecting every problem
+ * rather than stopping at the first: a user fixing a manifest sees them all at once. Hand-written
+ * (a dozen checks) rather than a schema library: the reporter's bundle loads only what it runs.
+ */
+function readAll(env: Env) {
+  const issues: Issue[] = [];
+  const read = <T>(name: keyof typeof VARIABLES, parse: (value: string) => T): T => {
+    const given = env[name];
+    const fallback: string | undefined = VARIABLES[name].default;
     const value = given ?? fallback;
     try {
       if (value === undefined) throw new Error(`${show(name, given)}; expected ${VARIABLES[name].help}`);
-      return read(value);
+      return parse(value);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err), params: { name } });
-      return z.NEVER;
+      issues.push({ name, message: err instanceof Error ? err.message : String(err) });
+      return undefined as T;
     }
-  });
-}
-
-function duration(name: keyof typeof VARIABLES, min: number) {
-  return variable(name, (value) => {
+  };
+  const optional = <T>(name: keyof typeof VARIABLES, parse: (value: string) => T): T | undefined =>
+    env[name] === undefined ? undefined : read(name, parse);
+  const duration = (name: keyof typeof VARIABLES, min: number) => read(name, (value) => {
     const ms = parseDuration(value, { name, bareUnit: 's', code: 'DPR_BAD_CONFIG' });
     if (ms < min) throw new Error(`${show(name, value)}: too small; expected at least ${min} ms`);
     return ms;
   });
-}
-
-function pattern(name: keyof typeof VARIABLES, re: RegExp, what: string) {
-  return variable(name, (value) => {
+  const pattern = (name: keyof typeof VARIABLES, re: RegExp, what: string) => read(name, (value) => {
     if (!re.test(value)) throw new Error(`${show(name, value)}: expected ${what}`);
     return value;
   });
-}
-
-function oneOf<T extends string>(name: keyof typeof VARIABLES, choices: readonly T[]) {
-  return variable(name, (value) => {
-    if (!(choices as readonly string[]).includes(value)) {
-      throw new Error(`${show(name, value)}: expected one of ${choices.join(', ')}`);
-    }
+  const oneOf = <T extends string>(name: keyof typeof VARIABLES, choices: readonly T[]) => read(name, (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new Error(`${show(name, value)}: expected one of ${choices.join(', ')}`);
     return value as T;
   });
+  const values = {
+    MY_POD_NAME: pattern('MY_POD_NAME', DNS_SUBDOMAIN, 'a pod name (lowercase DNS subdomain, at most 253 characters)'),
+    MY_POD_NAMESPACE: pattern('MY_POD_NAMESPACE', DNS_LABEL, 'a namespace name (lowercase DNS label, at most 63 characters)'),
+    PROBE_TARGET: read('PROBE_TARGET', parseTargets),
+    PROBE_TIMEOUT: duration('PROBE_TIMEOUT', 1),
+    PROBE_INTERVAL: duration('PROBE_INTERVAL', 1),
+    PROBE_INITIAL_INTERVAL: duration('PROBE_INITIAL_INTERVAL', 1),
+    PROBE_INTERVAL_GROWTH: read('PROBE_INTERVAL_GROWTH', (value) => {
+      const n = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+      if (!(n >= 0 && n <= 1)) throw new Error(`${show('PROBE_INTERVAL_GROWTH', value)}: expected a fraction from 0 to 1, such as 0.015`);
+      return n;
+    }),
+    PROBE_ATTEMPT_TIMEOUT: duration('PROBE_ATTEMPT_TIMEOUT', 1),
+    PROBE_MAX_IN_FLIGHT: read('PROBE_MAX_IN_FLIGHT', (value) => {
+      const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+      if (!(n >= 1 && n <= 1000)) throw new Error(`${show('PROBE_MAX_IN_FLIGHT', value)}: expected a whole number from 1 to 1000`);
+      return n;
+    }),
+    PROBE_MODE: oneOf('PROBE_MODE', ['sidecar', 'init'] as const),
+    PROBE_CA_FILE: optional('PROBE_CA_FILE', (path) => {
+      try {
+        const pem = readFileSync(path);
+        if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+        return { path, pem };
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new Error(`${show('PROBE_CA_FILE', path)}: ${why}; expected a readable PEM file of CA certificates`);
+      }
+    }),
+    PROBE_INSECURE_SKIP_VERIFY: oneOf('PROBE_INSECURE_SKIP_VERIFY', ['true', 'false'] as const),
+    PROBE_START_GRACE: duration('PROBE_START_GRACE', 0),
+    PROBE_API_TIMEOUT: duration('PROBE_API_TIMEOUT', 1),
+    PROBE_RECEIVE_PORT: optional('PROBE_RECEIVE_PORT', (value) => {
+      const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+      if (!(n >= 1 && n <= 65535)) throw new Error(`${show('PROBE_RECEIVE_PORT', value)}: expected a port number from 1 to 65535`);
+      return n;
+    }),
+  };
+  return { values, issues };
 }
-
-const EnvSchema = z.object({
-  MY_POD_NAME: pattern('MY_POD_NAME', DNS_SUBDOMAIN, 'a pod name (lowercase DNS subdomain, at most 253 characters)'),
-  MY_POD_NAMESPACE: pattern('MY_POD_NAMESPACE', DNS_LABEL, 'a namespace name (lowercase DNS label, at most 63 characters)'),
-  PROBE_TARGET: variable('PROBE_TARGET', parseTargets),
-  PROBE_TIMEOUT: duration('PROBE_TIMEOUT', 1),
-  PROBE_INTERVAL: duration('PROBE_INTERVAL', 1),
-  PROBE_INITIAL_INTERVAL: duration('PROBE_INITIAL_INTERVAL', 1),
-  PROBE_INTERVAL_GROWTH: variable('PROBE_INTERVAL_GROWTH', (value) => {
-    const n = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
-    if (!(n >= 0 && n <= 1)) throw new Error(`${show('PROBE_INTERVAL_GROWTH', value)}: expected a fraction from 0 to 1, such as 0.015`);
-    return n;
-  }),
-  PROBE_ATTEMPT_TIMEOUT: duration('PROBE_ATTEMPT_TIMEOUT', 1),
-  PROBE_MAX_IN_FLIGHT: variable('PROBE_MAX_IN_FLIGHT', (value) => {
-    const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-    if (!(n >= 1 && n <= 1000)) throw new Error(`${show('PROBE_MAX_IN_FLIGHT', value)}: expected a whole number from 1 to 1000`);
-    return n;
-  }),
-  PROBE_MODE: oneOf('PROBE_MODE', ['sidecar', 'init'] as const),
-  PROBE_CA_FILE: z.string().optional().transform((path, ctx) => {
-    if (path === undefined) return undefined;
-    try {
-      const pem = readFileSync(path);
-      if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
-      return { path, pem };
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      ctx.addIssue({ code: 'custom', message: `${show('PROBE_CA_FILE', path)}: ${why}; expected a readable PEM file of CA certificates`, params: { name: 'PROBE_CA_FILE' } });
-      return z.NEVER;
-    }
-  }),
-  PROBE_INSECURE_SKIP_VERIFY: oneOf('PROBE_INSECURE_SKIP_VERIFY', ['true', 'false'] as const),
-  PROBE_START_GRACE: duration('PROBE_START_GRACE', 0),
-  PROBE_API_TIMEOUT: duration('PROBE_API_TIMEOUT', 1),
-  PROBE_RECEIVE_PORT: z.string().optional().transform((value, ctx) => {
-    if (value === undefined) return undefined;
-    const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-    if (!(n >= 1 && n <= 65535)) {
-      ctx.addIssue({ code: 'custom', message: `${show('PROBE_RECEIVE_PORT', value)}: expected a port number from 1 to 65535`, params: { name: 'PROBE_RECEIVE_PORT' } });
-      return z.NEVER;
-    }
-    return n;
-  }),
-});
 
 /** Reads and validates the reporter's environment; throws DpreadyError listing every problem. */
 export function loadConfig(env: Env): ReporterConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issues = parsed.error.issues;
-    const onlyTargets = issues.every((i) => i.path[0] === 'PROBE_TARGET');
+  const { values: v, issues } = readAll(env);
+  if (issues.length) {
+    const onlyTargets = issues.every((i) => i.name === 'PROBE_TARGET');
     throw new DpreadyError(onlyTargets ? 'DPR_BAD_TARGET' : 'DPR_BAD_CONFIG', issues.map((i) => i.message).join('\n'));
   }
-  const v = parsed.data;
   const insecureSkipVerify = v.PROBE_INSECURE_SKIP_VERIFY === 'true';
   if (insecureSkipVerify && v.PROBE_CA_FILE) {
     throw new DpreadyError('DPR_BAD_CONFIG',

@@ -6,7 +6,7 @@
 import { systemClock } from './clock.ts';
 import { loadConfig, VARIABLES } from './config.ts';
 import { listenForReceive } from './receive-listener.ts';
-import { RECEIVE_PATH } from '../contract.ts';
+import { RECEIVE_PATH } from '../contract-names.ts';
 import { createLogger } from './log.ts';
 import { controllerPodApi } from './controller-api.ts';
 import { startPodApiThread, type PodApiThread } from './pod-api-thread.ts';

@@ -5,7 +5,7 @@
 // a 404 and is not taken as proof (a stray scanner is not the prober).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RECEIVE_PATH } from '../contract.ts';
+import { RECEIVE_PATH } from '../contract-names.ts';
 import { DpreadyError } from '../errors.ts';
 import type { Clock } from './clock.ts';
 
