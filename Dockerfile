@@ -4,6 +4,8 @@
 #   docker build -t ghcr.io/dpready/dpready:0.1.0 .
 # TypeScript is compiled here, at build time; the image runs plain JavaScript from dist/ and
 # has neither TypeScript nor tsx, so the reporter's start-up (which it measures) compiles nothing.
+# The reporter runs from its own bundle, dist/reporter.js (`dpready reporter` loads it); after
+# its work a sidecar reporter execs /bin/sh + sleep (both in the base image) to wait for SIGTERM.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -15,11 +17,14 @@ COPY package.json package-lock.json ./
 # image already has Node 24 and the compiler needs nothing else.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
+# Also bundles the reporter into dist/reporter.js (esbuild): what every pod loads.
 RUN npm run build \
  # dev-cluster builds Kubernetes from source with Go and reads test/ scripts: not for an image.
  && rm -rf dist/devcluster \
- && node dist/cli.js --help >/dev/null
+ && node dist/cli.js --help >/dev/null \
+ && node dist/cli.js reporter --help >/dev/null
 
 # ---- deps: production dependencies only ------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

@@ -28,7 +28,7 @@ import { silentLogger } from '../src/reporter/log.ts';
 import { probeOnce } from '../src/reporter/probes.ts';
 import { run } from '../src/reporter/run.ts';
 import { core } from '../test/support/cluster.ts';
-import { applyReporterManifest, createPodWithToken } from '../test/support/reporter.ts';
+import { applyReporterManifest, createPodWithToken, serviceAccountEnv } from '../test/support/reporter.ts';
 
 export interface Stats { runs: number; medianMs: number; maxMs: number; minMs: number }
 export interface ReporterAccuracyFigures {
@@ -107,7 +107,7 @@ async function processRun(cp: ControlPlane, ns: string, name: string, command: s
     const spawnedAt = performance.timeOrigin + performance.now();
     const child = spawn(command[0]!, [...command.slice(1), 'reporter'], {
       cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', KUBECONFIG: pod.kubeconfig, MY_POD_NAME: name, MY_POD_NAMESPACE: ns, PROBE_TARGET: `127.0.0.1:${port}`, PROBE_MODE: 'init' },
+      env: { PATH: process.env.PATH ?? '', ...serviceAccountEnv(pod.kubeconfig), MY_POD_NAME: name, MY_POD_NAMESPACE: ns, PROBE_TARGET: `127.0.0.1:${port}`, PROBE_MODE: 'init' },
     });
     const listening = listenAt(server, port, spawnedAt + DELAY_MS);
     let stderr = '';
@@ -139,7 +139,7 @@ export async function reporterAccuracy(opts: { runs?: number; processRuns?: numb
   }
   const node = process.execPath;
   const commands: Record<string, string[]> = { 'tsx src/cli.ts': [node, '--import', 'tsx', 'src/cli.ts'] };
-  if (existsSync(`${ROOT}dist/reporter/pod-api-worker.js`)) commands['node dist/cli.js'] = [node, 'dist/cli.js'];
+  if (existsSync(`${ROOT}dist/reporter.js`)) commands['node dist/cli.js'] = [node, 'dist/cli.js'];
   const proc: ReporterAccuracyFigures['process'] = {};
   if (processRuns > 0) {
     // A directory of our own: other tooling may sweep the harness's default dpready-cp-* ones.

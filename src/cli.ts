@@ -2,7 +2,8 @@
 // `dpready <command>`: one binary for every role, so one image serves reporter and controller.
 // Each command lives in its own module, loaded only when chosen, so the reporter's start-up
 // (which is measured) does not pay for the controller's dependencies.
-import { DpreadyError, isDpreadyError } from './errors.ts';
+import { finishCommand } from './command-exit.ts';
+import { DpreadyError } from './errors.ts';
 
 type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number> }> };
 
@@ -10,7 +11,13 @@ const COMMANDS: Record<string, Command> = {
   controller: { summary: 'mirror datapath readiness into the pod condition, record results, serve the stats API', load: () => import('./controller/main.ts') },
   demo: { summary: 'show a rollout gated on datapath readiness on a local control plane, then its stats', load: () => import('./devcluster/demo.ts') },
   'dev-cluster': { summary: 'run a local Kubernetes control plane with fake (KWOK) nodes until interrupted', load: () => import('./devcluster/command.ts') },
-  reporter: { summary: 'probe the datapath from inside a pod and record it on the pod', load: () => import('./reporter/main.ts') },
+  reporter: {
+    summary: 'probe the datapath from inside a pod and record it on the pod',
+    // Built, the reporter is its own bundle (dist/reporter.js, scripts/bundle-reporter.ts): one
+    // file to load in every pod. From source (tsx), its module graph.
+    load: () => (import.meta.url.endsWith('.ts') ? import('./reporter/main.ts')
+      : import(new URL('./reporter.js', import.meta.url).href) as Promise<typeof import('./reporter/main.ts')>),
+  },
   stats: { summary: 'print time-to-start and time-to-datapath-ready percentiles, worst and failed pods', load: () => import('./api/stats-command.ts') },
 };
 
@@ -48,15 +55,4 @@ async function main(argv: string[]): Promise<number> {
   return mod.main(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    if (isDpreadyError(err)) {
-      process.stderr.write(`dpready: ${err.code}: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-    } else {
-      process.stderr.write(`dpready: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+finishCommand(main(process.argv.slice(2)));

@@ -32,6 +32,8 @@ export interface ReporterConfig {
   receivePort?: number;
   /** Set when injected by the webhook: report to the controller instead of patching the pod. */
   report?: { url: string; tokenFile: string; ca: string };
+  /** Classic mode: the ServiceAccount token and CA directory, when not the standard mount. */
+  serviceAccountDir?: string;
   /** PROBE_* variables we do not know: probably typos, reported as warnings. */
   unknownVariables: string[];
 }
@@ -55,6 +57,7 @@ export const VARIABLES = {
   PROBE_RECEIVE_PORT: { default: undefined, help: 'receive check: listen on this port (the container port named dpready-receive) and record the first inbound probe' },
   DPREADY_REPORT_URL: { default: undefined, help: 'https://host:port of the controller: send the annotations there (with the pod-bound token) instead of patching the pod; set by the webhook' },
   DPREADY_REPORT_TOKEN_FILE: { default: '/var/run/secrets/dpready/token', help: 'projected ServiceAccount token for the audience dpready.perf.github.com (with DPREADY_REPORT_URL)' },
+  DPREADY_SERVICEACCOUNT_DIR: { default: '/var/run/secrets/kubernetes.io/serviceaccount', help: 'classic mode: the directory holding the pod\'s ServiceAccount token and ca.crt (the API server is KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT)' },
   DPREADY_REPORT_CA: { default: undefined, help: 'PEM of the CA that signs the controller\'s certificate (with DPREADY_REPORT_URL)' },
 } as const;
 
@@ -130,7 +133,7 @@ function readAll(env: Env) {
         return { path, pem };
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
-        throw new Error(`${show('PROBE_CA_FILE', path)}: ${why}; expected a readable PEM file of CA certificates`);
+        throw new Error(`${show('PROBE_CA_FILE', path)}: ${why}; expected a readable PEM file of CA certificates`, { cause: err });
       }
     }),
     PROBE_INSECURE_SKIP_VERIFY: oneOf('PROBE_INSECURE_SKIP_VERIFY', ['true', 'false'] as const),
@@ -179,6 +182,7 @@ export function loadConfig(env: Env): ReporterConfig {
     apiCallTimeoutMs: v.PROBE_API_TIMEOUT,
     ...(v.PROBE_RECEIVE_PORT !== undefined ? { receivePort: v.PROBE_RECEIVE_PORT } : {}),
     ...(report ? { report } : {}),
+    ...(env.DPREADY_SERVICEACCOUNT_DIR ? { serviceAccountDir: env.DPREADY_SERVICEACCOUNT_DIR } : {}),
     // Kubernetes injects <SERVICE>_PORT… variables for every service, so a service named
     // "probe" would collide; unknown names are warned about, not rejected.
     unknownVariables: Object.keys(env).filter((k) => k.startsWith('PROBE_') && !known.has(k)

@@ -1,14 +1,12 @@
 // The reporter's PodApi when it was injected by the webhook: instead of patching its pod with a
 // Kubernetes credential, it sends the same annotation patch to the controller, showing a
 // projected token for the audience dpready.perf.github.com that is bound to its pod. The token
-// file is re-read for every call: the kubelet rotates it. No client-node here, so this runs on
-// the main thread (see pod-api-thread.ts for why the Kubernetes client does not).
+// file is re-read for every call: the kubelet rotates it. Plain node:https (src/kube/https-call.ts).
 import { readFile } from 'node:fs/promises';
-import { Agent, fetch } from 'undici';
 
+import { httpsAgent, httpsCall, statusMessage } from '../kube/https-call.ts';
 import type { AnnotationPatch } from './annotations.ts';
-import { PodApiError } from './pod-api-thread.ts';
-import type { PodApi } from './pod-writer.ts';
+import { PodApiError, type PodApi } from './pod-writer.ts';
 
 export interface ControllerApiOptions {
   /** https://host:port of the controller's report endpoint. */
@@ -18,9 +16,13 @@ export interface ControllerApiOptions {
   ca: string;
 }
 
-export function controllerPodApi(o: ControllerApiOptions): PodApi & { close(): Promise<void> } {
-  const dispatcher = new Agent({ connect: { ca: o.ca }, keepAliveTimeout: 30_000 });
-  const endpoint = `${o.url.replace(/\/$/, '')}/report/v1/annotations`;
+export async function controllerPodApi(o: ControllerApiOptions): Promise<PodApi & { close(): void }> {
+  const url = new URL(o.url);
+  const agent = await httpsAgent(o.ca);
+  // URL keeps IPv6 hosts in brackets; the socket wants them bare.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port ? Number(url.port) : 443;
+  const path = `${url.pathname.replace(/\/$/, '')}/report/v1/annotations`;
   const call = async (method: 'GET' | 'PATCH', signal: AbortSignal, body?: AnnotationPatch): Promise<unknown> => {
     let token: string;
     try {
@@ -29,27 +31,23 @@ export function controllerPodApi(o: ControllerApiOptions): PodApi & { close(): P
       // The kubelet writes the token before the container starts; missing means misconfigured.
       throw new PodApiError(`cannot read the report token ${o.tokenFile}: ${(err as Error).message}`, false);
     }
-    let res;
+    let answer;
     try {
-      res = await fetch(endpoint, {
-        method, signal, dispatcher,
+      answer = await httpsCall({
+        host, port, path, method, agent, signal,
         headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      const cause = (err as { cause?: { message?: string } }).cause;
-      throw new PodApiError(`controller ${o.url}: ${(err as Error).message}${cause?.message ? `: ${cause.message}` : ''}`, true);
+      throw new PodApiError(`controller ${o.url}: ${(err as Error).message}`, true);
     }
-    const text = await res.text();
-    if (!res.ok) {
-      let message = text;
-      try { message = (JSON.parse(text) as { message?: string }).message ?? text; } catch { /* not JSON */ }
+    if (answer.status < 200 || answer.status >= 300) {
       // Same rule as for the API server: no answer, throttling and server errors are retried.
-      const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
-      throw new PodApiError(`controller HTTP ${res.status}: ${message}`, retryable, res.status);
+      const s = answer.status;
+      throw new PodApiError(`controller HTTP ${s}: ${statusMessage(answer.text)}`, s === 408 || s === 429 || s >= 500, s);
     }
-    return text ? JSON.parse(text) : {};
+    return answer.text ? JSON.parse(answer.text) : {};
   };
   return {
     async getAnnotations(signal) {
@@ -58,6 +56,6 @@ export function controllerPodApi(o: ControllerApiOptions): PodApi & { close(): P
     async patch(body, signal) {
       await call('PATCH', signal, body);
     },
-    close: () => dispatcher.close(),
+    close: () => agent.destroy(),
   };
 }

@@ -1,15 +1,18 @@
-// `dpready reporter`: environment in, one run, exit code out. In sidecar mode the process
-// stays alive after the run whatever its outcome, because an exiting sidecar is restarted by
+// `dpready reporter`: environment in, one run, exit code out. In sidecar mode the container
+// stays up after the run whatever its outcome, because an exiting sidecar is restarted by
 // the kubelet: exiting on a deadline or an API failure would turn into a crash loop that
-// probes and writes again and again. Only a bad configuration exits (code 2) in both modes,
-// since nothing useful can run and a crash loop is then the visible signal it should be.
+// probes and writes again and again. It stays up as a minimal waiter (handover.ts), not as
+// Node: the run's memory goes back to the node. Only a bad configuration exits (code 2) in
+// both modes, since nothing useful can run and a crash loop is then the visible signal it
+// should be.
 import { systemClock } from './clock.ts';
 import { loadConfig, VARIABLES } from './config.ts';
 import { listenForReceive } from './receive-listener.ts';
 import { RECEIVE_PATH } from '../contract-names.ts';
 import { createLogger } from './log.ts';
 import { controllerPodApi } from './controller-api.ts';
-import { startPodApiThread, type PodApiThread } from './pod-api-thread.ts';
+import { findWaiter, handOver } from './handover.ts';
+import { kubePodApi } from './kube-pod-api.ts';
 import { probeOnce } from './probes.ts';
 import { run } from './run.ts';
 
@@ -24,7 +27,7 @@ function help(): string {
     '',
     'exit codes: 0 written (or already recorded, or stopped by SIGTERM), 2 bad configuration,',
     '            3 probe deadline passed (failure annotation written), 4 Kubernetes API failure.',
-    'In sidecar mode only code 2 exits; other outcomes wait for SIGTERM and then exit 0.',
+    'In sidecar mode only code 2 exits; other outcomes hand over to /bin/sh waiting for SIGTERM, then exit 0.',
   ].join('\n');
 }
 
@@ -49,8 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   const receiver = config.receivePort !== undefined ? await listenForReceive(config.receivePort, systemClock) : undefined;
   if (receiver) log.info('receive check: listening for inbound probes', { port: receiver.port, path: RECEIVE_PATH });
 
-  let apiThread: PodApiThread | undefined;
-  let reportApi: ReturnType<typeof controllerPodApi> | undefined;
+  let api: { close(): void } | undefined;
   const result = await run({
     ...(receiver ? { receive: receiver } : {}),
     config,
@@ -60,24 +62,30 @@ export async function main(argv: string[]): Promise<number> {
     signal: terminated.signal,
     podApi: async () => {
       // Injected by the webhook: no Kubernetes credential, the controller writes for us.
-      if (config.report) return (reportApi = controllerPodApi(config.report));
-      apiThread = startPodApiThread({ podName: config.podName, namespace: config.namespace });
-      // Per-call timeouts measure the API server, not our own module loading; bounded anyway.
-      await Promise.race([apiThread.loaded, new Promise((r) => setTimeout(r, 30_000).unref())]);
-      return apiThread;
+      if (config.report) return (api = await controllerPodApi(config.report));
+      return (api = await kubePodApi({
+        podName: config.podName, namespace: config.namespace, env: process.env,
+        ...(config.serviceAccountDir ? { serviceAccountDir: config.serviceAccountDir } : {}),
+      }));
     },
   });
-  await apiThread?.close();
-  await reportApi?.close();
+  api?.close();
+  // The receive side is over too: run() returned after the first knock (or its deadline).
+  await receiver?.close();
 
-  // A sidecar keeps answering (later knocks are harmless); an init container is done.
-  if (config.mode === 'init') { await receiver?.close(); return result.exitCode; }
+  if (config.mode === 'init') return result.exitCode;
   if (terminated.signal.aborted) return 0;
-  log.info('sidecar mode: idle until SIGTERM', { outcome: result.outcome });
+  const waiter = findWaiter();
+  if ('missing' in waiter) {
+    // No shell in this image: idle in Node, as small as it gets without one.
+    log.warn('sidecar mode: idle until SIGTERM; no waiter to hand over to, so Node stays', { outcome: result.outcome, missing: waiter.missing });
+  } else {
+    log.info('sidecar mode: idle until SIGTERM; handing over to a minimal waiter', { outcome: result.outcome, waiter: waiter.file });
+    handOver(waiter);
+  }
   // An unresolved promise does not keep Node alive; a timer does.
   const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => terminated.signal.addEventListener('abort', () => resolve(), { once: true }));
   clearInterval(keepAlive);
-  await receiver?.close();
   return 0;
 }

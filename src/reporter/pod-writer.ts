@@ -1,8 +1,6 @@
 // The reporter's only I/O with the API server: read its own pod's annotations and merge-patch
 // them. Every call has its own timeout (the existing reporter could hang forever on one), and
 // failures are retried with capped exponential backoff and jitter, but never past a deadline.
-import type { KubeConfig } from '@kubernetes/client-node';
-
 import { DpreadyError } from '../errors.ts';
 import type { AnnotationPatch } from './annotations.ts';
 import type { Clock } from './clock.ts';
@@ -27,7 +25,17 @@ export interface RetryOptions {
   onRetry?: (info: { what: string; attempt: number; delayMs: number; error: string }) => void;
 }
 
-/** An error relayed from the pod API thread, already described and classified there. */
+/**
+ * A failed call, already described and classified by the client that made it (kube-pod-api.ts,
+ * controller-api.ts); `code` is the HTTP status when the server answered.
+ */
+export class PodApiError extends Error {
+  constructor(message: string, readonly retryable: boolean, readonly code?: number) {
+    super(message);
+  }
+}
+
+/** An error already classified by its client (PodApiError or one shaped like it). */
 function isRelayed(err: unknown): err is Error & { retryable: boolean } {
   return err instanceof Error && typeof (err as { retryable?: unknown }).retryable === 'boolean';
 }
@@ -79,8 +87,6 @@ export function isRetryable(err: unknown): boolean {
 /** Our per-call timeout fired. */
 export class CallTimeout extends Error {}
 
-
-
 /** Runs `call` with a per-call timeout, retrying as above; throws DPR_API_FAILURE at the end. */
 export async function withRetry<T>(what: string, call: (signal: AbortSignal) => Promise<T>, opts: RetryOptions): Promise<T> {
   const { clock } = opts;
@@ -110,34 +116,4 @@ export async function withRetry<T>(what: string, call: (signal: AbortSignal) => 
     opts.onRetry?.({ what, attempt, delayMs, error: text });
     await clock.sleep(delayMs);
   }
-}
-
-/**
- * PodApi over client-node, used inside the pod API thread (pod-api-thread.ts). The header middleware forces a JSON merge patch
- * (client-node otherwise sends JSON Patch); a second middleware attaches the abort signal
- * to the request, which client-node hands to undici's fetch.
- */
-export async function kubePodApi(kc: KubeConfig, name: string, namespace: string): Promise<PodApi> {
-  const k8s = await import('@kubernetes/client-node');
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  // Each call's options carry one header middleware, wrapped so that it also sets the signal.
-  const options = (signal: AbortSignal, header: string, value: string) => {
-    const set = k8s.setHeaderMiddleware(header, value);
-    return {
-      middleware: [{
-        pre: (ctx: Parameters<typeof set.pre>[0]) => { ctx.setSignal(signal); return set.pre(ctx); },
-        post: (res: Parameters<typeof set.post>[0]) => set.post(res),
-      }],
-      middlewareMergeStrategy: 'append' as const,
-    };
-  };
-  return {
-    async getAnnotations(signal) {
-      const pod = await core.readNamespacedPod({ name, namespace }, options(signal, 'Accept', 'application/json'));
-      return pod.metadata?.annotations ?? {};
-    },
-    async patch(body, signal) {
-      await core.patchNamespacedPod({ name, namespace, body }, options(signal, 'Content-Type', k8s.PatchStrategy.MergePatch));
-    },
-  };
 }

@@ -2,6 +2,7 @@
 // two modes, against the real local control plane, running as the pod (a token bound to it)
 // under the manifests/reporter.yaml RBAC.
 import assert from 'node:assert/strict';
+import { readlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
@@ -52,21 +53,28 @@ describe('the two modes on the real control plane', { concurrency: false }, () =
     assert.ok(a[ANNOTATION_START] && a[ANNOTATION_DP_READY], JSON.stringify(a));
   });
 
-  test('sidecar mode: stays alive after writing, exits 0 on SIGTERM', async () => {
+  test('sidecar mode: after writing, hands over to a shell waiter (no Node left), exits 0 on SIGTERM', async () => {
     let idleSeen = false;
+    let image = '';
     const { code, stderr } = await runReporter({
       KUBECONFIG: sidePod.kubeconfig, MY_POD_NAME: 'side-pod', MY_POD_NAMESPACE: ns, PROBE_TARGET: `127.0.0.1:${port}`,
     }, {
-      onStderr: (all, kill) => {
+      onStderr: (all, kill, pid) => {
         if (!idleSeen && all.includes('sidecar mode: idle until SIGTERM')) {
           idleSeen = true;
-          // Still alive a moment later, then terminated the way the kubelet does.
-          setTimeout(kill, 300);
+          // A moment later the same process is the waiter, then terminated the way the kubelet does.
+          setTimeout(() => {
+            image = readlinkSync(`/proc/${pid}/exe`);
+            kill();
+          }, 300);
         }
       },
     });
     assert.ok(idleSeen, stderr);
     assert.equal(code, 0, stderr);
+    assert.doesNotMatch(image, /node/, 'the process image after the handover');
+    assert.match(image, /sh$|dash$|bash$/);
+    assert.match(stderr, /handing over to a minimal waiter/);
     assert.match(stderr, /signal received; stopping/);
     assert.ok((await annotationsOf('side-pod'))[ANNOTATION_DP_READY]);
   });

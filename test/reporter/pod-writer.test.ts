@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 
 import { ANNOTATION_START } from '../../src/contract.ts';
 import { isDpreadyError } from '../../src/errors.ts';
 import type { AnnotationPatch } from '../../src/reporter/annotations.ts';
-import { PodApiError, startPodApiThread, type PodApiThread } from '../../src/reporter/pod-api-thread.ts';
 import { backoffDelay } from '../../src/backoff.ts';
-import { isRetryable, kubePodApi, withRetry } from '../../src/reporter/pod-writer.ts';
+import { kubePodApi } from '../../src/reporter/kube-pod-api.ts';
+import { isRetryable, PodApiError, withRetry } from '../../src/reporter/pod-writer.ts';
 import { core, uniqueName, useControlPlane } from '../support/cluster.ts';
-import { applyReporterManifest, createPodWithToken, type TestPod } from '../support/reporter.ts';
+import { applyReporterManifest, createPodWithToken, serviceAccountEnv, type TestPod } from '../support/reporter.ts';
 import { FakeClock } from './fake-clock.ts';
 
 test('backoff: exponential, capped, jittered within [d/2, d)', () => {
@@ -55,10 +55,10 @@ describe('on the real control plane', { concurrency: false }, () => {
   let pod: TestPod;
   /** A token the API server accepts but no RBAC grants anything to. */
   let unprivileged: TestPod;
-  const asPod = (p: TestPod) => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(p.kubeconfig);
-    return kc;
+  /** Classic mode's client as the reporter in pod `name` builds it from its mounted credential. */
+  const apiAs = (kubeconfig: string, name: string) => {
+    const env = serviceAccountEnv(kubeconfig);
+    return kubePodApi({ podName: name, namespace: ns, env, serviceAccountDir: env.DPREADY_SERVICEACCOUNT_DIR! });
   };
   const podNow = async (name: string) => (await core(cluster()).readNamespacedPod({ name, namespace: ns })).metadata!;
 
@@ -71,8 +71,8 @@ describe('on the real control plane', { concurrency: false }, () => {
     unprivileged = await createPodWithToken(cp, ns, 'pod2', { serviceAccount: 'default' });
   }, { timeout: 30 * 60_000 });
 
-  test('client-node: GET, then a JSON merge patch (not JSON Patch) that touches only our keys', async () => {
-    const pods = await kubePodApi(asPod(pod), 'pod1', ns);
+  test('plain HTTPS with the ServiceAccount token: GET, then a JSON merge patch that touches only our keys', async () => {
+    const pods = await apiAs(pod.kubeconfig, 'pod1');
     assert.deepEqual(await pods.getAnnotations(AbortSignal.timeout(20_000)), { other: 'x' });
     await pods.patch({ metadata: { annotations: { [ANNOTATION_START]: '2025-01-01T00:00:00.000Z' } } }, AbortSignal.timeout(20_000));
     // The server took the body as a patch of metadata.annotations (a JSON Patch would be
@@ -83,22 +83,29 @@ describe('on the real control plane', { concurrency: false }, () => {
     assert.deepEqual((await podNow('pod1')).annotations, { other: 'x' });
   });
 
-  test('client-node: the patch is a JSON merge patch, not a strategic merge patch', async () => {
+  test('the patch is a JSON merge patch, not a strategic merge patch', async () => {
     // The two differ on lists: a merge patch replaces metadata.finalizers, a strategic merge
-    // patch merges it. Needs a pod whose finalizers the admin may change (the admission policy
-    // forbids the reporter's own identity anything but annotations).
+    // patch merges it. Needs an identity that may change finalizers (the admission policy
+    // forbids the reporter's own identity anything but annotations): a ServiceAccount of its own.
     const cp = cluster();
     await core(cp).createNamespacedPod({ namespace: ns, body: {
       metadata: { name: 'pod3', finalizers: ['example.com/first'] },
       spec: { schedulerName: 'dpready-test-no-such-scheduler', containers: [{ name: 'app', image: 'registry.invalid/app:1' }] },
     } });
-    const pods = await kubePodApi(cp.kubeConfig, 'pod3', ns);
+    const rbac = cp.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
+    await core(cp).createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'pod-editor' } } });
+    await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'pod-editor' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch'] }] } });
+    await rbac.createNamespacedRoleBinding({ namespace: ns, body: {
+      metadata: { name: 'pod-editor' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-editor' },
+      subjects: [{ kind: 'ServiceAccount', name: 'pod-editor', namespace: ns }],
+    } });
+    const pods = await apiAs(await cp.serviceAccountKubeconfig(ns, 'pod-editor'), 'pod3');
     await pods.patch({ metadata: { finalizers: ['example.com/second'] } } as unknown as AnnotationPatch, AbortSignal.timeout(20_000));
     assert.deepEqual((await podNow('pod3')).finalizers, ['example.com/second']);
   });
 
-  test('client-node: the per-call signal really aborts a call the server never answers', async () => {
-    const pods = await kubePodApi(asPod(pod), 'pod1', ns);
+  test('the per-call signal really aborts a call the server never answers', async () => {
+    const pods = await apiAs(pod.kubeconfig, 'pod1');
     assert.equal((await pods.getAnnotations(AbortSignal.timeout(20_000))).other, 'x');
     const resume = await cluster().freezeApiServer();
     try {
@@ -113,16 +120,7 @@ describe('on the real control plane', { concurrency: false }, () => {
     assert.equal((await pods.getAnnotations(AbortSignal.timeout(60_000))).other, 'x');
   });
 
-  test('pod API thread: same calls through the worker; errors keep status and retryability', async () => {
-    const prev = process.env.KUBECONFIG;
-    const threads: PodApiThread[] = [];
-    const thread = (kubeconfig: string, podName: string) => {
-      // The worker reads KUBECONFIG from the environment it is started with.
-      process.env.KUBECONFIG = kubeconfig;
-      const t = startPodApiThread({ podName, namespace: ns });
-      threads.push(t);
-      return t;
-    };
+  test('errors keep status and retryability', async () => {
     const failsWith = (status: number, retryable: boolean, message: RegExp) => (err: unknown) => {
       assert.ok(err instanceof PodApiError, String(err));
       assert.equal(err.code, status, String(err));
@@ -130,25 +128,26 @@ describe('on the real control plane', { concurrency: false }, () => {
       assert.match(err.message, message);
       return true;
     };
-    try {
-      const own = thread(pod.kubeconfig, 'pod1');
-      assert.equal((await own.getAnnotations(AbortSignal.timeout(60_000))).other, 'x');
-      await own.patch({ metadata: { annotations: { [ANNOTATION_START]: '2025-01-01T00:00:00.000Z' } } }, AbortSignal.timeout(20_000));
-      assert.equal((await podNow('pod1')).annotations![ANNOTATION_START], '2025-01-01T00:00:00.000Z');
-      // Retryable: a conflict (a merge patch that names an outdated resourceVersion).
-      await assert.rejects(own.patch({ metadata: { resourceVersion: '1', annotations: {} } } as unknown as AnnotationPatch, AbortSignal.timeout(20_000)),
-        failsWith(409, true, /^HTTP 409: Operation cannot be fulfilled on pods "pod1"/));
-      // Not retryable: the pod does not exist.
-      const missing = thread(pod.kubeconfig, 'nope');
-      await assert.rejects(missing.getAnnotations(AbortSignal.timeout(60_000)), failsWith(404, false, /^HTTP 404: pods "nope" not found$/));
-      // Not retryable: a token without RBAC for pods.
-      const denied = thread(unprivileged.kubeconfig, 'pod2');
-      await assert.rejects(denied.getAnnotations(AbortSignal.timeout(60_000)),
-        failsWith(403, false, /^HTTP 403: pods "pod2" is forbidden: User "system:serviceaccount:[^:]+:default" cannot get resource "pods"/));
-    } finally {
-      await Promise.all(threads.map((t) => t.close()));
-      if (prev === undefined) delete process.env.KUBECONFIG;
-      else process.env.KUBECONFIG = prev;
-    }
+    const own = await apiAs(pod.kubeconfig, 'pod1');
+    // Retryable: a conflict (a merge patch that names an outdated resourceVersion).
+    await assert.rejects(own.patch({ metadata: { resourceVersion: '1', annotations: {} } } as unknown as AnnotationPatch, AbortSignal.timeout(20_000)),
+      failsWith(409, true, /^HTTP 409: Operation cannot be fulfilled on pods "pod1"/));
+    // Not retryable: the pod does not exist.
+    const missing = await apiAs(pod.kubeconfig, 'nope');
+    await assert.rejects(missing.getAnnotations(AbortSignal.timeout(60_000)), failsWith(404, false, /^HTTP 404: pods "nope" not found$/));
+    // Not retryable: a token without RBAC for pods.
+    const denied = await apiAs(unprivileged.kubeconfig, 'pod2');
+    await assert.rejects(denied.getAnnotations(AbortSignal.timeout(60_000)),
+      failsWith(403, false, /^HTTP 403: pods "pod2" is forbidden: User "system:serviceaccount:[^:]+:default" cannot get resource "pods"/));
+    for (const a of [own, missing, denied]) a.close();
+  });
+
+  test('not in a pod: a clear, not-retried failure naming what is missing', async () => {
+    const api = await kubePodApi({ podName: 'pod1', namespace: ns, env: {} });
+    await assert.rejects(api.getAnnotations(AbortSignal.timeout(1_000)), (err: unknown) => {
+      assert.ok(err instanceof PodApiError && !isRetryable(err), String(err));
+      assert.match(err.message, /KUBERNETES_SERVICE_HOST is not set/);
+      return true;
+    });
   });
 });

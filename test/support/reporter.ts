@@ -3,11 +3,12 @@
 // documented kustomize overlay, pods that are never scheduled, tokens bound to them, and
 // the real `dpready reporter` process.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { V1Pod } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { core, eventually } from './cluster.ts';
@@ -51,18 +52,44 @@ export async function createPodWithToken(cp: ControlPlane, ns: string, name: str
   return { name, uid, kubeconfig: await cp.podKubeconfig({ namespace: ns, serviceAccount, podName: name, podUid: uid }) };
 }
 
-/** Runs `dpready reporter` (tsx) with only PATH and env; rejects if it is still running after timeoutMs. */
+/**
+ * What the kubelet gives a pod, from a test kubeconfig holding a token: the API server as
+ * KUBERNETES_SERVICE_HOST/PORT, and a directory with `token` and `ca.crt` (the reporter reads
+ * it from DPREADY_SERVICEACCOUNT_DIR instead of /var/run/secrets/kubernetes.io/serviceaccount).
+ */
+export function serviceAccountEnv(kubeconfig: string): Record<string, string> {
+  const kc = parse(readFileSync(kubeconfig, 'utf8')) as {
+    clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
+    users: { user: { token?: string } }[];
+  };
+  const cluster = kc.clusters[0]!.cluster;
+  const token = kc.users[0]!.user.token;
+  if (!token) throw new Error(`${kubeconfig}: no token (the reporter authenticates as its ServiceAccount)`);
+  const dir = join(kubeconfig.replace(/\.kubeconfig$/, ''), 'serviceaccount');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'token'), token, { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.crt'), cluster['certificate-authority-data']
+    ? Buffer.from(cluster['certificate-authority-data'], 'base64') : readFileSync(cluster['certificate-authority']!));
+  const url = new URL(cluster.server);
+  return { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port || '443', DPREADY_SERVICEACCOUNT_DIR: dir };
+}
+
+/**
+ * Runs `dpready reporter` (tsx) with only PATH and env; rejects if it is still running after
+ * timeoutMs. A KUBECONFIG in env is turned into the pod's view of its credential (serviceAccountEnv).
+ */
 export function runReporter(env: Record<string, string>,
-  opts: { timeoutMs?: number; onStderr?: (all: string, kill: () => void) => void } = {}): Promise<{ code: number | null; stderr: string }> {
+  opts: { timeoutMs?: number; onStderr?: (all: string, kill: () => void, pid: number) => void } = {}): Promise<{ code: number | null; stderr: string }> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
+  const { KUBECONFIG: kubeconfig, ...rest } = env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'reporter'], {
-      env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', ...(kubeconfig ? serviceAccountEnv(kubeconfig) : {}), ...rest }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      opts.onStderr?.(stderr, () => child.kill('SIGTERM'));
+      opts.onStderr?.(stderr, () => child.kill('SIGTERM'), child.pid!);
     });
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`reporter still running after ${timeoutMs} ms:\n${stderr}`)); }, timeoutMs);
     child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
