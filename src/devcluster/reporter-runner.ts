@@ -1,13 +1,15 @@
 // Plays the container runtime for dpready's reporter on KWOK nodes. KWOK fakes containers,
 // so nothing would ever probe; this watches pods and, once KWOK marks one Running, starts a
 // real `dpready reporter` process for each of its containers that runs the reporter, with
-// that container's environment (downward-API fields resolved) and a kubeconfig holding a
-// token bound to the pod: the same identity and inputs it would have in a real cluster.
+// that container's environment (downward-API fields resolved) and a token bound to the pod
+// (as a kubelet mounts it, serviceAccountEnv): the same identity and inputs it would have in a
+// real cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { cliCommand } from './cli-command.ts';
+import { serviceAccountEnv } from './kubeconfig-file.ts';
 import type { ControlPlane } from './control-plane.ts';
 
 export interface ReporterProcess {
@@ -119,7 +121,7 @@ export class ReporterRunner {
       // forever): the kernel kills it when this process goes, however it goes.
       const child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', cmd!, ...args, 'reporter'], {
         stdio: ['ignore', fd, fd],
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: kubeconfig, ...env },
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...serviceAccountEnv(kubeconfig), ...env },
       });
       closeSync(fd);
       const proc: ReporterProcess = { namespace: ns, pod: name, uid, container: c.name, child, startedAt: Date.now() };

@@ -17,6 +17,8 @@ import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { parseAllDocuments } from 'yaml';
+import { build as esbuild } from 'esbuild';
+import { REPORTER_BUNDLE } from '../../scripts/bundle-reporter.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { ResultIndex } from '../../src/api/result-index.ts';
 import {
@@ -26,6 +28,7 @@ import { Controller } from '../../src/controller/controller.ts';
 import { indexListener } from '../../src/controller/main.ts';
 import { podSource } from '../../src/controller/pod-views.ts';
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
+import { serviceAccountEnv } from '../../src/devcluster/kubeconfig-file.ts';
 import { ReporterRunner, runsReporter } from '../../src/devcluster/reporter-runner.ts';
 import { loadConfig } from '../../src/reporter/config.ts';
 import { core, custom, eventually, uniqueName, useControlPlane } from '../support/cluster.ts';
@@ -144,6 +147,8 @@ function assertSucceeded(rs: Result[], list: k8s.V1Pod[], targets: string[]): vo
 async function buildCli(): Promise<{ cli: string; dir: string }> {
   const dir = await mkdtemp(join(ROOT, 'node_modules', '.cache-dpready-examples-'));
   await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dir]);
+  // The reporter's bundle beside the CLI, as `npm run build` puts it: `dpready reporter` loads it.
+  await esbuild({ ...REPORTER_BUNDLE, outfile: join(dir, 'reporter.js') });
   return { cli: join(dir, 'cli.js'), dir };
 }
 
@@ -318,7 +323,7 @@ describe('examples/', { concurrency: false }, () => {
       const name = pod.metadata!.name!;
       const kubeconfig = await cp.podKubeconfig({ namespace: ns, serviceAccount: 'dpready-reporter', podName: name, podUid: pod.metadata!.uid! });
       const out = await run(process.execPath, [built.cli, 'reporter'], {
-        env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig, MY_POD_NAME: name, MY_POD_NAMESPACE: ns, PROBE_MODE: 'init', ...overrides(target.url) },
+        env: { PATH: process.env.PATH, ...serviceAccountEnv(kubeconfig), MY_POD_NAME: name, MY_POD_NAMESPACE: ns, PROBE_MODE: 'init', ...overrides(target.url) },
         timeout: 30_000,
       });
       assert.equal(out.stderr.includes('tsx'), false);

@@ -3,14 +3,14 @@
 // documented kustomize overlay, pods that are never scheduled, tokens bound to them, and
 // the real `dpready reporter` process.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { V1Pod } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
+import { serviceAccountEnv } from '../../src/devcluster/kubeconfig-file.ts';
 import { core, eventually } from './cluster.ts';
 
 export const REPORTER_SA = 'dpready-reporter';
@@ -52,27 +52,7 @@ export async function createPodWithToken(cp: ControlPlane, ns: string, name: str
   return { name, uid, kubeconfig: await cp.podKubeconfig({ namespace: ns, serviceAccount, podName: name, podUid: uid }) };
 }
 
-/**
- * What the kubelet gives a pod, from a test kubeconfig holding a token: the API server as
- * KUBERNETES_SERVICE_HOST/PORT, and a directory with `token` and `ca.crt` (the reporter reads
- * it from DPREADY_SERVICEACCOUNT_DIR instead of /var/run/secrets/kubernetes.io/serviceaccount).
- */
-export function serviceAccountEnv(kubeconfig: string): Record<string, string> {
-  const kc = parse(readFileSync(kubeconfig, 'utf8')) as {
-    clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
-    users: { user: { token?: string } }[];
-  };
-  const cluster = kc.clusters[0]!.cluster;
-  const token = kc.users[0]!.user.token;
-  if (!token) throw new Error(`${kubeconfig}: no token (the reporter authenticates as its ServiceAccount)`);
-  const dir = join(kubeconfig.replace(/\.kubeconfig$/, ''), 'serviceaccount');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'token'), token, { mode: 0o600 });
-  writeFileSync(join(dir, 'ca.crt'), cluster['certificate-authority-data']
-    ? Buffer.from(cluster['certificate-authority-data'], 'base64') : readFileSync(cluster['certificate-authority']!));
-  const url = new URL(cluster.server);
-  return { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port || '443', DPREADY_SERVICEACCOUNT_DIR: dir };
-}
+export { serviceAccountEnv };
 
 /**
  * Runs `dpready reporter` (tsx) with only PATH and env; rejects if it is still running after
