@@ -3,7 +3,6 @@
 // "start" is the container's start instant as the runtime recorded it (CRI's status, in
 // nanoseconds); truth for "datapath ready" is the instant the rule was removed. Also the
 // attempts per second each reporter sent while the path dropped its packets.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_START, ProbeDetails } from '../src/contract.ts';
@@ -12,6 +11,14 @@ import { gatedDeployment } from '../src/devcluster/demo-workload.ts';
 import { installDpready } from '../src/devcluster/install.ts';
 import { realNodeUnavailable } from '../src/devcluster/node-host.ts';
 import { NODE_IMAGES, PathRule, targetObjects } from '../src/devcluster/node-workloads.ts';
+import { NODE_IP } from '../src/devcluster/node-host.ts';
+import { createCa, issueServing } from '../src/webhook/certs.ts';
+import { reporterContainer, TOKEN_VOLUME } from '../src/webhook/inject.ts';
+import { REPORT_AUDIENCE } from '../src/contract.ts';
+import {
+  containerCgroup, containerPrograms, criStartedAt, firstAttemptAt, reportSink, sampleCgroup,
+  type CgroupSample, type ContainerCgroup,
+} from './reporter-cost.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
 
 export interface RealNodeFigures {
@@ -33,6 +40,42 @@ export interface RealNodeFigures {
   markAttemptsPerSecond: number;
   versions: { kubernetes: string; containerd: string; runc: string; cni: string };
   setupSeconds: Record<string, number>;
+  /** The reporter's own cost, per mode, from its container's cgroup (bench/reporter-cost.ts). */
+  cost: Record<CostMode, ModeCost>;
+  /** Sidecar reporters after their handover (classic mode, the accuracy pods). */
+  afterHandover: {
+    pods: number;
+    /** What the container runs then (its processes' names). */
+    programs: string[];
+    rssMiB: P50Max;
+    /** Charged memory, page cache included. */
+    usageMiB: P50Max;
+    /** CPU used over `overSeconds` after the handover, ms. */
+    cpuMs: P50Max;
+    overSeconds: number;
+    /** Most restarts of any reporter container, read ≥ restartWindowSeconds after the handover. */
+    maxRestarts: number;
+    restartWindowSeconds: number;
+  };
+  marks: {
+    firstAttemptMs: number; peakMiB: Record<'report' | 'classic', number>; afterRssMiB: number; afterCpuMs: number; errorMs: number;
+  };
+}
+
+export type CostMode = 'report' | 'classic' | 'init';
+type P50Max = { n: number; p50: number; max: number };
+export interface ModeCost {
+  pods: number;
+  /** Peak charged memory of the reporter container, MiB. */
+  peakMiB: P50Max;
+  /** Resident memory (anonymous + mapped files) while probing, MiB. */
+  probingRssMiB: P50Max;
+  /** First probe attempt (its log line) − the container's CRI start, ms. */
+  firstAttemptMs: P50Max;
+  /** Container CPU over the broken window ÷ the attempts sent in it, ms. */
+  cpuPerAttemptMs: P50Max;
+  /** Container CPU from start to the end of the broken window, less its attempts: start-up and API calls, ms. */
+  cpuStartMs: P50Max;
 }
 
 export type RealNodeResult = RealNodeFigures | { skipped: string };
@@ -40,6 +83,77 @@ export type RealNodeResult = RealNodeFigures | { skipped: string };
 const NS = 'bench-real';
 
 const signed = (xs: number[]) => ({ ...p50p99(xs), min: Math.round(Math.min(...xs) * 10) / 10 });
+const p50max = (xs: number[]): P50Max => {
+  const { p50, max } = p50p99(xs.length ? xs : [NaN]);
+  return { n: xs.length, p50, max };
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A reporter container of a pod: its id, whether it runs as an init (or native sidecar) container. */
+function reporterId(p: k8s.V1Pod): string | undefined {
+  const s = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].find((c) => c.name === 'dpready-reporter');
+  return s?.containerID?.replace(/^containerd:\/\//, '');
+}
+
+/** Per-pod cgroup bookkeeping through one broken window: samples at its start and end. */
+interface Tracked {
+  pod: k8s.V1Pod; id: string; cg: ContainerCgroup; start?: CgroupSample; end?: CgroupSample; windowMs: number;
+  /** Peak read after the work was done (v1's max_usage_in_bytes keeps the container's high-water mark). */
+  peakMiB?: number;
+}
+
+async function track(pods: k8s.V1Pod[]): Promise<Tracked[]> {
+  const out: Tracked[] = [];
+  for (const pod of pods) {
+    const id = reporterId(pod);
+    const cg = id ? await containerCgroup(id) : undefined;
+    if (id && cg) out.push({ pod, id, cg, windowMs: 0 });
+  }
+  return out;
+}
+
+async function sampleAll(ts: Tracked[], which: 'start' | 'end'): Promise<void> {
+  await Promise.all(ts.map(async (t) => { t[which] = await sampleCgroup(t.cg).catch(() => undefined); }));
+}
+
+/** The cost figures of one mode, given each pod's attempt rate in the window. */
+async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: Tracked) => number | undefined): Promise<ModeCost> {
+  const first: number[] = [];
+  const perAttempt: number[] = [];
+  const startCpu: number[] = [];
+  for (const t of ts) {
+    const m = t.pod.metadata!;
+    const [at, started] = await Promise.all([firstAttemptAt({ namespace: m.namespace!, name: m.name!, uid: m.uid! }, 'dpready-reporter'), criStartedAt(criRoot, t.id).catch(() => undefined)]);
+    if (at !== undefined && started !== undefined) first.push(at - started);
+    const rate = attemptsPerSecond(t);
+    if (t.start && t.end && rate) {
+      const attempts = rate * (t.windowMs / 1000);
+      perAttempt.push(Math.round(((t.end.cpuMs - t.start.cpuMs) / attempts) * 1000) / 1000);
+      startCpu.push(t.start.cpuMs);
+    }
+  }
+  return {
+    pods: ts.length,
+    peakMiB: p50max(ts.flatMap((t) => (t.end || t.peakMiB !== undefined ? [Math.max(t.end?.peakMiB ?? 0, t.peakMiB ?? 0)] : []))),
+    probingRssMiB: p50max(ts.flatMap((t) => (t.end ? [t.end.rssMiB] : []))),
+    firstAttemptMs: p50max(first),
+    cpuPerAttemptMs: p50max(perAttempt),
+    cpuStartMs: p50max(startCpu),
+  };
+}
+
+/** A Deployment of `replicas` pods running `reporter` (as an init container or native sidecar) beside a pause app. */
+function reporterDeployment(name: string, replicas: number, reporter: k8s.V1Container, extra: Partial<k8s.V1PodSpec> = {}): k8s.V1Deployment {
+  const labels = { app: name };
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: NS, labels },
+    spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: {
+      initContainers: [reporter],
+      containers: [{ name: 'app', image: NODE_IMAGES.agnhost, args: ['pause'] }],
+      ...extra,
+    } } },
+  };
+}
 
 async function version(cmd: string, args: string[]): Promise<string> {
   const { execFile } = await import('node:child_process');
@@ -84,13 +198,19 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       target: `http://${serviceIp}/healthz`,
       images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] },
     }) });
-    const list = async () => (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=acc' })).items;
-    await waitUntil(`${opts.pods} reporters started`, async () => {
+    const list = async (app = 'acc') => (await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${app}` })).items;
+    const started = await waitUntil(`${opts.pods} reporters started`, async () => {
       const pods = await list();
-      return pods.length === opts.pods && pods.every((p) => p.metadata?.annotations?.[ANNOTATION_START]);
+      return pods.length === opts.pods && pods.every((p) => p.metadata?.annotations?.[ANNOTATION_START] && reporterId(p)) && pods;
     }, 300_000);
     // Let every reporter wait on the broken path for a while, as in a slow network programming.
-    await new Promise((r) => setTimeout(r, opts.brokenMs));
+    // CPU is read from each reporter's cgroup at both ends of that wait: attempts only, no start-up.
+    const classic = await track(started);
+    await sampleAll(classic, 'start');
+    const windowStart = Date.now();
+    await sleep(opts.brokenMs);
+    await sampleAll(classic, 'end');
+    for (const t of classic) t.windowMs = Date.now() - windowStart;
     const removal = await rule.remove();
     // Truth: the kernel's delete of this rule (its handle) as nft monitor reported it. Without
     // it the figures are against the moment the commit was sent, shown but not judged.
@@ -106,20 +226,94 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const startErr: number[] = [];
     const dpErr: number[] = [];
     const rates: number[] = [];
+    const rateOf = new Map<string, number>();
     for (const p of pods) {
       const a = p.metadata!.annotations!;
-      const reporter = p.status?.initContainerStatuses?.find((s) => s.name === 'dpready-reporter');
-      const id = reporter?.containerID?.replace(/^containerd:\/\//, '');
+      const id = reporterId(p);
       if (id) {
         // CRI's own record of the container, with StartedAt in nanoseconds since the epoch.
-        const status = JSON.parse(await readFile(join(criRoot, id, 'status'), 'utf8')) as { StartedAt?: number };
-        const startedNs = status.StartedAt;
-        if (startedNs) startErr.push(Date.parse(a[ANNOTATION_START]!) - startedNs / 1e6);
+        const startedAt = await criStartedAt(criRoot, id);
+        if (startedAt) startErr.push(Date.parse(a[ANNOTATION_START]!) - startedAt);
       }
       dpErr.push(Date.parse(a[ANNOTATION_DP_READY]!) - healedAt);
       const probe = ProbeDetails.safeParse(JSON.parse(a[ANNOTATION_PROBE] ?? '{}'));
-      if (probe.success && probe.data.startToReadyMs) rates.push(probe.data.attempts / (probe.data.startToReadyMs / 1000));
+      if (probe.success && probe.data.startToReadyMs) {
+        rates.push(probe.data.attempts / (probe.data.startToReadyMs / 1000));
+        rateOf.set(p.metadata!.name!, probe.data.attempts / (probe.data.startToReadyMs / 1000));
+      }
     }
+    // After the work: each sidecar hands over to a shell waiter. Its memory and CPU from then on.
+    await waitUntil('every classic reporter handed over', async () =>
+      (await Promise.all(classic.map(async (t) => !(await containerPrograms(t.cg)).includes('node')))).every(Boolean), 60_000);
+    const handedOverAt = Date.now();
+    const after0 = await Promise.all(classic.map((t) => sampleCgroup(t.cg)));
+    classic.forEach((t, i) => { t.peakMiB = after0[i]!.peakMiB; });
+    const classicCost = await modeCost(classic, criRoot, (t) => rateOf.get(t.pod.metadata!.name!));
+    const programs = [...new Set((await Promise.all(classic.map((t) => containerPrograms(t.cg)))).flat())].sort();
+
+    // Report mode (what the webhook injects) and init mode, each through a broken window of its own.
+    const ca = createCa(Date.now());
+    const sink = await reportSink(NODE_IP, issueServing(ca, [NODE_IP], Date.now()));
+    let other: { report: ModeCost; init: ModeCost };
+    try {
+      rule = new PathRule(targetIp, 8080);
+      await rule.add();
+      const target = `http://${serviceIp}/healthz`;
+      const injected = reporterContainer({ reporterImage: NODE_IMAGES.dpready, reportUrl: sink.url, caBundle: ca.cert, excludedNamespaces: [] }, target, '10m', 'sidecar');
+      await apps.createNamespacedDeployment({ namespace: NS, body: reporterDeployment('rep', opts.pods, injected, {
+        volumes: [{ name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: REPORT_AUDIENCE, expirationSeconds: 3600, path: 'token' } }] } }],
+      }) });
+      const initSpec = gatedDeployment({ name: 'ini', namespace: NS, replicas: Math.ceil(opts.pods / 2), target,
+        images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] }, env: { PROBE_MODE: 'init' } });
+      delete initSpec.spec!.template.spec!.initContainers![0]!.restartPolicy;
+      await apps.createNamespacedDeployment({ namespace: NS, body: initSpec });
+      const [rep, ini] = await Promise.all([
+        waitUntil('report-mode reporters started', async () => {
+          const ps = await list('rep');
+          return ps.length === opts.pods && ps.every((p) => sink.patches.has(p.metadata!.name!) && reporterId(p)) && ps;
+        }, 300_000),
+        waitUntil('init-mode reporters started', async () => {
+          const ps = await list('ini');
+          return ps.length === Math.ceil(opts.pods / 2) && ps.every((p) => p.metadata?.annotations?.[ANNOTATION_START] && reporterId(p)) && ps;
+        }, 300_000),
+      ]);
+      const report = await track(rep);
+      const init = await track(ini);
+      await sampleAll([...report, ...init], 'start');
+      const t0 = Date.now();
+      await sleep(opts.brokenMs / 2);
+      // An init container's cgroup goes when it exits: its peak is read while it still probes.
+      await sampleAll([...report, ...init], 'end');
+      for (const t of [...report, ...init]) t.windowMs = Date.now() - t0;
+      await rule.remove();
+      rule = undefined;
+      await waitUntil('report-mode reporters ready', async () => (await list('rep')).every((p) => (sink.patches.get(p.metadata!.name!) ?? []).some((a) => a[ANNOTATION_DP_READY])), 120_000);
+      await waitUntil('init-mode reporters ready', async () => (await list('ini')).every((p) => p.metadata?.annotations?.[ANNOTATION_DP_READY]), 120_000);
+      // Report mode's peak can come after the window (its ready patch): read it once it handed over.
+      await waitUntil('every report-mode reporter handed over', async () =>
+        (await Promise.all(report.map(async (t) => !(await containerPrograms(t.cg)).includes('node')))).every(Boolean), 60_000);
+      await Promise.all(report.map(async (t) => { t.peakMiB = (await sampleCgroup(t.cg)).peakMiB; }));
+      const sinkRate = (t: Tracked) => {
+        const ready = (sink.patches.get(t.pod.metadata!.name!) ?? []).find((a) => a[ANNOTATION_PROBE]);
+        const d = ready ? ProbeDetails.safeParse(JSON.parse(ready[ANNOTATION_PROBE]!)) : undefined;
+        return d?.success && d.data.startToReadyMs && d.data.attempts ? d.data.attempts / (d.data.startToReadyMs / 1000) : undefined;
+      };
+      const initNow = await list('ini');
+      const initRate = (t: Tracked) => {
+        const a = initNow.find((p) => p.metadata!.name === t.pod.metadata!.name)?.metadata?.annotations ?? {};
+        const d = ProbeDetails.safeParse(JSON.parse(a[ANNOTATION_PROBE] ?? '{}'));
+        return d.success && d.data.startToReadyMs ? d.data.attempts / (d.data.startToReadyMs / 1000) : undefined;
+      };
+      other = { report: await modeCost(report, criRoot, sinkRate), init: await modeCost(init, criRoot, initRate) };
+    } finally {
+      await sink.close();
+    }
+
+    // The classic sidecars, ≥ 30 s after their handover: CPU since, and restarts over ≥ 60 s.
+    await sleep(Math.max(0, handedOverAt + 30_000 - Date.now()));
+    const after30 = await Promise.all(classic.map((t) => sampleCgroup(t.cg)));
+    await sleep(Math.max(0, handedOverAt + 60_000 - Date.now()));
+    const restarts = (await list()).map((p) => [...(p.status?.initContainerStatuses ?? [])].find((c) => c.name === 'dpready-reporter')?.restartCount ?? 0);
     return {
       pods: pods.length,
       startError: signed(startErr), startAbsError: summarizeAbs(startErr),
@@ -136,6 +330,14 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         cni: await version('dpkg-query', ['-W', '-f=${Version}', 'containernetworking-plugins']),
       },
       setupSeconds: cp.realNode?.timings ?? {},
+      cost: { classic: classicCost, ...other },
+      afterHandover: {
+        pods: classic.length, programs,
+        rssMiB: p50max(after0.map((x) => x.rssMiB)), usageMiB: p50max(after0.map((x) => x.usageMiB)),
+        cpuMs: p50max(after30.map((x, i) => Math.round((x.cpuMs - after0[i]!.cpuMs) * 1000) / 1000)), overSeconds: 30,
+        maxRestarts: Math.max(...restarts), restartWindowSeconds: Math.round((Date.now() - handedOverAt) / 1000),
+      },
+      marks: { firstAttemptMs: 50, peakMiB: { report: 40, classic: 48 }, afterRssMiB: 4, afterCpuMs: 0, errorMs: 20 },
     };
   } finally {
     await rule?.remove().catch(() => {});

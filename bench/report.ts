@@ -73,6 +73,27 @@ function judged(what: string, value: number, figure: string, mark: string, pass:
   return { what, figure, mark, status: pass ? 'pass' : 'miss' };
 }
 
+/** The reporter's own cost on the real node (issue 18): from its container's cgroup and log. */
+function reporterCostMarks(n: RealNodeFigures): Mark[] {
+  if (!n.cost) return [];
+  const m = n.marks;
+  const out: Mark[] = [];
+  out.push(judged(`real node: time-to-start |error| p99 (${n.pods} pods)`, n.startAbsError.p99, `${n.startAbsError.p99} ms`, `≤ ${m.errorMs} ms`, n.startAbsError.p99 <= m.errorMs));
+  for (const mode of ['report', 'classic', 'init'] as const) {
+    const c = n.cost[mode];
+    out.push(judged(`real node: first probe attempt − CRI start, ${mode} mode p50 (${c.firstAttemptMs.n} pods)`, c.firstAttemptMs.n ? c.firstAttemptMs.p50 : NaN, `${c.firstAttemptMs.p50} ms (max ${c.firstAttemptMs.max})`, `≤ ${m.firstAttemptMs} ms`, c.firstAttemptMs.p50 <= m.firstAttemptMs));
+  }
+  for (const mode of ['report', 'classic'] as const) {
+    const c = n.cost[mode];
+    out.push(judged(`real node: reporter container peak memory, ${mode} mode, max (${c.peakMiB.n} pods)`, c.peakMiB.n ? c.peakMiB.max : NaN, `${c.peakMiB.max} MiB (p50 ${c.peakMiB.p50})`, `≤ ${m.peakMiB[mode]} MiB`, c.peakMiB.max <= m.peakMiB[mode]));
+  }
+  const h = n.afterHandover;
+  out.push(judged(`real node: sidecar after reporting, RSS max (${h.pods} pods; ${h.programs.join('+')})`, h.rssMiB.n ? h.rssMiB.max : NaN, `${h.rssMiB.max} MiB`, `≤ ${m.afterRssMiB} MiB`, h.rssMiB.max <= m.afterRssMiB));
+  out.push(judged(`real node: sidecar after reporting, CPU over ${h.overSeconds} s, max`, h.cpuMs.n ? h.cpuMs.max : NaN, `${h.cpuMs.max} ms`, `${m.afterCpuMs} ms`, h.cpuMs.max <= m.afterCpuMs));
+  out.push(judged(`real node: sidecar restarts over ${h.restartWindowSeconds} s after the handover, max`, h.pods ? h.maxRestarts : NaN, String(h.maxRestarts), '0 over ≥ 60 s', h.maxRestarts === 0 && h.restartWindowSeconds >= 60));
+  return out;
+}
+
 export function marksOf(r: BenchReport): Mark[] {
   const marks: Mark[] = [];
   if (r.burst) {
@@ -121,6 +142,7 @@ export function marksOf(r: BenchReport): Mark[] {
     if (n.truth !== 'nft monitor') marks.push({ what, figure: 'not measured', mark: `≤ ${n.markErrorMs} ms`, status: 'unmeasured', why: `no truth: ${n.truthProblem ?? 'nft monitor saw no delete of the rule\'s handle'}` });
     else marks.push(judged(what, n.dpReadyAbsError.p99, `${n.dpReadyAbsError.p99} ms`, `≤ ${n.markErrorMs} ms`, n.dpReadyAbsError.p99 <= n.markErrorMs));
     marks.push(judged('real node: attempts/s per pod while the path drops packets (max)', n.attemptsPerSecond.max, `${n.attemptsPerSecond.max}/s`, `≤ ${n.markAttemptsPerSecond}/s`, n.attemptsPerSecond.max <= n.markAttemptsPerSecond));
+    marks.push(...reporterCostMarks(n));
   }
   if (r.accuracy) {
     const ours = r.accuracy.methods[0]!;
@@ -288,6 +310,13 @@ export function formatReport(r: BenchReport): string {
     out.push(`   time-to-start error (reported − CRI container start), ms: p50 ${n.startError.p50}, p99 ${n.startError.p99}, min ${n.startError.min}, max ${n.startError.max}; |error| p99 ${n.startAbsError.p99}`);
     out.push(`   time-to-datapath-ready error (reported − rule removed), ms: p50 ${n.dpReadyError.p50}, p99 ${n.dpReadyError.p99}, min ${n.dpReadyError.min}, max ${n.dpReadyError.max}; |error| p99 ${n.dpReadyAbsError.p99} (truth: ${n.truth === 'nft monitor' ? 'the kernel\'s commit as nft monitor reported it' : 'the instant the commit was sent'}; iptables-restore exited ${n.ruleRemovalMs} ms after the commit was sent)`);
     out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
+    for (const [mode, c] of Object.entries(n.cost ?? {})) {
+      out.push(`   ${mode} mode (${c.pods} pods), p50/max: peak ${c.peakMiB.p50}/${c.peakMiB.max} MiB, RSS probing ${c.probingRssMiB.p50}/${c.probingRssMiB.max} MiB, first attempt ${c.firstAttemptMs.p50}/${c.firstAttemptMs.max} ms after CRI start, CPU ${c.cpuPerAttemptMs.p50}/${c.cpuPerAttemptMs.max} ms per attempt, ${c.cpuStartMs.p50}/${c.cpuStartMs.max} ms to start`);
+    }
+    if (n.afterHandover) {
+      const h = n.afterHandover;
+      out.push(`   sidecars after reporting (${h.programs.join('+')}), p50/max: RSS ${h.rssMiB.p50}/${h.rssMiB.max} MiB, charged ${h.usageMiB.p50}/${h.usageMiB.max} MiB, CPU ${h.cpuMs.p50}/${h.cpuMs.max} ms over ${h.overSeconds} s; restarts ≤ ${h.maxRestarts} over ${h.restartWindowSeconds} s`);
+    }
     out.push(`   ${n.versions.kubernetes}; ${n.versions.containerd}; runc ${n.versions.runc}; CNI plugins ${n.versions.cni}; node set-up, s: ${JSON.stringify(n.setupSeconds)}`);
   }
   if (r.benchEventLoopDelayMs) out.push('', `benchmark process event-loop delay, ms: p50 ${r.benchEventLoopDelayMs.p50}, p99 ${r.benchEventLoopDelayMs.p99}, max ${r.benchEventLoopDelayMs.max}`);
