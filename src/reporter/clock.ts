@@ -1,8 +1,6 @@
 // Time as the reporter sees it, injected everywhere so tests drive time instead of waiting.
 // `now` is monotonic (performance.now: ms since process start), so durations are immune to
 // wall-clock steps; wall time is derived once as performance.timeOrigin + now.
-import { setTimeout as delay } from 'node:timers/promises';
-
 export interface Clock {
   /** Monotonic ms since process start. */
   now(): number;
@@ -14,10 +12,18 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  sleep: (ms, signal) => {
-    if (signal?.aborted) return Promise.resolve();
-    return delay(Math.max(0, ms), undefined, signal ? { signal } : undefined).catch(() => undefined);
-  },
+  // A plain timer and listener, not timers/promises with a signal: that one rejects with a new
+  // AbortError (a stack trace) every time a sleep is cut short, i.e. for every probe attempt.
+  sleep: (ms, signal) => new Promise<void>((resolve) => {
+    if (signal?.aborted) { resolve(); return; }
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener('abort', done, { once: true });
+  }),
   // timeOrigin is the instant the process started; adding monotonic time keeps start and
   // ready on one time base, so ready - start equals the skew-free duration exactly.
   wallAt: (mono) => performance.timeOrigin + mono,
