@@ -20,6 +20,7 @@ import { REAL_NODE_NAME } from '../../src/devcluster/real-node.ts';
 import { callOptions } from '../../src/kube/request-options.ts';
 import { eventually } from '../support/cluster.ts';
 import { condition, deploymentAvailable, livePods, realNodeSkip } from '../support/real-node.ts';
+import { containerCgroup, containerPrograms, sampleCgroup } from '../../bench/reporter-cost.ts';
 
 const skip = realNodeSkip();
 const NS = 'real-rollout';
@@ -182,6 +183,45 @@ test('a lossy datapath (random drop): the reporter still gets through, and recor
     // 90% of packets dropped: the first connection almost never gets through, so a lossy path shows as several attempts.
     assert.ok(probe.attempts > 1 && probe.startToReadyMs !== undefined, JSON.stringify(probe));
   }
+});
+
+test('sidecar handover: the reporter becomes a shell waiter, the kubelet never restarts it (60 s), and the pod stops at once', { skip, timeout: 5 * 60_000 }, async (t) => {
+  const c = cluster();
+  const core = c.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
+  await apps.createNamespacedDeployment({ namespace: NS, body: gatedDeployment({
+    name: 'handover', namespace: NS, replicas: 1, target: `http://target.${NS}.svc.cluster.local/healthz`,
+    images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] },
+  }) });
+  await deploymentAvailable(c, NS, 'handover', 1, 180_000);
+  const [pod] = await livePods(c, NS, 'app=handover');
+  const name = pod!.metadata!.name!;
+  const status = async () => (await core.readNamespacedPod({ name, namespace: NS })).status!.initContainerStatuses!.find((s) => s.name === 'dpready-reporter')!;
+  const id = (await status()).containerID!.replace(/^containerd:\/\//, '');
+  const cg = await containerCgroup(id);
+  assert.ok(cg, `the reporter container's cgroup (${id})`);
+  // After its work, the container runs a shell and a sleep, and no Node.
+  const programs = await eventually('the handover', async () => {
+    const p = await containerPrograms(cg);
+    return p.length > 0 && !p.includes('node') && p;
+  }, 30_000);
+  t.diagnostic(`programs after the handover: ${programs.join(', ')}; memory: ${JSON.stringify(await sampleCgroup(cg))}`);
+  assert.deepEqual([...programs].sort(), ['sh', 'sleep']);
+  // A native sidecar that exits is restarted: this one must still be the same container 60 s on.
+  await new Promise((r) => setTimeout(r, 60_000));
+  const later = await status();
+  assert.equal(later.restartCount, 0);
+  assert.ok(later.started && later.state?.running, JSON.stringify(later.state));
+  assert.equal(later.containerID, `containerd://${id}`);
+  // SIGTERM ends the waiter at once (as PID 1 it ignores signals it does not trap): the pod goes
+  // well within its 30 s grace period.
+  const deletedAt = Date.now();
+  await core.deleteNamespacedPod({ name, namespace: NS });
+  await eventually('the pod gone', () => core.readNamespacedPod({ name, namespace: NS }).then(() => false, (err: unknown) => (err as { code?: number }).code === 404), 60_000);
+  const tookMs = Date.now() - deletedAt;
+  t.diagnostic(`pod gone ${tookMs} ms after the delete`);
+  assert.ok(tookMs < 15_000, `pod gone ${tookMs} ms after the delete`);
+  await apps.deleteNamespacedDeployment({ name: 'handover', namespace: NS });
 });
 
 test('every file in examples/ works on the real node with only its images overridden', { skip, timeout: 10 * 60_000 }, async (t) => {
