@@ -16,12 +16,24 @@ export interface WebhookSettings {
   reportUrl: string;
   defaultTarget?: string;
   excludedNamespaces: string[];
+  /** The injected reporter container's requests and limits (parseWebhookArgs fills in the defaults). */
+  reporterResources?: ReporterResources;
 }
+
+export interface ReporterResources { requests: { cpu: string; memory: string }; limits: { memory: string } }
+
+/**
+ * Measured on the real node (docs/performance.md, "Cost per pod"): the report-mode reporter's
+ * peak is its start-up and probing; after its work a sidecar is a shell and a sleep of about
+ * 1 MiB. The request is what it holds while probing; the limit leaves room above the peak.
+ */
+export const DEFAULT_REPORTER_RESOURCES: ReporterResources = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } };
 
 export const WEBHOOK_OPTIONS = {
   'webhook-listen': { type: 'string' }, 'webhook-config-name': { type: 'string' }, 'webhook-secret': { type: 'string' },
   'webhook-cert-names': { type: 'string' }, 'reporter-image': { type: 'string' }, 'report-url': { type: 'string' },
   'inject-default-target': { type: 'string' }, 'inject-exclude-namespaces': { type: 'string' },
+  'reporter-cpu-request': { type: 'string' }, 'reporter-memory-request': { type: 'string' }, 'reporter-memory-limit': { type: 'string' },
 } as const;
 
 export const WEBHOOK_USAGE = `
@@ -33,7 +45,13 @@ export const WEBHOOK_USAGE = `
   --report-url URL               where injected reporters send their annotations (default https://<first cert name>:<webhook port>)
   --inject-default-target TARGET PROBE_TARGET for pods without the dpready.perf.github.com/probe-target annotation (default: such pods are not injected)
   --inject-exclude-namespaces NS comma-separated namespaces never injected, in addition to kube-system and the controller's own
+  --reporter-cpu-request Q       CPU request of the injected reporter (default ${DEFAULT_REPORTER_RESOURCES.requests.cpu})
+  --reporter-memory-request Q    memory request of the injected reporter (default ${DEFAULT_REPORTER_RESOURCES.requests.memory})
+  --reporter-memory-limit Q      memory limit of the injected reporter (default ${DEFAULT_REPORTER_RESOURCES.limits.memory})
 `;
+
+/** A Kubernetes quantity as users write them for CPU and memory (1, 0.5, 10m, 64Mi, 1G). */
+const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -63,11 +81,22 @@ export function parseWebhookArgs(values: Record<string, string | boolean | undef
   }
   const extra = list(str('inject-exclude-namespaces'));
   for (const ns of extra) if (!DNS_LABEL.test(ns)) bad('inject-exclude-namespaces', ns, 'namespace names');
+  const quantity = (flag: 'reporter-cpu-request' | 'reporter-memory-request' | 'reporter-memory-limit', fallback: string) => {
+    const v = str(flag) ?? fallback;
+    if (!QUANTITY.test(v)) bad(flag, v, 'a Kubernetes quantity such as 10m, 32Mi or 1Gi');
+    return v;
+  };
+  const d = DEFAULT_REPORTER_RESOURCES;
+  const reporterResources: ReporterResources = {
+    requests: { cpu: quantity('reporter-cpu-request', d.requests.cpu), memory: quantity('reporter-memory-request', d.requests.memory) },
+    limits: { memory: quantity('reporter-memory-limit', d.limits.memory) },
+  };
   const secretName = str('webhook-secret') ?? 'dpready-webhook-tls';
   const configName = str('webhook-config-name') ?? 'dpready';
   return {
     listen, namespace, configName, secretName, certNames, reporterImage, reportUrl: reportUrl.replace(/\/$/, ''),
     ...(defaultTarget !== undefined ? { defaultTarget } : {}),
     excludedNamespaces: [...new Set(['kube-system', namespace, ...extra])],
+    reporterResources,
   };
 }

@@ -18,6 +18,7 @@ import {
 } from '../contract.ts';
 import { parseDuration } from '../durations.ts';
 import { parseTargets } from '../reporter/targets.ts';
+import { DEFAULT_REPORTER_RESOURCES, type ReporterResources } from './config.ts';
 
 export interface InjectSettings {
   reporterImage: string;
@@ -29,6 +30,8 @@ export interface InjectSettings {
   defaultTarget?: string;
   /** Never injected, whatever their labels: kube-system and dpready's own namespace. */
   excludedNamespaces: string[];
+  /** Requests and limits of the injected container (--reporter-*; the defaults were measured). */
+  reporterResources?: ReporterResources;
 }
 
 export type JsonPatchOp = { op: 'add' | 'replace'; path: string; value: unknown };
@@ -110,7 +113,7 @@ export function reporterContainer(s: InjectSettings, target: string, timeout: st
     // The named port is what tells the controller to knock (the receive check).
     ...(receivePort !== undefined ? { ports: [{ name: RECEIVE_PORT_NAME, containerPort: receivePort }] } : {}),
     env,
-    resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+    resources: s.reporterResources ?? DEFAULT_REPORTER_RESOURCES,
     volumeMounts: [{ name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true }],
     // The "restricted" Pod Security level, whatever the app's own containers do.
     securityContext: {

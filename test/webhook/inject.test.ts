@@ -10,7 +10,7 @@ import { decideInjection, type InjectSettings, type JsonPatchOp } from '../../sr
 import { boundPodOf, checkAnnotationPatch, ownAnnotations } from '../../src/webhook/report.ts';
 import { missedInjection } from '../../src/webhook/audit.ts';
 import { renew, renewalNeeded, splitPem, CA_LIFETIME_MS, SERVING_LIFETIME_MS } from '../../src/webhook/certs.ts';
-import { parseWebhookArgs } from '../../src/webhook/config.ts';
+import { DEFAULT_REPORTER_RESOURCES, parseWebhookArgs } from '../../src/webhook/config.ts';
 
 const S: InjectSettings = { reporterImage: 'dpready:test', reportUrl: 'https://dpready-webhook.dpready-system.svc:8443', caBundle: 'PEM', excludedNamespaces: ['kube-system', 'dpready-system'] };
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
@@ -176,9 +176,25 @@ describe('webhook flags', () => {
   test('defaults name the Service in the controller namespace; exclusions always hold kube-system and it', () => {
     const s = parseWebhookArgs({ 'webhook-listen': ':8443', 'reporter-image': 'img' }, 'ops');
     assert.deepEqual(s, { listen: ':8443', namespace: 'ops', configName: 'dpready', secretName: 'dpready-webhook-tls', certNames: ['dpready-webhook.ops.svc'],
-      reporterImage: 'img', reportUrl: 'https://dpready-webhook.ops.svc:8443', excludedNamespaces: ['kube-system', 'ops'] });
+      reporterImage: 'img', reportUrl: 'https://dpready-webhook.ops.svc:8443', excludedNamespaces: ['kube-system', 'ops'],
+      reporterResources: DEFAULT_REPORTER_RESOURCES });
     assert.throws(() => parseWebhookArgs({ 'webhook-listen': ':8443' }, 'ops'), /--reporter-image/);
     assert.throws(() => parseWebhookArgs({ 'webhook-listen': ':8443', 'reporter-image': 'i', 'report-url': 'http://x' }, 'ops'), /--report-url/);
+  });
+});
+
+describe('the injected reporter\'s requests and limits', () => {
+  test('defaults as measured; flags override them; a bad quantity names its flag', () => {
+    const base = { 'webhook-listen': ':8443', 'reporter-image': 'img' };
+    assert.deepEqual(DEFAULT_REPORTER_RESOURCES, { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } });
+    const s = parseWebhookArgs({ ...base, 'reporter-cpu-request': '5m', 'reporter-memory-request': '24Mi', 'reporter-memory-limit': '1Gi' }, 'ops')!;
+    assert.deepEqual(s.reporterResources, { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '1Gi' } });
+    assert.throws(() => parseWebhookArgs({ ...base, 'reporter-memory-limit': '64MB' }, 'ops'), /--reporter-memory-limit="64MB": expected a Kubernetes quantity/);
+    const p = pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80' } });
+    const d = decideInjection(p, 'apps', { ...S, reporterResources: s.reporterResources! }, NOW);
+    assert.ok(d.inject);
+    const reporter = apply(p, d.patch).spec!.initContainers!.find((c) => c.name === REPORTER_CONTAINER)!;
+    assert.deepEqual(reporter.resources, { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '1Gi' } });
   });
 });
 
