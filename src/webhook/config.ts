@@ -27,7 +27,7 @@ export interface ReporterResources { requests: { cpu: string; memory: string }; 
  * peak is its start-up and probing; after its work a sidecar is a shell and a sleep of about
  * 1 MiB. The request is what it holds while probing; the limit leaves room above the peak.
  */
-export const DEFAULT_REPORTER_RESOURCES: ReporterResources = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } };
+export const DEFAULT_REPORTER_RESOURCES: ReporterResources = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } };
 
 export const WEBHOOK_OPTIONS = {
   'webhook-listen': { type: 'string' }, 'webhook-config-name': { type: 'string' }, 'webhook-secret': { type: 'string' },
