@@ -44,9 +44,14 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+const BRAND = Symbol.for('dpready.error');
+
 export class DpreadyError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
+
+  /** Marks every copy's instances alike (isDpreadyError), where instanceof sees only its own class. */
+  readonly [BRAND] = true;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -56,6 +61,10 @@ export class DpreadyError extends Error {
   }
 }
 
+/**
+ * True for a DpreadyError from any copy of this module: the reporter's bundle (dist/reporter.js)
+ * carries its own, and the CLI that loads it must still recognise its errors.
+ */
 export function isDpreadyError(err: unknown, code?: ErrorCode): err is DpreadyError {
-  return err instanceof DpreadyError && (code === undefined || err.code === code);
+  return err instanceof Error && (err as { [BRAND]?: unknown })[BRAND] === true && (code === undefined || (err as DpreadyError).code === code);
 }

@@ -1,6 +1,10 @@
 // The reporter's bundle loads only what it runs: nothing from node_modules (no fastify, zod,
 // pino, yaml, client-node or undici), only src/ and Node's own modules.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { build } from 'esbuild';
 
@@ -20,4 +24,20 @@ test('dist/reporter.js is built from src/ alone, small, with Node built-ins left
   assert.ok(imports.every((p) => p.startsWith('node:')), imports.join(', '));
   const bytes = result.outputFiles![0]!.contents.byteLength;
   assert.ok(bytes < 100 * 1024, `${bytes} bytes`);
+});
+
+test('the CLI routes `reporter` to the bundle, and a bad configuration still exits 2 with its message', async () => {
+  // Two copies of errors.ts, as in the image: the CLI's and the bundle's own.
+  const dir = await mkdtemp(join(tmpdir(), 'dpready-bundle-'));
+  try {
+    await build({ ...REPORTER_BUNDLE, outfile: join(dir, 'reporter.js') });
+    await build({ ...REPORTER_BUNDLE, entryPoints: ['src/cli.ts'], outfile: join(dir, 'cli.js'), external: ['./reporter/main.ts'] });
+    const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [join(dir, 'cli.js'), 'reporter'], { env: { MY_POD_NAME: 'p' } }, (_err, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));
+    });
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /^dpready: DPR_BAD_CONFIG: MY_POD_NAMESPACE is not set/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
