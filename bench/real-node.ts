@@ -40,6 +40,8 @@ export interface RealNodeFigures {
   markAttemptsPerSecond: number;
   versions: { kubernetes: string; containerd: string; runc: string; cni: string };
   setupSeconds: Record<string, number>;
+  /** The one image (controller and reporter) as this node's containerd holds it: `ctr images ls` SIZE. */
+  imageSize?: string;
   /** The reporter's own cost, per mode, from its container's cgroup (bench/reporter-cost.ts). */
   cost: Record<CostMode, ModeCost>;
   /** Sidecar reporters after their handover (classic mode, the accuracy pods). */
@@ -140,6 +142,13 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
     cpuPerAttemptMs: p50max(perAttempt),
     cpuStartMs: p50max(startCpu),
   };
+}
+
+async function imageSize(cp: Awaited<ReturnType<typeof startControlPlane>>): Promise<{ imageSize: string } | undefined> {
+  const out = await cp.realNode?.ctr(['images', 'ls', `name==${NODE_IMAGES.dpready}`]).catch(() => '');
+  // REF TYPE DIGEST SIZE PLATFORMS LABELS, SIZE as "82.3 MiB".
+  const size = out?.split('\n')[1]?.match(/\s(\d+(?:\.\d+)? [KMG]i?B)\s/)?.[1];
+  return size ? { imageSize: size } : undefined;
 }
 
 /** A Deployment of `replicas` pods running `reporter` (as an init container or native sidecar) beside a pause app. */
@@ -331,6 +340,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       },
       setupSeconds: cp.realNode?.timings ?? {},
       cost: { classic: classicCost, ...other },
+      ...(await imageSize(cp) ?? {}),
       afterHandover: {
         pods: classic.length, programs,
         rssMiB: p50max(after0.map((x) => x.rssMiB)), usageMiB: p50max(after0.map((x) => x.usageMiB)),

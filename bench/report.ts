@@ -313,6 +313,7 @@ export function formatReport(r: BenchReport): string {
     for (const [mode, c] of Object.entries(n.cost ?? {})) {
       out.push(`   ${mode} mode (${c.pods} pods), p50/max: peak ${c.peakMiB.p50}/${c.peakMiB.max} MiB, RSS probing ${c.probingRssMiB.p50}/${c.probingRssMiB.max} MiB, first attempt ${c.firstAttemptMs.p50}/${c.firstAttemptMs.max} ms after CRI start, CPU ${c.cpuPerAttemptMs.p50}/${c.cpuPerAttemptMs.max} ms per attempt, ${c.cpuStartMs.p50}/${c.cpuStartMs.max} ms to start`);
     }
+    if (n.imageSize) out.push(`   image ${n.imageSize} (ctr images ls)`);
     if (n.afterHandover) {
       const h = n.afterHandover;
       out.push(`   sidecars after reporting (${h.programs.join('+')}), p50/max: RSS ${h.rssMiB.p50}/${h.rssMiB.max} MiB, charged ${h.usageMiB.p50}/${h.usageMiB.max} MiB, CPU ${h.cpuMs.p50}/${h.cpuMs.max} ms over ${h.overSeconds} s; restarts ≤ ${h.maxRestarts} over ${h.restartWindowSeconds} s`);
