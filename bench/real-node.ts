@@ -303,7 +303,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         (await Promise.all(report.map(async (t) => !(await containerPrograms(t.cg)).includes('node')))).every(Boolean), 60_000);
       await Promise.all(report.map(async (t) => { t.peakMiB = (await sampleCgroup(t.cg)).peakMiB; }));
       const sinkRate = (t: Tracked) => {
-        const ready = (sink.patches.get(t.pod.metadata!.name!) ?? []).find((a) => a[ANNOTATION_PROBE]);
+        // The ready patch's details (the start patch carries details too, without startToReadyMs).
+        const ready = (sink.patches.get(t.pod.metadata!.name!) ?? []).find((a) => a[ANNOTATION_DP_READY] && a[ANNOTATION_PROBE]);
         const d = ready ? ProbeDetails.safeParse(JSON.parse(ready[ANNOTATION_PROBE]!)) : undefined;
         return d?.success && d.data.startToReadyMs && d.data.attempts ? d.data.attempts / (d.data.startToReadyMs / 1000) : undefined;
       };
