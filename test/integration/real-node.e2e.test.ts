@@ -190,7 +190,7 @@ test('sidecar handover: the reporter becomes a shell waiter, the kubelet never r
   const core = c.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
   await apps.createNamespacedDeployment({ namespace: NS, body: gatedDeployment({
-    name: 'handover', namespace: NS, replicas: 1, target: `http://target.${NS}.svc.cluster.local/healthz`,
+    name: 'handover', namespace: NS, replicas: 1, target: 'tcp://kubernetes.default.svc.cluster.local:443',
     images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] },
   }) });
   await deploymentAvailable(c, NS, 'handover', 1, 180_000);
