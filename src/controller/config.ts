@@ -2,7 +2,7 @@
 // value and what was expected; nothing falls back to a default silently.
 import { parseArgs } from 'node:util';
 import { DpreadyError } from '../errors.ts';
-import { parseDuration } from '../durations.ts';
+import { formatDuration, parseDuration } from '../durations.ts';
 import { DEFAULT_LISTEN, parseListen } from '../api/server.ts';
 import type { ControllerSettings } from './controller.ts';
 import { KUBECONFIG_LOOKUP } from './kubeconfig.ts';
@@ -136,11 +136,16 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
     apiTimeoutMs: duration('api-timeout', '10s'),
     leaderElect: values['leader-elect'] === true,
     apiTokenFile: str('api-token-file'),
-    webhook: parseWebhookArgs(values, env.POD_NAMESPACE ?? 'dpready-system'),
+    webhook: withProbeTimeout(parseWebhookArgs(values, env.POD_NAMESPACE ?? 'dpready-system'), datapathTimeoutMs),
   };
 }
 
 function readyWaitMs(ms: number, text: string | undefined): number {
   if (ms > 60_000) bad('ready-wait', text!, 'at most 1m');
   return ms;
+}
+
+/** Injected reporters probe as long as the gate waits: PROBE_TIMEOUT follows --datapath-timeout. */
+function withProbeTimeout(w: WebhookSettings | undefined, datapathTimeoutMs: number): WebhookSettings | undefined {
+  return w && { ...w, probeTimeout: formatDuration(datapathTimeoutMs) };
 }

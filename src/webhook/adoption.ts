@@ -87,7 +87,8 @@ export function startAdoption(kc: k8s.KubeConfig, s: WebhookSettings, controller
       core, authn: kc.makeApiClient(k8s.AuthenticationV1Api), metrics: controller.metrics, webhookMetrics: wm, log, apiTimeoutMs: opts.apiTimeoutMs,
       now: () => clock.now(),
       inject: () => ({ reporterImage: s.reporterImage, reportUrl: s.reportUrl, caBundle: keeper.bundle!.caBundle,
-        ...(s.defaultTarget !== undefined ? { defaultTarget: s.defaultTarget } : {}), excludedNamespaces: s.excludedNamespaces,
+        ...(s.defaultTarget !== undefined ? { defaultTarget: s.defaultTarget } : {}),
+        ...(s.probeTimeout !== undefined ? { defaultProbeTimeout: s.probeTimeout } : {}), excludedNamespaces: s.excludedNamespaces,
         ...(s.reporterResources ? { reporterResources: s.reporterResources } : {}) }),
     }, keeper.bundle);
     const addr = parseListen(s.listen);

@@ -15,6 +15,8 @@ export interface WebhookSettings {
   reporterImage: string;
   reportUrl: string;
   defaultTarget?: string;
+  /** PROBE_TIMEOUT of injected reporters without their own: the controller's --datapath-timeout. */
+  probeTimeout?: string;
   excludedNamespaces: string[];
   /** The injected reporter container's requests and limits (parseWebhookArgs fills in the defaults). */
   reporterResources?: ReporterResources;

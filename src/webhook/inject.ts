@@ -28,6 +28,9 @@ export interface InjectSettings {
   caBundle: string;
   /** PROBE_TARGET when the pod does not name one; undefined: such a pod is not injected. */
   defaultTarget?: string;
+  /** PROBE_TIMEOUT when the pod has no probe-timeout annotation: the controller's --datapath-timeout,
+   *  so a reporter keeps probing as long as the gate waits for it (the reporter's own default is 60 s). */
+  defaultProbeTimeout?: string;
   /** Never injected, whatever their labels: kube-system and dpready's own namespace. */
   excludedNamespaces: string[];
   /** Requests and limits of the injected container (--reporter-*; the defaults were measured). */
@@ -60,7 +63,7 @@ export function decideInjection(pod: V1Pod, namespace: string, s: InjectSettings
   const target = ann[INJECT_TARGET_ANNOTATION] ?? s.defaultTarget;
   if (target === undefined) return skip('no-target', `no ${INJECT_TARGET_ANNOTATION} annotation and no default target`);
   try { parseTargets(target); } catch (err) { return skip('invalid', `${INJECT_TARGET_ANNOTATION}=${JSON.stringify(target)}: ${(err as Error).message}`); }
-  const timeout = ann[INJECT_TIMEOUT_ANNOTATION];
+  const timeout = ann[INJECT_TIMEOUT_ANNOTATION] ?? s.defaultProbeTimeout;
   if (timeout !== undefined) {
     try { parseDuration(timeout, { name: INJECT_TIMEOUT_ANNOTATION, bareUnit: 's', code: 'DPR_BAD_CONFIG' }); } catch (err) { return skip('invalid', (err as Error).message); }
   }

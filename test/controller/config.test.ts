@@ -77,3 +77,12 @@ test('leader election timings are read and must nest: retry < renew deadline < l
   assert.throws(() => parse(['--leader-elect-lease-duration=5s']), /--leader-elect-renew-deadline="10s": expected less than --leader-elect-lease-duration/);
   assert.throws(() => parse(['--leader-elect-retry-period=10s']), /--leader-elect-retry-period="10s"/);
 });
+
+test('injected reporters get the controller\'s --datapath-timeout as their PROBE_TIMEOUT (they gave up at 60 s while the gate waited 5 m)', () => {
+  const c = parse(['--webhook-listen=:8443', '--reporter-image=img']);
+  assert.ok(c !== 'help');
+  assert.equal(c.webhook?.probeTimeout, '5m');
+  const d = parse(['--webhook-listen=:8443', '--reporter-image=img', '--datapath-timeout=90s']);
+  assert.ok(d !== 'help');
+  assert.equal(d.webhook?.probeTimeout, '1m30s');
+});

@@ -80,7 +80,7 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
     controller = await startController(cp, { pendingGraceMs: 200 });
     settings = {
       listen: `127.0.0.1:${port}`, namespace: SYSTEM_NS, configName: CONFIG, secretName: 'dpready-webhook-tls', certNames: ['127.0.0.1'],
-      reporterImage: 'dpready:test', reportUrl: url, excludedNamespaces: ['kube-system', SYSTEM_NS],
+      reporterImage: 'dpready:test', reportUrl: url, excludedNamespaces: ['kube-system', SYSTEM_NS], probeTimeout: '5m',
     };
     adoption = startAdoption(cp.kubeConfig, settings, controller, testLog, { apiTimeoutMs: 10_000, namespacePollMs: 500 });
     await adoption.ready;
@@ -131,6 +131,8 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
       const r = p.spec!.initContainers?.find((c) => c.name === REPORTER_CONTAINER);
       assert.ok(r, `${p.metadata!.name} has the reporter`);
       assert.equal(r.restartPolicy, 'Always');
+      // The controller's --datapath-timeout: the reporter probes as long as the gate waits.
+      assert.equal(r.env!.find((e) => e.name === 'PROBE_TIMEOUT')?.value, '5m');
       assert.equal(p.spec!.serviceAccountName, 'web-identity');
       assert.ok(p.metadata!.annotations![INJECTED_ANNOTATION]);
     }

@@ -36,6 +36,18 @@ function apply(p: V1Pod, ops: JsonPatchOp[]): V1Pod {
 }
 
 describe('decideInjection', () => {
+  test('PROBE_TIMEOUT is the controller\'s --datapath-timeout unless the pod names its own', () => {
+    const env = (p: V1Pod) => {
+      const d = decideInjection(p, 'apps', { ...S, defaultProbeTimeout: '5m' }, NOW);
+      assert.equal(d.inject, true);
+      if (!d.inject) return {};
+      const r = apply(p, d.patch).spec!.initContainers![0]!;
+      return Object.fromEntries(r.env!.map((e) => [e.name, e.value]));
+    };
+    assert.equal(env(pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80' } })).PROBE_TIMEOUT, '5m');
+    assert.equal(env(pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80', [INJECT_TIMEOUT_ANNOTATION]: '90s' } })).PROBE_TIMEOUT, '90s');
+  });
+
   test('adds the gate, the reporter as a native sidecar first among init containers, the token volume and a stamp', () => {
     const p = pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80', [INJECT_TIMEOUT_ANNOTATION]: '90s' },
       spec: { initContainers: [{ name: 'migrate', image: 'm:1' }], volumes: [{ name: 'data', emptyDir: {} }] } });
