@@ -84,7 +84,8 @@ describe('charts/dpready', { concurrency: false }, () => {
     }
     // Switches: webhook off removes it and its permissions; replicas and image follow values.
     const off = await render(['webhook.enabled=false', 'replicas=3', 'image.tag=9.9.9']);
-    assert.equal(off.filter((o) => /Webhook|AdmissionPolicy/.test(o.kind)).length, 0);
+    // Only the pods/status policy stays: the controller patches its condition with or without the webhook.
+    assert.deepEqual(off.filter((o) => /Webhook|AdmissionPolicy/.test(o.kind)).map((o) => o.metadata.name), ['dpready-controller-own-condition', 'dpready-controller-own-condition']);
     const role = off.find((o) => o.kind === 'ClusterRole') as unknown as { rules: Array<{ resources: string[]; verbs: string[] }> };
     assert.ok(!role.rules.some((r) => r.resources.includes('tokenreviews') || (r.resources.includes('pods') && r.verbs.includes('patch'))));
     const dep3 = off.find((o) => o.kind === 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: Array<{ image: string }> } } } };
@@ -99,7 +100,8 @@ describe('charts/dpready', { concurrency: false }, () => {
     assert.match(out, /STATUS: deployed/);
     const cp = cluster();
     await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/datapathresults.perf.github.com']);
-    await cp.kubectl(['get', 'mutatingwebhookconfiguration/dpready', 'validatingadmissionpolicy/dpready-controller-own-annotations', '-n', NS]);
+    await cp.kubectl(['get', 'mutatingwebhookconfiguration/dpready', 'validatingadmissionpolicy/dpready-controller-own-annotations',
+      'validatingadmissionpolicy/dpready-controller-own-condition', 'validatingadmissionpolicy/dpready-controller-cabundle-only', '-n', NS]);
     await cp.kubectl(['-n', NS, 'get', 'deploy/dpready-controller', 'svc/dpready', 'svc/dpready-webhook', 'sa/dpready-controller']);
   });
 
@@ -174,6 +176,46 @@ describe('charts/dpready', { concurrency: false }, () => {
     await assert.rejects(patch({ spec: { activeDeadlineSeconds: 5 } }), (e: { stderr?: string }) => /Forbidden|forbidden|nothing else/.test(e.stderr ?? ''));
     // The same patches as an administrator go through: it is this identity that is confined.
     await cp.kubectl(['-n', ns, 'patch', 'pod', 'p', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { app: 'y' } } })]);
+  });
+
+  test('on pods/status the controller may change only its own condition: a label sent there is refused', async () => {
+    const cp = cluster();
+    const ns = uniqueName('vap-status');
+    await cp.ensureNamespace(ns);
+    await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'p', labels: { app: 'x' } }, spec: { schedulerName: 'none', containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } } }));
+    const patch = (body: object) => cp.kubectl(['-n', ns, 'patch', 'pod', 'p', '--subresource=status', '--type=strategic', '-p', JSON.stringify(body), `--as=${SA}`]);
+    const ours = { type: 'perf.github.com/datapath-ready', status: 'False', reason: 'Pending', message: 'waiting' };
+    // The policy reaches the API server's admission a moment after it is created: retry the first refusal.
+    await eventually('label change through pods/status refused', () => patch({ metadata: { labels: { app: 'stolen' } } })
+      .then(() => false, (e: { stderr?: string }) => /may not change a pod's metadata through pods\/status/.test(e.stderr ?? '')));
+    await assert.rejects(patch({ metadata: { annotations: { owner: 'me' } } }), (e: { stderr?: string }) => /pods\/status/.test(e.stderr ?? ''));
+    await assert.rejects(patch({ status: { conditions: [{ type: 'Ready', status: 'True' }] } }),
+      (e: { stderr?: string }) => /only change the perf\.github\.com\/datapath-ready condition/.test(e.stderr ?? ''));
+    await assert.rejects(patch({ status: { podIP: '10.9.9.9', podIPs: [{ ip: '10.9.9.9' }] } }), (e: { stderr?: string }) => /datapath-ready condition/.test(e.stderr ?? ''));
+    // What the controller does (src/controller/status-patcher.ts) goes through.
+    await patch({ status: { conditions: [ours] } });
+    await patch({ status: { conditions: [{ ...ours, status: 'True', reason: 'Ready' }] } });
+    const p = await core(cp).readNamespacedPod({ namespace: ns, name: 'p' });
+    assert.equal(p.metadata!.labels!.app, 'x');
+    assert.equal(p.status!.conditions!.find((c) => c.type === ours.type)?.status, 'True');
+  });
+
+  test('the controller may change only caBundle of its MutatingWebhookConfiguration: widening the rules is refused', async () => {
+    const cp = cluster();
+    const patch = (ops: object[]) => cp.kubectl(['patch', 'mutatingwebhookconfiguration', 'dpready', '--type=json', '-p', JSON.stringify(ops), `--as=${SA}`]);
+    await eventually('widening the rules refused', () => patch([{ op: 'add', path: '/webhooks/0/rules/0/resources/-', value: 'secrets' }])
+      .then(() => false, (e: { stderr?: string }) => /only change webhooks\[\*\]\.clientConfig\.caBundle/.test(e.stderr ?? '')));
+    const refused = (e: { stderr?: string }) => /caBundle/.test(e.stderr ?? '');
+    await assert.rejects(patch([{ op: 'replace', path: '/webhooks/0/namespaceSelector', value: {} }]), refused);
+    await assert.rejects(patch([{ op: 'remove', path: '/webhooks/1/objectSelector' }]), refused);
+    await assert.rejects(patch([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' }]), refused);
+    await assert.rejects(patch([{ op: 'replace', path: '/webhooks/0/clientConfig/service/path', value: '/elsewhere' }]), refused);
+    await assert.rejects(patch([{ op: 'remove', path: '/webhooks/1' }]), refused);
+    // caBundle is what the controller keeps (src/webhook/cert-keeper.ts): allowed.
+    await patch([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from('not yet a CA').toString('base64') }]);
+    const mwc = await cp.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dpready' });
+    assert.deepEqual(mwc.webhooks![0]!.rules![0]!.resources, ['pods']);
   });
 
   test('the controller pod passes the restricted Pod Security level', async () => {
