@@ -33,6 +33,8 @@ export const ErrorCodes = {
   DPR_BAD_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'bad request' },
   /** A pod-bound token was shown to the report endpoint, but it does not entitle this request. */
   DPR_FORBIDDEN: { exitCode: 4, httpStatus: 403, summary: 'forbidden' },
+  /** The report endpoint has too many token reviews in flight; Retry-After says when to come back. */
+  DPR_THROTTLED: { exitCode: 4, httpStatus: 429, summary: 'too many requests' },
   /** --api-token-file is set and the request has no valid bearer token. */
   DPR_UNAUTHORIZED: { exitCode: 4, httpStatus: 401, summary: 'unauthorized' },
   DPR_NOT_FOUND: { exitCode: 4, httpStatus: 404, summary: 'no such route' },

@@ -16,7 +16,8 @@ export interface HttpsCall {
   agent: Agent;
 }
 
-export interface HttpsAnswer { status: number; text: string }
+/** retryAfter: the Retry-After header, when the server sent one (a 429 from the controller). */
+export interface HttpsAnswer { status: number; text: string; retryAfter?: string }
 
 let https: Promise<typeof import('node:https')> | undefined;
 const loadHttps = () => (https ??= import('node:https'));
@@ -38,7 +39,11 @@ export async function httpsCall(c: HttpsCall): Promise<HttpsAnswer> {
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => { c.signal.removeEventListener('abort', onAbort); resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }); });
+      res.on('end', () => {
+        c.signal.removeEventListener('abort', onAbort);
+        const retryAfter = res.headers['retry-after'];
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(retryAfter !== undefined ? { retryAfter } : {}) });
+      });
       res.on('error', fail);
     });
     const onAbort = () => { req.destroy(); reject(reasonOf(c.signal)); };

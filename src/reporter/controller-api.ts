@@ -16,6 +16,11 @@ export interface ControllerApiOptions {
   ca: string;
 }
 
+/** Retry-After in seconds (the only form the controller sends), capped: a bad header must not stall the reporter. */
+export function retryAfterMs(header: string | null | undefined): number | undefined {
+  return typeof header === 'string' && /^\d{1,4}$/.test(header.trim()) ? Math.min(Number(header) * 1000, 30_000) : undefined;
+}
+
 export async function controllerPodApi(o: ControllerApiOptions): Promise<PodApi & { close(): void }> {
   const url = new URL(o.url);
   const agent = await httpsAgent(o.ca);
@@ -45,7 +50,7 @@ export async function controllerPodApi(o: ControllerApiOptions): Promise<PodApi 
     if (answer.status < 200 || answer.status >= 300) {
       // Same rule as for the API server: no answer, throttling and server errors are retried.
       const s = answer.status;
-      throw new PodApiError(`controller HTTP ${s}: ${statusMessage(answer.text)}`, s === 408 || s === 429 || s >= 500, s);
+      throw new PodApiError(`controller HTTP ${s}: ${statusMessage(answer.text)}`, s === 408 || s === 429 || s >= 500, s, retryAfterMs(answer.retryAfter));
     }
     return answer.text ? JSON.parse(answer.text) : {};
   };

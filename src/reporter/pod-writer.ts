@@ -30,7 +30,8 @@ export interface RetryOptions {
  * controller-api.ts); `code` is the HTTP status when the server answered.
  */
 export class PodApiError extends Error {
-  constructor(message: string, readonly retryable: boolean, readonly code?: number) {
+  /** retryAfterMs: the server's Retry-After (429 from the controller's report endpoint); the next try waits at least this. */
+  constructor(message: string, readonly retryable: boolean, readonly code?: number, readonly retryAfterMs?: number) {
     super(message);
   }
 }
@@ -109,7 +110,8 @@ export async function withRetry<T>(what: string, call: (signal: AbortSignal) => 
     if (!isRetryable(error)) {
       throw new DpreadyError('DPR_API_FAILURE', `${what}: ${text} (not retried)`, { cause: error });
     }
-    const delayMs = backoffDelay(attempt, backoff);
+    // The server's Retry-After (429) is a floor: coming back sooner only earns another 429.
+    const delayMs = Math.max(backoffDelay(attempt, backoff), (error as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 0);
     if (clock.now() + delayMs >= opts.until) {
       throw new DpreadyError('DPR_API_FAILURE', `${what}: ${text} (gave up after ${attempt} attempts at the deadline)`, { cause: error });
     }

@@ -86,6 +86,7 @@ export function startAdoption(kc: k8s.KubeConfig, s: WebhookSettings, controller
     app = await buildWebhookApp({
       core, authn: kc.makeApiClient(k8s.AuthenticationV1Api), metrics: controller.metrics, webhookMetrics: wm, log, apiTimeoutMs: opts.apiTimeoutMs,
       now: () => clock.now(),
+      gatedInCache: (uid) => controller.store.get(uid)?.hasGate,
       inject: () => ({ reporterImage: s.reporterImage, reportUrl: s.reportUrl, caBundle: keeper.bundle!.caBundle,
         ...(s.defaultTarget !== undefined ? { defaultTarget: s.defaultTarget } : {}),
         ...(s.probeTimeout !== undefined ? { defaultProbeTimeout: s.probeTimeout } : {}), excludedNamespaces: s.excludedNamespaces,

@@ -5,7 +5,12 @@
 // worth nothing against the API server (wrong audience) and, here, only for its own pod.
 // The pure parts (who is this, is this body acceptable) are apart from the I/O.
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
-import { ANNOTATION_PREFIX } from '../contract.ts';
+import { ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PREFIX, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START } from '../contract.ts';
+
+/** The annotations a reporter writes (the contract), and nothing else under the prefix. */
+export const REPORT_ANNOTATIONS: readonly string[] = [ANNOTATION_START, ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_FAILURE, ANNOTATION_RECEIVE_TS];
+/** Per value: a timestamp is ~30 bytes, probe details of a few targets well under 2 KiB. */
+export const REPORT_VALUE_LIMIT = 4 * 1024;
 
 export interface BoundPod { namespace: string; name: string; uid: string; serviceAccount: string }
 
@@ -28,7 +33,7 @@ export function boundPodOf(status: V1TokenReviewStatus | undefined, audience: st
 
 export type AnnotationBody = { ok: true; annotations: Record<string, string | null> } | { ok: false; message: string };
 
-/** The reporter's merge patch, reduced to what it may change: annotations under perf.github.com/. */
+/** The reporter's merge patch, reduced to what it may change: the contract's annotations, each value bounded. */
 export function checkAnnotationPatch(body: unknown): AnnotationBody {
   const ann = (body as { metadata?: { annotations?: unknown } } | null)?.metadata?.annotations;
   if (typeof ann !== 'object' || ann === null || Array.isArray(ann)) return { ok: false, message: 'expected {"metadata":{"annotations":{...}}}' };
@@ -38,7 +43,9 @@ export function checkAnnotationPatch(body: unknown): AnnotationBody {
   const out: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(ann)) {
     if (!k.startsWith(ANNOTATION_PREFIX)) return { ok: false, message: `annotation ${k} is not under ${ANNOTATION_PREFIX}` };
+    if (!REPORT_ANNOTATIONS.includes(k)) return { ok: false, message: `annotation ${k} is not one a reporter writes (${REPORT_ANNOTATIONS.join(', ')})` };
     if (v !== null && typeof v !== 'string') return { ok: false, message: `annotation ${k}: expected a string or null` };
+    if (typeof v === 'string' && Buffer.byteLength(v) > REPORT_VALUE_LIMIT) return { ok: false, message: `annotation ${k}: ${Buffer.byteLength(v)} bytes, at most ${REPORT_VALUE_LIMIT}` };
     out[k] = v;
   }
   if (Object.keys(out).length === 0) return { ok: false, message: 'no annotations in the patch' };

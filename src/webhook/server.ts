@@ -3,17 +3,18 @@
 // leader or not: admission must not wait for an election, and annotation writes are merge
 // patches of our own keys that any replica may send.
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PatchStrategy, type AuthenticationV1Api, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ErrorCode } from '../errors.ts';
 import { callOptions, describeKubeError, errorLabel, httpStatus } from '../kube/request-options.ts';
 import type { Logger } from '../controller/controller.ts';
 import type { Metrics } from '../controller/metrics.ts';
-import { REPORT_AUDIENCE } from '../contract.ts';
+import { CONDITION_TYPE, INJECTED_ANNOTATION, REPORT_AUDIENCE } from '../contract.ts';
 import type { TlsBundle } from './certs.ts';
 import { decideInjection, type InjectSettings } from './inject.ts';
-import { boundPodOf, checkAnnotationPatch, ownAnnotations, type BoundPod } from './report.ts';
+import { checkAnnotationPatch, ownAnnotations, type BoundPod } from './report.ts';
+import { TokenReviewer } from './token-reviews.ts';
 
 export function webhookMetrics(registry: Registry) {
   const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
@@ -28,7 +29,7 @@ export function webhookMetrics(registry: Registry) {
       name: 'dpready_webhook_pods_not_injected_total', help: 'Pods that asked for injection but were created without the gate (webhook unreachable or skipped), by namespace.',
       labelNames: ['namespace'] as const, registers: [registry] })),
     reports: get('dpready_reports_total', () => new Counter({
-      name: 'dpready_reports_total', help: 'Reporter requests to the report endpoint, by method and result (written, read, unauthorized, forbidden, invalid, error).',
+      name: 'dpready_reports_total', help: 'Reporter requests to the report endpoint, by method and result (written, read, unauthorized, forbidden, throttled, invalid, error).',
       labelNames: ['method', 'result'] as const, registers: [registry] })),
   };
 }
@@ -43,6 +44,26 @@ export interface WebhookServerDeps {
   log: Logger;
   apiTimeoutMs: number;
   now?: () => number;
+  /** Whether the controller's pod cache holds this pod with the readiness gate; undefined when it has not seen it. */
+  gatedInCache?: (uid: string) => boolean | undefined;
+  /** Injected by tests; by default one with the bounds of token-reviews.ts. */
+  reviewer?: TokenReviewer;
+}
+
+/** A report is a few hundred bytes of annotations; nothing near this is legitimate. */
+export const REPORT_BODY_LIMIT = 16 * 1024;
+const RETRY_AFTER_S = 1;
+
+/** The token of "Authorization: Bearer <jwt>", or undefined when the header is missing or not of that shape. */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (!h || h.length > 16 * 1024) return undefined;
+  return /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+) *$/i.exec(h)?.[1];
+}
+
+/** The pod asked for dpready: it lists the gate, or the webhook stamped it. */
+export function asksForReports(p: V1Pod): boolean {
+  return (p.spec?.readinessGates ?? []).some((g) => g.conditionType === CONDITION_TYPE) || p.metadata?.annotations?.[INJECTED_ANNOTATION] !== undefined;
 }
 
 interface AdmissionReview {
@@ -93,25 +114,44 @@ export async function buildWebhookApp(deps: WebhookServerDeps, tls?: TlsBundle):
     }
   });
 
+  const reviewer = deps.reviewer ?? new TokenReviewer({
+    audience: REPORT_AUDIENCE, now,
+    review: async (token) => {
+      try {
+        const tr = await deps.authn.createTokenReview({ body: { spec: { token, audiences: [REPORT_AUDIENCE] } } }, callOptions({ timeoutMs: deps.apiTimeoutMs }));
+        deps.metrics.writes.inc({ resource: 'tokenreviews', verb: 'create' });
+        return tr.status;
+      } catch (err) {
+        deps.metrics.writeErrors.inc({ resource: 'tokenreviews', code: errorLabel(err) });
+        throw err;
+      }
+    },
+  });
+
+  // Runs before the body is read (onRequest): no bearer token of a JWT's shape, no parsing at all.
+  const requireBearer = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (bearerToken(req.raw) !== undefined) return;
+    wm.reports.inc({ method: req.method, result: 'unauthorized' });
+    return sendError(reply, 401, 'DPR_UNAUTHORIZED', 'a pod-bound token for the audience dpready.perf.github.com is required (Authorization: Bearer <token>)');
+  };
+  const reportRoute = { bodyLimit: REPORT_BODY_LIMIT, onRequest: requireBearer };
+
   const authenticate = async (req: { raw: IncomingMessage }, reply: FastifyReply, method: string): Promise<BoundPod | undefined> => {
-    const m = /^Bearer +(\S+) *$/i.exec(req.raw.headers.authorization ?? '');
-    if (!m) {
-      wm.reports.inc({ method, result: 'unauthorized' });
-      void sendError(reply, 401, 'DPR_UNAUTHORIZED', 'a pod-bound token for the audience dpready.perf.github.com is required');
-      return undefined;
-    }
-    let status;
+    let review;
     try {
-      const tr = await deps.authn.createTokenReview({ body: { spec: { token: m[1]!, audiences: [REPORT_AUDIENCE] } } }, callOptions({ timeoutMs: deps.apiTimeoutMs }));
-      deps.metrics.writes.inc({ resource: 'tokenreviews', verb: 'create' });
-      status = tr.status;
+      review = await reviewer.review(bearerToken(req.raw)!);
     } catch (err) {
-      deps.metrics.writeErrors.inc({ resource: 'tokenreviews', code: errorLabel(err) });
       wm.reports.inc({ method, result: 'error' });
       void sendError(reply, 503, 'DPR_API_FAILURE', `TokenReview failed: ${describeKubeError(err)}`);
       return undefined;
     }
-    const id = boundPodOf(status, REPORT_AUDIENCE);
+    if (review.busy) {
+      // Too many reviews in flight: a flood, or a burst of reporters. Come back shortly.
+      wm.reports.inc({ method, result: 'throttled' });
+      void sendError(reply.header('retry-after', String(RETRY_AFTER_S)), 429, 'DPR_THROTTLED', `too many token reviews in flight; retry in ${RETRY_AFTER_S} s`);
+      return undefined;
+    }
+    const id = review.identity;
     if (!id.ok) {
       wm.reports.inc({ method, result: id.status === 401 ? 'unauthorized' : 'forbidden' });
       void sendError(reply, id.status, id.status === 401 ? 'DPR_UNAUTHORIZED' : 'DPR_FORBIDDEN', id.message);
@@ -120,12 +160,28 @@ export async function buildWebhookApp(deps: WebhookServerDeps, tls?: TlsBundle):
     return id.pod;
   };
 
-  app.get('/report/v1/annotations', async (req, reply) => {
+  /** Only pods that asked for dpready report: the gate, or the webhook's stamp. From the cache, or one read when it has not seen the pod yet. */
+  const mayReport = async (pod: BoundPod, read?: V1Pod): Promise<'yes' | 'no' | 'gone'> => {
+    const cached = read ? undefined : deps.gatedInCache?.(pod.uid);
+    if (cached === true) return 'yes';
+    const p = read ?? await deps.core.readNamespacedPod({ name: pod.name, namespace: pod.namespace }, callOptions({ timeoutMs: deps.apiTimeoutMs }));
+    if (p.metadata?.uid !== pod.uid) return 'gone';
+    return asksForReports(p) ? 'yes' : 'no';
+  };
+  const notAllowed = (reply: FastifyReply, pod: BoundPod, method: string) => {
+    wm.reports.inc({ method, result: 'forbidden' });
+    return sendError(reply, 403, 'DPR_FORBIDDEN', `pod ${pod.namespace}/${pod.name} has neither the readiness gate ${CONDITION_TYPE} nor the annotation ${INJECTED_ANNOTATION}: it does not report to dpready`);
+  };
+  const gone = (reply: FastifyReply, pod: BoundPod) => sendError(reply, 404, 'DPR_NOT_FOUND', `pod ${pod.namespace}/${pod.name} with uid ${pod.uid} is gone`);
+
+  app.get('/report/v1/annotations', reportRoute, async (req, reply) => {
     const pod = await authenticate(req, reply, 'GET');
     if (!pod) return reply;
     try {
       const p = await deps.core.readNamespacedPod({ name: pod.name, namespace: pod.namespace }, callOptions({ timeoutMs: deps.apiTimeoutMs }));
-      if (p.metadata?.uid !== pod.uid) return sendError(reply, 404, 'DPR_NOT_FOUND', `pod ${pod.namespace}/${pod.name} with uid ${pod.uid} is gone`);
+      const may = await mayReport(pod, p);
+      if (may === 'gone') return gone(reply, pod);
+      if (may === 'no') return notAllowed(reply, pod, 'GET');
       wm.reports.inc({ method: 'GET', result: 'read' });
       return { namespace: pod.namespace, name: pod.name, uid: pod.uid, annotations: ownAnnotations(p.metadata?.annotations) };
     } catch (err) {
@@ -133,7 +189,7 @@ export async function buildWebhookApp(deps: WebhookServerDeps, tls?: TlsBundle):
     }
   });
 
-  app.patch('/report/v1/annotations', async (req, reply) => {
+  app.patch('/report/v1/annotations', reportRoute, async (req, reply) => {
     const pod = await authenticate(req, reply, 'PATCH');
     if (!pod) return reply;
     const body = checkAnnotationPatch(req.body);
@@ -142,6 +198,9 @@ export async function buildWebhookApp(deps: WebhookServerDeps, tls?: TlsBundle):
       return sendError(reply, 400, 'DPR_BAD_REQUEST', body.message);
     }
     try {
+      const may = await mayReport(pod);
+      if (may === 'gone') return gone(reply, pod);
+      if (may === 'no') return notAllowed(reply, pod, 'PATCH');
       // metadata.uid makes the patch conditional: a new pod of the same name is not touched (422).
       await deps.core.patchNamespacedPod({ name: pod.name, namespace: pod.namespace, body: { metadata: { uid: pod.uid, annotations: body.annotations } } },
         callOptions({ timeoutMs: deps.apiTimeoutMs, patch: PatchStrategy.MergePatch }));
@@ -157,9 +216,7 @@ export async function buildWebhookApp(deps: WebhookServerDeps, tls?: TlsBundle):
   const apiFailure = (reply: FastifyReply, err: unknown, pod: BoundPod, method: string) => {
     const code = httpStatus(err);
     wm.reports.inc({ method, result: 'error' });
-    if (code === 404 || code === 409 || (code === 422 && /uid/i.test(String((err as { body?: unknown }).body)))) {
-      return sendError(reply, 404, 'DPR_NOT_FOUND', `pod ${pod.namespace}/${pod.name} with uid ${pod.uid} is gone`);
-    }
+    if (code === 404 || code === 409 || (code === 422 && /uid/i.test(String((err as { body?: unknown }).body)))) return gone(reply, pod);
     deps.log.warn({ pod: `${pod.namespace}/${pod.name}`, err: describeKubeError(err) }, 'report could not be written');
     // 503: the reporter retries these (its backoff), as it would the API server's own errors.
     return sendError(reply, 503, 'DPR_API_FAILURE', `Kubernetes API: ${describeKubeError(err)}`);

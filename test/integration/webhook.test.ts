@@ -7,6 +7,7 @@
 // that opts out is untouched. The report endpoint takes only pod-bound tokens for its audience.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,7 +180,7 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
     const ns = uniqueName('report');
     await cp.ensureNamespace(ns);
     const pod = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
-      metadata: { name: 'app' }, spec: { schedulerName: 'none', containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } }));
+      metadata: { name: 'app' }, spec: { schedulerName: 'none', readinessGates: [{ conditionType: CONDITION_TYPE }], containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } }));
     const mint = async (audiences: string[], bound: boolean) => (await core(cp).createNamespacedServiceAccountToken({ name: 'default', namespace: ns, body: {
       spec: { audiences, expirationSeconds: 600, ...(bound ? { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'app', uid: pod.metadata!.uid! } } : {}) },
     } })).status!.token!;
@@ -194,8 +195,12 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
     assert.deepEqual((await ok.json() as { name: string }).name, 'app');
     const got = await call(good, 'GET');
     assert.deepEqual((await got.json() as { annotations: object }).annotations, { [ANNOTATION_START]: '2026-11-30T12:00:00.000Z' });
-    // Nothing outside perf.github.com/ can be written through it.
+    // Nothing outside perf.github.com/ can be written through it, nor a key the contract does not define, nor a huge value.
     assert.equal((await call(good, 'PATCH', { metadata: { annotations: { 'team/owner': 'x' } } })).status, 400);
+    assert.equal((await call(good, 'PATCH', { metadata: { annotations: { 'perf.github.com/anything': 'x' } } })).status, 400);
+    assert.equal((await call(good, 'PATCH', { metadata: { annotations: { [ANNOTATION_START]: 'x'.repeat(5_000) } } })).status, 400);
+    // A body past the route's 16 KiB limit is refused unread.
+    assert.equal((await call(good, 'PATCH', { metadata: { annotations: { [ANNOTATION_START]: 'x'.repeat(20_000) } } })).status, 413);
     assert.equal((await call(good, 'PATCH', { metadata: { annotations: { [ANNOTATION_START]: 'x' }, labels: { a: 'b' } } })).status, 400);
     // The API server's own audience is not ours, an unbound token names no pod, garbage is garbage.
     assert.equal((await call(await mint([], true))).status, 401);
@@ -206,6 +211,43 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
       headers: { authorization: `Bearer ${good}` } });
     assert.equal(res.status, 401);
     await agent.close();
+  });
+
+  test('a pod without the gate, in another namespace, cannot report: no annotation written, no result created', async () => {
+    const ns = uniqueName('ungated');
+    await cp.ensureNamespace(ns);
+    const pod = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'rogue' }, spec: { schedulerName: 'none', containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } }));
+    const token = (await core(cp).createNamespacedServiceAccountToken({ name: 'default', namespace: ns, body: {
+      spec: { audiences: [REPORT_AUDIENCE], expirationSeconds: 600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'rogue', uid: pod.metadata!.uid! } } } })).status!.token!;
+    const agent = new Agent({ connect: { ca: adoption.bundle!.caBundle } });
+    const now = new Date().toISOString();
+    const res = await fetch(`${url}/report/v1/annotations`, { method: 'PATCH', dispatcher: agent,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { annotations: { [ANNOTATION_START]: now, [ANNOTATION_DP_READY]: now } } }) });
+    assert.equal(res.status, 403, await res.clone().text());
+    assert.match((await res.json() as { message: string }).message, /neither the readiness gate/);
+    assert.equal((await fetch(`${url}/report/v1/annotations`, { dispatcher: agent, headers: { authorization: `Bearer ${token}` } })).status, 403);
+    await agent.close();
+    const p = await core(cp).readNamespacedPod({ namespace: ns, name: 'rogue' });
+    assert.equal(p.metadata!.annotations?.[ANNOTATION_START], undefined);
+    // Had the annotations been written, the controller would track the pod and record a result within moments.
+    await new Promise((r) => setTimeout(r, 2_000));
+    await assert.rejects(custom(cp).getNamespacedCustomObject({ group: 'perf.github.com', version: 'v1', plural: 'datapathresults', namespace: 'default',
+      name: resultName(pod.metadata!.uid!) }), (e: { code?: number }) => e.code === 404);
+  });
+
+  test('a report without a bearer token is refused before its body is read', async () => {
+    // Headers announce 1 MiB and no body byte is ever sent: the answer cannot have waited for it.
+    const u = new URL(url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest({ host: u.hostname, port: Number(u.port), method: 'PATCH', path: '/report/v1/annotations', ca: adoption.bundle!.caBundle,
+        headers: { 'content-type': 'application/json', 'content-length': String(1 << 20) } }, (res) => { resolve(res.statusCode!); res.resume(); req.destroy(); });
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => reject(new Error('no answer within 5 s: the server waited for the body')), 5_000).unref();
+    });
+    assert.equal(status, 401);
   });
 
   test('a pod that opts out is untouched', async () => {

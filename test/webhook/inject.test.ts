@@ -128,8 +128,12 @@ describe('report endpoint decisions', () => {
     assert.equal(user.ok || user.status, 403);
   });
   test('only annotations under perf.github.com/ may be written', () => {
-    assert.deepEqual(checkAnnotationPatch({ metadata: { annotations: { [ANNOTATION_START]: 't', 'perf.github.com/x': null } } }),
-      { ok: true, annotations: { [ANNOTATION_START]: 't', 'perf.github.com/x': null } });
+    assert.deepEqual(checkAnnotationPatch({ metadata: { annotations: { [ANNOTATION_START]: 't', 'perf.github.com/datapath-failure': null } } }),
+      { ok: true, annotations: { [ANNOTATION_START]: 't', 'perf.github.com/datapath-failure': null } });
+    // Only the keys the contract defines, each value bounded.
+    assert.match((checkAnnotationPatch({ metadata: { annotations: { 'perf.github.com/x': 'y' } } }) as { message: string }).message, /not one a reporter writes/);
+    assert.match((checkAnnotationPatch({ metadata: { annotations: { [ANNOTATION_START]: 'x'.repeat(4097) } } }) as { message: string }).message, /4097 bytes, at most 4096/);
+    assert.equal(checkAnnotationPatch({ metadata: { annotations: { [ANNOTATION_START]: 'x'.repeat(4096) } } }).ok, true);
     assert.equal(checkAnnotationPatch({ metadata: { annotations: { 'app/owner': 'me' } } }).ok, false);
     assert.equal(checkAnnotationPatch({ metadata: { annotations: { [ANNOTATION_START]: 't' }, labels: { a: 'b' } } }).ok, false);
     assert.equal(checkAnnotationPatch({ metadata: { annotations: { [ANNOTATION_START]: 't' } }, spec: {} }).ok, false);
