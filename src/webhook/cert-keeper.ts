@@ -73,6 +73,11 @@ export class CertKeeper {
           ...(secret?.metadata?.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}) },
         type: 'kubernetes.io/tls', data: secretData(next),
       };
+      // A new CA is published in caBundle before any replica serves a leaf it signs (they load
+      // the Secret): the API server trusts it first. Losing the write race below is harmless:
+      // the bundle keeps the previous CA and the winner's chain is cross-signed by it; the
+      // patch after the loop settles caBundle on the winner's.
+      if (due === 'ca' && stored) await this.patchCaBundle(next);
       try {
         if (secret) await core.replaceNamespacedSecret({ name, namespace, body }, opts);
         else await core.createNamespacedSecret({ namespace, body }, opts);

@@ -2,10 +2,14 @@
 // it signs, and the pure rule for when to renew them. Node can parse X.509 but not issue it,
 // so node-forge signs; keys come from Node's own (native, fast) generator.
 //
-// Rotation keeps the API server trusting us throughout: the bundle given to caBundle holds
-// the new CA and, until it expires, the previous one, and the serving certificate is always
-// signed by the newest CA.
+// Rotation keeps every client trusting us throughout: the bundle given to caBundle holds the new
+// CA and, until it expires, the previous one; the serving certificate is signed by the newest
+// CA, and the server presents it with the new CA cross-signed by the previous one. So a client
+// whose trust was fixed before the rotation (an injected reporter's DPREADY_REPORT_CA, fixed at
+// its pod's admission; the API server before caBundle is patched) still verifies the chain
+// leaf -> new CA (cross-signed) -> previous CA, until the previous CA expires.
 import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import forge from 'node-forge';
 
 export interface TlsBundle {
@@ -14,6 +18,7 @@ export interface TlsBundle {
   /** The newest CA, which signs serving certificates. */
   caCert: string;
   caKey: string;
+  /** PEM chain: the serving certificate, then (after a CA rotation) the newest CA cross-signed by the previous one. */
   tlsCert: string;
   tlsKey: string;
 }
@@ -30,13 +35,13 @@ function keyPair(): { publicKey: string; privateKey: string } {
 }
 
 function sign(opts: { subjectCn: string; publicKey: string; issuer?: { cert: string; key: string }; signerKey: string;
-  now: number; lifetimeMs: number; ca: boolean; names?: string[] }): string {
+  now: number; lifetimeMs: number; ca: boolean; names?: string[]; notAfter?: number }): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(opts.publicKey);
   // Positive, 16 random bytes: unique enough that two replicas racing never collide.
   cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
   cert.validity.notBefore = new Date(opts.now - BACKDATE_MS);
-  cert.validity.notAfter = new Date(opts.now + opts.lifetimeMs);
+  cert.validity.notAfter = new Date(opts.notAfter ?? opts.now + opts.lifetimeMs);
   const subject = [{ name: 'commonName', value: opts.subjectCn }, { name: 'organizationName', value: 'dpready' }];
   cert.setSubject(subject);
   cert.setIssuer(opts.issuer ? forge.pki.certificateFromPem(opts.issuer.cert).subject.attributes : subject);
@@ -58,6 +63,13 @@ export function createCa(now: number): { cert: string; key: string } {
   const { publicKey, privateKey } = keyPair();
   const cert = sign({ subjectCn: `dpready-webhook-ca-${now}`, publicKey, signerKey: privateKey, now, lifetimeMs: CA_LIFETIME_MS, ca: true });
   return { cert, key: privateKey };
+}
+
+/** The new CA's name and key, signed by the previous CA: the bridge for clients that trust only the previous one. Valid as long as the previous CA. */
+export function crossSign(next: { cert: string }, prev: { cert: string; key: string }, now: number): string {
+  const cn = forge.pki.certificateFromPem(next.cert).subject.getField('CN').value as string;
+  const publicKey = new X509Certificate(next.cert).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  return sign({ subjectCn: cn, publicKey, issuer: prev, signerKey: prev.key, now, lifetimeMs: 0, ca: true, notAfter: Date.parse(new X509Certificate(prev.cert).validTo) });
 }
 
 export function issueServing(ca: { cert: string; key: string }, names: string[], now: number): { cert: string; key: string } {
@@ -82,15 +94,21 @@ export function renewalNeeded(b: TlsBundle | undefined, names: string[], now: nu
   let ca: X509Certificate, serving: X509Certificate;
   try {
     ca = new X509Certificate(b.caCert);
-    serving = new X509Certificate(b.tlsCert);
+    serving = new X509Certificate(splitPem(b.tlsCert)[0] ?? '');
   } catch {
     return 'ca';
   }
   if (nearEnd(ca, now)) return 'ca';
   if (nearEnd(serving, now) || !serving.checkIssued(ca) || !serving.verify(ca.publicKey)) return 'serving';
-  const sans = (serving.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, ''));
-  if (!names.every((n) => sans.includes(n))) return 'serving';
+  const sans = (serving.subjectAltName ?? '').split(', ').map((s) => canonicalName(s.replace(/^(DNS|IP Address):/, '')));
+  if (!names.every((n) => sans.includes(canonicalName(n)))) return 'serving';
   return 'none';
+}
+
+/** IPs in one spelling (the certificate prints 0:0:0:0:0:0:0:1 for ::1): otherwise renewal would run at every sync. */
+function canonicalName(n: string): string {
+  if (isIP(n) !== 6) return n.toLowerCase();
+  return new URL(`http://[${n}]/`).hostname.slice(1, -1);
 }
 
 function nearEnd(c: X509Certificate, now: number): boolean {
@@ -102,11 +120,16 @@ function nearEnd(c: X509Certificate, now: number): boolean {
 export function renew(prev: TlsBundle | undefined, what: Exclude<Renewal, 'none'>, names: string[], now: number): TlsBundle {
   const ca = what === 'ca' || !prev ? createCa(now) : { cert: prev.caCert, key: prev.caKey };
   const serving = issueServing(ca, names, now);
+  const valid = (pem: string) => { try { return Date.parse(new X509Certificate(pem).validTo) > now; } catch { return false; } };
   const trusted = [ca.cert];
+  let bridge: string[] = [];
   if (what === 'ca' && prev) {
-    for (const pem of splitPem(prev.caBundle).slice(0, 1)) {
-      try { if (Date.parse(new X509Certificate(pem).validTo) > now) trusted.push(pem); } catch { /* unreadable: drop */ }
-    }
+    trusted.push(...splitPem(prev.caBundle).slice(0, 1).filter(valid));
+    // Only a previous CA we can still read and sign with; an unreadable one is simply replaced.
+    try { if (valid(prev.caCert)) bridge = [crossSign(ca, { cert: prev.caCert, key: prev.caKey }, now)]; } catch { bridge = []; }
+  } else if (prev) {
+    // A new serving certificate from the same CA keeps the bridge while it is valid.
+    bridge = splitPem(prev.tlsCert).slice(1).filter(valid);
   }
-  return { caBundle: trusted.join(''), caCert: ca.cert, caKey: ca.key, tlsCert: serving.cert, tlsKey: serving.key };
+  return { caBundle: trusted.join(''), caCert: ca.cert, caKey: ca.key, tlsCert: [serving.cert, ...bridge].join(''), tlsKey: serving.key };
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { AdmissionregistrationV1Api, CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { createMetrics } from '../../src/controller/metrics.ts';
 import { bundleFromSecret, CertKeeper } from '../../src/webhook/cert-keeper.ts';
-import { SERVING_LIFETIME_MS, type TlsBundle } from '../../src/webhook/certs.ts';
+import { CA_LIFETIME_MS, SERVING_LIFETIME_MS, type TlsBundle } from '../../src/webhook/certs.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
@@ -93,4 +93,25 @@ test('renewal: the serving certificate is replaced (resourceVersion checked) and
   assert.equal(second.caCert, first.caCert);
   assert.equal(loaded.length, 2);
   assert.ok(Date.parse(new X509Certificate(second.tlsCert).validTo) > clock.now() + SERVING_LIFETIME_MS * 0.9);
+});
+
+test('CA renewal: the new CA is published in caBundle before the Secret (and so any server) switches to a leaf it signs', async () => {
+  const clock = clockAt(NOW);
+  const f = fakes();
+  const loaded: TlsBundle[] = [];
+  const k = keeper(f, clock, loaded);
+  const first = await k.sync();
+  const order: string[] = [];
+  const origPatch = f.admission.patchMutatingWebhookConfiguration.bind(f.admission);
+  const origReplace = f.core.replaceNamespacedSecret.bind(f.core);
+  f.admission.patchMutatingWebhookConfiguration = (async (a: never) => { order.push('caBundle'); return origPatch(a); }) as never;
+  f.core.replaceNamespacedSecret = (async (a: never) => { order.push('secret'); return origReplace(a); }) as never;
+  const onBundle = loaded.length;
+  await clock.advance(CA_LIFETIME_MS * 0.7);
+  const second = await k.sync();
+  assert.notEqual(second.caCert, first.caCert);
+  assert.deepEqual(order, ['caBundle', 'secret']);
+  assert.equal(loaded.length, onBundle + 1);
+  // What was published first already trusts the new CA.
+  assert.equal(Buffer.from(f.webhooks[0]!.clientConfig.caBundle!, 'base64').toString(), second.caBundle);
 });
