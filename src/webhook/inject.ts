@@ -44,9 +44,10 @@ export type InjectDecision =
   | { inject: false; reason: SkipReason; message: string };
 
 /** Why a pod was not changed; `invalid` ones are the user's mistake and get an Event. */
-export type SkipReason = 'excluded-namespace' | 'opted-out' | 'already-gated' | 'has-reporter' | 'no-target' | 'invalid';
+export type SkipReason = 'excluded-namespace' | 'opted-out' | 'already-gated' | 'has-reporter' | 'unsupported' | 'no-target' | 'invalid';
 
 export const TOKEN_VOLUME = 'dpready-report-token';
+const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 export const TOKEN_DIR = '/var/run/secrets/dpready';
 /** The kubelet refreshes the projected token at 80% of this; 10 min is the API's minimum. */
 const TOKEN_SECONDS = 600;
@@ -59,6 +60,11 @@ export function decideInjection(pod: V1Pod, namespace: string, s: InjectSettings
   if (pod.spec?.readinessGates?.some((g) => g.conditionType === CONDITION_TYPE)) return skip('already-gated', 'the pod already lists the readiness gate');
   const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
   if (all.some((c) => c.name === REPORTER_CONTAINER)) return skip('has-reporter', `the pod already has a container named ${REPORTER_CONTAINER}`);
+  if (pod.spec?.volumes?.some((v) => v.name === TOKEN_VOLUME)) return skip('has-reporter', `the pod already has a volume named ${TOKEN_VOLUME}`);
+  // A mirror pod is the API's copy of a static pod: the kubelet runs the manifest, not this object.
+  if (ann[MIRROR_ANNOTATION] !== undefined) return skip('unsupported', 'a mirror (static) pod: the kubelet would not run an injected container');
+  // The reporter image is Linux only.
+  if (pod.spec?.os?.name === 'windows' || pod.spec?.nodeSelector?.['kubernetes.io/os'] === 'windows') return skip('unsupported', 'a Windows pod: the reporter image is Linux only');
 
   const target = ann[INJECT_TARGET_ANNOTATION] ?? s.defaultTarget;
   if (target === undefined) return skip('no-target', `no ${INJECT_TARGET_ANNOTATION} annotation and no default target`);

@@ -239,3 +239,15 @@ describe('decideInjection: the receive check', () => {
     assert.ok(!d.inject && d.reason === 'invalid' && /receive-port="99999": expected a port number/.test(d.message));
   });
 });
+
+describe('decideInjection leaves alone what it cannot or need not inject', () => {
+  const target = { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80' };
+  test('mirror pods, Windows pods, and pods that already have the token volume', () => {
+    const reason = (p: V1Pod) => { const d = decideInjection(p, 'apps', S, NOW); return d.inject ? 'injected' : d.reason; };
+    assert.equal(reason(pod({ annotations: { ...target, 'kubernetes.io/config.mirror': 'abc' } })), 'unsupported');
+    assert.equal(reason(pod({ annotations: target, spec: { os: { name: 'windows' } } })), 'unsupported');
+    assert.equal(reason(pod({ annotations: target, spec: { nodeSelector: { 'kubernetes.io/os': 'windows' } } })), 'unsupported');
+    assert.equal(reason(pod({ annotations: target, spec: { volumes: [{ name: 'dpready-report-token', emptyDir: {} }] } })), 'has-reporter');
+    assert.equal(reason(pod({ annotations: target, spec: { os: { name: 'linux' } } })), 'injected');
+  });
+});
