@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { PatchStrategy, type AuthenticationV1Api, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ErrorCode } from '../errors.ts';
-import { callOptions, describeKubeError, errorLabel, httpStatus } from '../kube/request-options.ts';
+import { apiStatus, callOptions, describeKubeError, errorLabel, httpStatus } from '../kube/request-options.ts';
 import type { Logger } from '../controller/controller.ts';
 import type { Metrics } from '../controller/metrics.ts';
 import { CONDITION_TYPE, INJECTED_ANNOTATION, REPORT_AUDIENCE } from '../contract.ts';
@@ -216,7 +216,11 @@ export async function buildWebhookApp(deps: WebhookServerDeps, tls?: TlsBundle):
   const apiFailure = (reply: FastifyReply, err: unknown, pod: BoundPod, method: string) => {
     const code = httpStatus(err);
     wm.reports.inc({ method, result: 'error' });
-    if (code === 404 || code === 409 || (code === 422 && /uid/i.test(String((err as { body?: unknown }).body)))) return gone(reply, pod);
+    const message = apiStatus(err)?.message ?? String((err as { body?: unknown }).body ?? '');
+    if (code === 404 || code === 409 || (code === 422 && /\buid\b/i.test(message))) return gone(reply, pod);
+    // A definite "no" from the API server (invalid, or refused by admission) will not change by retrying.
+    if (code === 400 || code === 422) return sendError(reply, 400, 'DPR_BAD_REQUEST', `Kubernetes API refused the patch: ${message}`);
+    if (code === 403) return sendError(reply, 403, 'DPR_FORBIDDEN', `Kubernetes API refused the patch: ${message}`);
     deps.log.warn({ pod: `${pod.namespace}/${pod.name}`, err: describeKubeError(err) }, 'report could not be written');
     // 503: the reporter retries these (its backoff), as it would the API server's own errors.
     return sendError(reply, 503, 'DPR_API_FAILURE', `Kubernetes API: ${describeKubeError(err)}`);
