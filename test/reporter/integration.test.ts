@@ -148,4 +148,21 @@ describe('reporter on the real control plane', { concurrency: false }, () => {
     assert.match(failure.message, /no success within 3s from http:\/\/127\.0\.0\.1:\d+\/healthz after \d+ attempts; last error: no answer within/);
     assert.ok(Date.parse(failure.ts) - Date.parse(a[ANNOTATION_START]!) >= 3_000);
   });
+  test('the policy checks the namespace too: granted patch elsewhere, the reporter still cannot patch a pod of the same name there', async () => {
+    const cp = cluster();
+    const other = uniqueName('rep-other');
+    await cp.ensureNamespace(other);
+    await core(cp).createNamespacedPod({ namespace: other, body: { metadata: { name: 'p1' }, spec: { schedulerName: 'none', containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } } });
+    // Someone binds the reporter's Role in another namespace to this namespace's reporter.
+    await cp.kubectl(['-n', other, 'create', 'role', 'dpready-reporter', '--verb=get,patch', '--resource=pods']);
+    await cp.kubectl(['-n', other, 'create', 'rolebinding', 'dpready-reporter', '--role=dpready-reporter', `--serviceaccount=${ns}:dpready-reporter`]);
+    const patch = () => asPod('p1').patchNamespacedPod({ name: 'p1', namespace: other, body: { metadata: { annotations: { [ANNOTATION_START]: new Date().toISOString() } } } }, mergePatch);
+    await eventually('RBAC allows, the policy refuses', async () => {
+      try { await patch(); return false; } catch (err) {
+        const e = err as { code?: number; body?: string };
+        return e.code === 403 && /may only patch the pod its token is bound to \(p1\), not p1 in namespace/.test(String(e.body));
+      }
+    }, 30_000, 250);
+    assert.equal((await core(cp).readNamespacedPod({ name: 'p1', namespace: other })).metadata!.annotations?.[ANNOTATION_START], undefined);
+  });
 });
