@@ -44,6 +44,8 @@ export interface AppDeps {
   registry: Registry;
   /** False until the result and pod caches have synced: /readyz answers 503 and data routes too. */
   isReady: () => boolean;
+  /** For /readyz only, after isReady: why this replica should get no traffic (its webhook not listening, shutting down), or undefined. */
+  notServing?: () => string | undefined;
   /** ms since epoch; durations in since/until count back from it. */
   now?: () => number;
   /** When set, every route but /healthz and /readyz needs `Authorization: Bearer <token>`. */
@@ -216,8 +218,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   api.get('/readyz', {
     schema: { summary: 'Readiness: 503 until the caches have synced; always open', tags: ['operations'], response: { 200: StatusSchema, 503: StatusSchema } },
   }, (_req, reply) => {
-    if (!deps.isReady()) reply.code(503);
-    return { status: deps.isReady() ? 'ok' : 'caches not synced' };
+    const why = !deps.isReady() ? 'caches not synced' : deps.notServing?.();
+    if (why) reply.code(503);
+    return { status: why ?? 'ok' };
   });
 
   return app;

@@ -13,6 +13,8 @@ export interface ControllerConfig extends ControllerSettings {
   listen: string;
   apiTokenFile?: string;
   logLevel: string;
+  /** On SIGTERM: readiness fails, and the process keeps serving this long before it closes. */
+  shutdownDelayMs: number;
   /** The injection webhook and report endpoint (--webhook-listen); undefined: off. */
   webhook?: WebhookSettings;
 }
@@ -36,6 +38,7 @@ export const CONTROLLER_USAGE = `usage: dpready controller [flags]
                                  Lease is --leader-elect-name with -shard-I appended (docs/scaling.md)
   --workers N                    condition writes (and, separately, result writes) in flight at once (default 64)
   --resync DURATION              re-examine every pod this often (default 5m)
+  --shutdown-delay DURATION      on SIGTERM, fail readiness and keep serving this long before closing (default 5s)
   --leader-elect                 elect one writer among replicas with a Lease (default off)
   --leader-elect-namespace NS    namespace of the Lease (default $POD_NAMESPACE, else dpready-system)
   --leader-elect-name NAME       name of the Lease (default dpready-controller)
@@ -65,7 +68,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       options: {
         kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'label-selector': { type: 'string' },
         'datapath-timeout': { type: 'string' }, 'timeout-policy': { type: 'string' }, 'pending-grace': { type: 'string' },
-        'result-ttl': { type: 'string' }, 'results-namespace': { type: 'string' }, 'ready-wait': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' },
+        'result-ttl': { type: 'string' }, 'results-namespace': { type: 'string' }, 'ready-wait': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' }, 'shutdown-delay': { type: 'string' },
         shards: { type: 'string' }, 'shard-index': { type: 'string' },
         'leader-elect': { type: 'boolean' }, 'leader-elect-namespace': { type: 'string' }, 'leader-elect-name': { type: 'string' },
         'leader-elect-lease-duration': { type: 'string' }, 'leader-elect-renew-deadline': { type: 'string' }, 'leader-elect-retry-period': { type: 'string' },
@@ -123,6 +126,8 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   if (leaseDurationMs < 1_000) bad('leader-elect-lease-duration', str('leader-elect-lease-duration')!, 'at least 1s');
   if (renewDeadlineMs >= leaseDurationMs) bad('leader-elect-renew-deadline', str('leader-elect-renew-deadline') ?? '10s', 'less than --leader-elect-lease-duration');
   if (retryPeriodMs >= renewDeadlineMs || retryPeriodMs < 100) bad('leader-elect-retry-period', str('leader-elect-retry-period') ?? '2s', 'at least 100ms and less than --leader-elect-renew-deadline');
+  const shutdownDelayMs = duration('shutdown-delay', '5s');
+  if (shutdownDelayMs > 60_000) bad('shutdown-delay', str('shutdown-delay')!, 'at most 1m (the pod\'s termination grace period must cover it)');
   const resyncMs = duration('resync', '5m');
   if (resyncMs < 1_000) bad('resync', str('resync')!, 'at least 1s');
 
@@ -134,6 +139,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
     pendingGraceMs: duration('pending-grace', '10s'),
     readyWaitMs: readyWaitMs(duration('ready-wait', '0s'), str('ready-wait')),
     apiTimeoutMs: duration('api-timeout', '10s'),
+    shutdownDelayMs,
     leaderElect: values['leader-elect'] === true,
     apiTokenFile: str('api-token-file'),
     webhook: withProbeTimeout(parseWebhookArgs(values, env.POD_NAMESPACE ?? 'dpready-system'), datapathTimeoutMs),

@@ -10,6 +10,7 @@ import { Controller, type Logger, type ResultListener } from './controller.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 import { clientNodeUser, type KubeConfigLite } from '../kube/kube-config.ts';
 import { podSource } from './pod-views.ts';
+import type { Adoption } from '../webhook/adoption.ts';
 
 export { KUBECONFIG_LOOKUP, loadKubeConfig } from './kubeconfig.ts';
 
@@ -49,10 +50,15 @@ export async function main(argv: string[]): Promise<number> {
   const index = new ResultIndex({ readySeen: (uid) => controller.readySeen(uid) });
   controller.addResultListener(indexListener(index, log));
   controller.addReadyListener((uid, ms) => index.noteReady(uid, ms));
+  // Set once the webhook is started (below); readiness reads it.
+  const webhook: { adoption?: Adoption } = {};
+  let draining = false;
   const api = await startApiServer({
     listen: cfg.listen, tokenFile: cfg.apiTokenFile,
     results: index, pods: podSource(controller.store), registry: controller.metrics.registry,
     isReady: () => controller.synced,
+    // The webhook is served by every replica: one whose listener is not up must not be in the Service.
+    notServing: () => (draining ? 'shutting down' : cfg.webhook && !webhook.adoption?.listening ? 'webhook not listening' : undefined),
   });
   log.info({ url: api.url, namespace: cfg.namespace || '(all)', labelSelector: cfg.labelSelector, leaderElect: cfg.leaderElect,
     datapathTimeoutMs: cfg.datapathTimeoutMs, timeoutPolicy: cfg.timeoutPolicy }, 'dpready controller starting');
@@ -63,9 +69,15 @@ export async function main(argv: string[]): Promise<number> {
   });
   // The webhook's calls are client-node's typed APIs: loaded only when it is on.
   const adoption = cfg.webhook ? (await import('../webhook/adoption.ts')).startAdoption(await toClientNodeConfig(kc), cfg.webhook, controller, log, { apiTimeoutMs: cfg.apiTimeoutMs }) : undefined;
+  webhook.adoption = adoption;
   void controller.start();
   await stopped;
-  log.info({}, 'shutting down');
+  // Drain: readiness fails first, so the Service (and the API server calling the webhook) moves
+  // to the other replicas, while this one keeps answering; only then does it close. With the
+  // chart's preStop sleep in front, an upgrade or a drain never leaves a pod uninjected.
+  draining = true;
+  log.info({ drainMs: cfg.shutdownDelayMs }, 'shutting down: readiness failed, draining');
+  await new Promise((r) => setTimeout(r, cfg.shutdownDelayMs));
   await adoption?.close();
   await controller.stop();
   await api.close();

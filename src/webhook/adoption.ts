@@ -19,6 +19,8 @@ export interface Adoption {
   /** Resolves once the server listens with a certificate: https://host:port */
   ready: Promise<string>;
   readonly bundle: TlsBundle | undefined;
+  /** True while the HTTPS server listens (readiness includes it). */
+  readonly listening: boolean;
   close(): Promise<void>;
 }
 
@@ -99,11 +101,14 @@ export function startAdoption(kc: k8s.KubeConfig, s: WebhookSettings, controller
     log.info({ url: `https://${host}:${bound.port}` }, 'webhook and report endpoint listening');
     return `https://${host}:${bound.port}`;
   })();
-  ready.catch(() => {});
+  // A listen failure (port taken, bad address) would otherwise pass in silence: readiness stays
+  // false (listening), and the log says why.
+  ready.catch((err: unknown) => { if (!closed) log.error({ err: String(err), listen: s.listen }, 'webhook and report endpoint could not start'); });
 
   return {
     ready,
     get bundle() { return keeper.bundle; },
+    get listening() { return !closed && app?.server.listening === true; },
     async close() {
       closed = true;
       keeper.stop();
