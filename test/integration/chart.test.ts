@@ -105,6 +105,18 @@ describe('charts/dpready', { concurrency: false }, () => {
     await cp.kubectl(['-n', NS, 'get', 'deploy/dpready-controller', 'svc/dpready', 'svc/dpready-webhook', 'sa/dpready-controller']);
   });
 
+  test('the stats API has a token by default: generated into a Secret, kept across upgrades', async () => {
+    const token = async () => Buffer.from((await core(cluster()).readNamespacedSecret({ name: 'dpready-stats-token', namespace: NS })).data!.token!, 'base64').toString();
+    const first = await token();
+    assert.match(first, /^[A-Za-z0-9]{40}$/);
+    const dep = (await render()).find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } };
+    assert.ok(dep.spec.template.spec.containers[0]!.args.includes('--api-token-file=/etc/dpready/stats-api/token'));
+    await helm(['upgrade', 'dpready', CHART, '-n', NS]);
+    assert.equal(await token(), first);
+    const open = (await render(['statsApi.generateToken=false'])).find((o) => o.kind === 'Deployment') as unknown as typeof dep;
+    assert.ok(!open.spec.template.spec.containers[0]!.args.some((a) => a.startsWith('--api-token-file')));
+  });
+
   test('RBAC: the controller may do what it does', async () => {
     const allowed: Array<[string, string, { ns?: string; sub?: string; name?: string }?]> = [
       ['list', 'pods'], ['watch', 'pods'], ['get', 'pods', { ns: 'team-a' }], ['patch', 'pods', { ns: 'team-a', sub: 'status' }],
@@ -223,6 +235,38 @@ describe('charts/dpready', { concurrency: false }, () => {
     await cp.kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted', '--overwrite']);
     const dep = (await render()).find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: object } } };
     await cp.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'template', namespace: NS }, spec: dep.spec.template.spec }));
+  });
+
+  test('the Helm path of examples/: classicReporter.namespaces gives the reporter its identity and policy; applying every example changes nothing of the chart', async () => {
+    const cp = cluster();
+    const ns = uniqueName('examples');
+    await cp.ensureNamespace(ns);
+    // The reporter's cluster-wide policy is the same object as manifests/reporter.yaml's.
+    const manifestVap = parseAllDocuments(readFileSync(new URL('../../manifests/reporter.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Obj)
+      .filter((o) => o?.kind?.startsWith('ValidatingAdmissionPolicy'));
+    const chartVap = (await render([`classicReporter.namespaces={${ns}}`])).filter((o) => o.metadata.name === 'dpready-reporter-own-pod-annotations');
+    assert.deepEqual(chartVap, manifestVap);
+    await helm(['upgrade', 'dpready', CHART, '-n', NS, '--set', `classicReporter.namespaces={${ns}}`]);
+    // resourceVersion of objects nothing else writes; the Deployment's generation (its status moves on its own).
+    const rv = async () => (await cp.kubectl(['get', 'clusterrole/dpready-controller', 'mutatingwebhookconfiguration/dpready', 'role/dpready-controller',
+      '-n', NS, '-o', 'jsonpath={range .items[*]}{.metadata.resourceVersion} {end}'])).stdout
+      + (await cp.kubectl(['get', 'deploy/dpready-controller', '-n', NS, '-o', 'jsonpath={.metadata.generation}'])).stdout;
+    const before = await rv();
+    // Every example but reporter-rbac.yaml (its objects are the chart's now), as a user would, into that namespace.
+    const examples = new URL('../../examples/', import.meta.url);
+    for (const file of ['deployment-sidecar.yaml', 'deployment-init.yaml', 'job.yaml', 'pod-to-pod.yaml']) {
+      await cp.kubectl(['apply', '-f', '-'], readFileSync(new URL(file, examples), 'utf8').replaceAll('dpready-examples', ns));
+    }
+    assert.equal(await rv(), before, 'the chart\'s ClusterRole, Deployment, webhook configuration and Role are untouched');
+    const reporter = `system:serviceaccount:${ns}:dpready-reporter`;
+    assert.equal((await cp.kubectl(['auth', 'can-i', 'patch', 'pods', '-n', ns, `--as=${reporter}`])).stdout.trim(), 'yes');
+    await cp.kubectl(['get', 'validatingadmissionpolicybinding/dpready-reporter-own-pod-annotations']);
+    // And the release still upgrades cleanly (nothing of it was taken over), injection configuration intact.
+    await helm(['upgrade', 'dpready', CHART, '-n', NS, '--set', `classicReporter.namespaces={${ns}}`]);
+    const mwc = await cp.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dpready' });
+    assert.deepEqual(mwc.webhooks!.map((w) => w.name), ['namespace.inject.dpready.perf.github.com', 'pod.inject.dpready.perf.github.com']);
+    await cp.kubectl(['delete', 'namespace', ns, '--wait=false']);
+    await helm(['upgrade', 'dpready', CHART, '-n', NS]);
   });
 
   test('controller.shards=2: one Deployment per shard, and RBAC for each shard\'s Lease (each shard elects its leader)', async () => {

@@ -36,3 +36,5 @@ app.kubernetes.io/name: {{ include "dpready.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: controller
 {{- end -}}
+{{- /* The stats API asks for a bearer token unless statsApi.generateToken is false and none is given. */ -}}
+{{- define "dpready.statsTokenEnabled" -}}{{ if or .Values.statsApi.token .Values.statsApi.existingSecret .Values.statsApi.generateToken }}true{{ end }}{{- end -}}
