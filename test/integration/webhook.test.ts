@@ -245,7 +245,7 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
         headers: { 'content-type': 'application/json', 'content-length': String(1 << 20) } }, (res) => { resolve(res.statusCode!); res.resume(); req.destroy(); });
       req.on('error', reject);
       req.flushHeaders();
-      setTimeout(() => reject(new Error('no answer within 5 s: the server waited for the body')), 5_000).unref();
+      setTimeout(() => { req.destroy(); reject(new Error('no answer within 5 s: the server waited for the body')); }, 5_000).unref();
     });
     assert.equal(status, 401);
   });
