@@ -315,7 +315,8 @@ describe('charts/dpready', { concurrency: false }, () => {
     const ns = uniqueName('chart-report');
     await cp.ensureNamespace(ns);
     const pod = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
-      metadata: { name: 'app' }, spec: { schedulerName: 'none', containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } } }));
+      // Gated: the report endpoint takes reports only from pods that asked for dpready.
+      metadata: { name: 'app' }, spec: { schedulerName: 'none', readinessGates: [{ conditionType: 'perf.github.com/datapath-ready' }], containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } } }));
     const token = (await core(cp).createNamespacedServiceAccountToken({ name: 'default', namespace: ns, body: {
       spec: { audiences: [REPORT_AUDIENCE], expirationSeconds: 600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'app', uid: pod.metadata!.uid! } } } })).status!.token!;
     const agent = new Agent({ connect: { ca: adoption.bundle!.caBundle } });

@@ -47,7 +47,8 @@ describe('dpready controller: readiness and shutdown with the webhook', { concur
     const apiPort = await freePort();
     const c = controller(apiPort, webhookPort);
     children.push(c.child);
-    await eventually('log names the listen failure', async () => /webhook and report endpoint could not start.*EADDRINUSE/.test(c.log()), 60_000, 250);
+    // pino writes the message after the fields: {"err":"…EADDRINUSE…","msg":"webhook and report endpoint could not start"}
+    await eventually('log names the listen failure', async () => /"err":"[^"]*EADDRINUSE[^"]*".*"msg":"webhook and report endpoint could not start"/.test(c.log()), 60_000, 250);
     await eventually('caches synced', async () => (await readyz(apiPort)).includes('webhook not listening'), 60_000, 250);
     assert.equal(await readyz(apiPort), '503 webhook not listening');
     c.child.kill('SIGKILL');
