@@ -245,33 +245,6 @@ describe('charts/dpready', { concurrency: false }, () => {
     await helm(['upgrade', 'dpready', CHART, '-n', NS]);
   });
 
-  test('controller.shards=2: one Deployment per shard, and RBAC for each shard\'s Lease (each shard elects its leader)', async () => {
-    const objs = await render(['controller.shards=2']);
-    const deps = objs.filter((o) => o.kind === 'Deployment') as unknown as Array<{ metadata: { name: string }; spec: { selector: { matchLabels: Record<string, string> }; template: { spec: { containers: Array<{ args: string[] }> } } } }>;
-    assert.deepEqual(deps.map((d) => d.metadata.name), ['dpready-controller-shard-0', 'dpready-controller-shard-1']);
-    for (const [i, d] of deps.entries()) {
-      const args = d.spec.template.spec.containers[0]!.args;
-      assert.ok(args.includes('--shards=2') && args.includes(`--shard-index=${i}`) && args.includes('--leader-elect-name=dpready-controller'), args.join(' '));
-      assert.equal(d.spec.selector.matchLabels['dpready.perf.github.com/shard'], String(i));
-    }
-    // Installed (an upgrade of the release above), the ServiceAccount may hold both shards' Leases.
-    await helm(['upgrade', 'dpready', CHART, '-n', NS, '--set', 'controller.shards=2']);
-    for (const name of ['dpready-controller-shard-0', 'dpready-controller-shard-1']) assert.equal(await can('update', 'leases.coordination.k8s.io', { ns: NS, name }), true, name);
-    assert.equal(await can('update', 'leases.coordination.k8s.io', { ns: NS, name: 'dpready-controller-shard-2' }), false);
-    // Two controllers as the chart runs them (its ServiceAccount, --shards 2): each leads its own shard.
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(await cluster().serviceAccountKubeconfig(NS, 'dpready-controller'));
-    const shards = [0, 1].map((index) => new Controller(kc, settings({ leaderElect: true, leaseNamespace: NS, leaseName: `dpready-controller-shard-${index}`,
-      shard: { count: 2, index }, resultsNamespace: NS }), testLog));
-    try {
-      await Promise.all(shards.map((c) => c.start()));
-      await eventually('both shards lead', async () => shards.every((c) => c.isLeader), 30_000);
-    } finally {
-      await Promise.all(shards.map((c) => c.stop()));
-      await helm(['upgrade', 'dpready', CHART, '-n', NS]);
-    }
-  });
-
   test('with the chart\'s ServiceAccount and flags, the controller keeps the webhook certificate and writes a report', async () => {
     const cp = cluster();
     const kc = new k8s.KubeConfig();
@@ -303,5 +276,32 @@ describe('charts/dpready', { concurrency: false }, () => {
     const p = await core(cp).readNamespacedPod({ namespace: ns, name: 'app' });
     assert.equal(p.metadata!.annotations![ANNOTATION_START], '2026-11-30T12:00:00.000Z');
     await agent.close();
+  });
+  // Last: it runs and stops two more controllers in this process, which the report test above must not follow.
+  test('controller.shards=2: one Deployment per shard, and RBAC for each shard\'s Lease (each shard elects its leader)', async () => {
+    const objs = await render(['controller.shards=2']);
+    const deps = objs.filter((o) => o.kind === 'Deployment') as unknown as Array<{ metadata: { name: string }; spec: { selector: { matchLabels: Record<string, string> }; template: { spec: { containers: Array<{ args: string[] }> } } } }>;
+    assert.deepEqual(deps.map((d) => d.metadata.name), ['dpready-controller-shard-0', 'dpready-controller-shard-1']);
+    for (const [i, d] of deps.entries()) {
+      const args = d.spec.template.spec.containers[0]!.args;
+      assert.ok(args.includes('--shards=2') && args.includes(`--shard-index=${i}`) && args.includes('--leader-elect-name=dpready-controller'), args.join(' '));
+      assert.equal(d.spec.selector.matchLabels['dpready.perf.github.com/shard'], String(i));
+    }
+    // Installed (an upgrade of the release above), the ServiceAccount may hold both shards' Leases.
+    await helm(['upgrade', 'dpready', CHART, '-n', NS, '--set', 'controller.shards=2']);
+    for (const name of ['dpready-controller-shard-0', 'dpready-controller-shard-1']) assert.equal(await can('update', 'leases.coordination.k8s.io', { ns: NS, name }), true, name);
+    assert.equal(await can('update', 'leases.coordination.k8s.io', { ns: NS, name: 'dpready-controller-shard-2' }), false);
+    // Two controllers as the chart runs them (its ServiceAccount, --shards 2): each leads its own shard.
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(await cluster().serviceAccountKubeconfig(NS, 'dpready-controller'));
+    const shards = [0, 1].map((index) => new Controller(kc, settings({ leaderElect: true, leaseNamespace: NS, leaseName: `dpready-controller-shard-${index}`,
+      shard: { count: 2, index }, resultsNamespace: NS }), testLog));
+    try {
+      await Promise.all(shards.map((c) => c.start()));
+      await eventually('both shards lead', async () => shards.every((c) => c.isLeader), 30_000);
+    } finally {
+      await Promise.all(shards.map((c) => c.stop()));
+      await helm(['upgrade', 'dpready', CHART, '-n', NS]);
+    }
   });
 });
