@@ -97,12 +97,18 @@ describe('charts/dpready values', { concurrency: false }, () => {
       assert.deepEqual(tsc[0]!.labelSelector!.matchLabels, { 'app.kubernetes.io/name': 'dpready', 'app.kubernetes.io/instance': 'dpready', 'app.kubernetes.io/component': 'controller' });
       assert.equal(d.spec.template.metadata.annotations, undefined, 'no token, no checksum');
       assert.match(n, /kubectl -n dpready-system port-forward svc\/dpready 8080:8080/);
-      assert.match(n, /dpready stats --service-namespace dpready-system --service dpready /);
+      // The stats API has a generated token by default (issue 19), and a token goes only through a
+      // port-forward (the API server's service proxy drops Authorization).
+      assert.match(n, /get secret dpready-stats-token -o jsonpath='\{\.data\.token\}' \| base64 -d > dpready-token/);
+      assert.match(n, /dpready stats --server http:\/\/127\.0\.0\.1:8080 --token-file dpready-token/);
       assert.match(n, /kubectl label namespace MY-NAMESPACE dpready\.perf\.github\.com\/inject=enabled/);
     } },
     { name: 'another release name: NOTES name its Service', values: {}, release: 'perf-gate', check: (objs, n) => {
       assert.equal(deployment(objs).metadata.name, 'perf-gate-dpready-controller');
       assert.match(n, /port-forward svc\/perf-gate-dpready 8080:8080/);
+      assert.match(n, /get secret perf-gate-dpready-stats-token /);
+    } },
+    { name: 'no stats token: NOTES give the service-proxy form for this release', values: { statsApi: { generateToken: false } }, release: 'perf-gate', check: (_objs, n) => {
       assert.match(n, /dpready stats --service-namespace dpready-system --service perf-gate-dpready /);
     } },
     { name: 'every pod value', values: {

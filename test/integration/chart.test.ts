@@ -285,7 +285,7 @@ describe('charts/dpready', { concurrency: false }, () => {
     for (const [i, d] of deps.entries()) {
       const args = d.spec.template.spec.containers[0]!.args;
       assert.ok(args.includes('--shards=2') && args.includes(`--shard-index=${i}`) && args.includes('--leader-elect-name=dpready-controller'), args.join(' '));
-      assert.equal(d.spec.selector.matchLabels['dpready.perf.github.com/shard'], String(i));
+      assert.equal(d.spec.selector.matchLabels['dpready-shard'], String(i));
     }
     // Installed (an upgrade of the release above), the ServiceAccount may hold both shards' Leases.
     await helm(['upgrade', 'dpready', CHART, '-n', NS, '--set', 'controller.shards=2']);
