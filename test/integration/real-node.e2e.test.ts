@@ -148,7 +148,10 @@ test('a real rolling update waits for a real datapath: Service by DNS name throu
   const healed = await core.readNamespacedPod({ name: stuck.metadata!.name!, namespace: NS });
   const readyAt = Date.parse(healed.metadata!.annotations![ANNOTATION_DP_READY]!);
   t.diagnostic(`datapath-ready − heal: ${readyAt - healedAt} ms`);
-  assert.ok(readyAt - healedAt >= -5 && readyAt - healedAt < 1_000, `ready ${readyAt - healedAt} ms after the heal`);
+  // nft's report of the commit reaches us some ms after the kernel made it (-18 ms was seen on a
+  // loaded machine), so the firm lower bound is the instant the removal was started.
+  assert.ok(readyAt >= removal.before - 5, `ready ${readyAt - removal.before} ms after the removal started`);
+  assert.ok(readyAt - healedAt < 1_000, `ready ${readyAt - healedAt} ms after the heal`);
 
   // The stats API, read from the controller pod over the pod network.
   const url = await controllerUrl();
