@@ -240,9 +240,14 @@ export class Controller {
     this.resultListeners.push(listener);
   }
 
-  /** Follows the pod watch; call before start(). */
-  addPodListener(listener: PodListener): void {
+  /** Follows the pod watch; call before start(). Returns the way out: whatever stops before the
+   * controller (a closed webhook server and its audit) must stop hearing about pods too. */
+  addPodListener(listener: PodListener): () => void {
     this.podListeners.push(listener);
+    return () => {
+      const i = this.podListeners.indexOf(listener);
+      if (i >= 0) this.podListeners.splice(i, 1);
+    };
   }
 
   /**

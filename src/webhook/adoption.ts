@@ -62,7 +62,9 @@ export function startAdoption(kc: k8s.KubeConfig, s: WebhookSettings, controller
         + '(webhook unreachable or the pod was skipped; see the admission warnings): it is not gated. Recreate it once the webhook is back.');
     },
   });
-  controller.addPodListener((type, pod) => {
+  // Removed on close: a closed adoption's audit, its namespace list frozen, would otherwise keep
+  // reporting pods beside the one that replaced it (a CI run counted one pod twice).
+  const stopAudit = controller.addPodListener((type, pod) => {
     audit.onPod(type, pod);
     // The recorder remembers the reasons it sent per pod: forget them with the pod.
     if (type === 'DELETED' && pod.metadata?.uid) events.forget(pod.metadata.uid);
@@ -111,6 +113,7 @@ export function startAdoption(kc: k8s.KubeConfig, s: WebhookSettings, controller
     get listening() { return !closed && app?.server.listening === true; },
     async close() {
       closed = true;
+      stopAudit();
       keeper.stop();
       if (timer !== undefined) clock.clearTimeout(timer);
       await app?.close();

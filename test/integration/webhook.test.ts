@@ -267,6 +267,10 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
     const ns = uniqueName('outage');
     await cp.ensureNamespace(ns);
     await cp.kubectl(['label', 'namespace', ns, `${INJECT_LABEL}=enabled`]);
+    // Let the running adoption's namespace poll (every 500 ms) see the label before it closes:
+    // a closed adoption that still audited pods would report this one a second time (a CI run
+    // counted 2 when its last poll happened to land after the label).
+    await new Promise((r) => setTimeout(r, 1_200));
     await adoption.close();
     // The audit needs the controller and its namespace list, not the webhook server: restart
     // adoption with its server on a port nobody calls, so the configured URL stays dead.
