@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
    * Needs root; KWOK nodes are then tainted so real workloads land on the real node.
    */
   realNode?: boolean;
+  /** With realNode: also run the NetworkPolicy engine (kube-router's firewall; see policy-engine.ts). */
+  policyEngine?: boolean;
 }
 
 export interface PodIdentity {
@@ -240,6 +242,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       log('starting the real node (containerd, kubelet, kube-proxy, CoreDNS)');
       realNode = await startRealNode({
         dir, binDir, server, pki, adminKubeconfig: kubeconfigPath, kubeConfig, freePort, waitFor, log,
+        policyEngine: opts.policyEngine ?? false, serviceCidr: SERVICE_CIDR,
       });
     }
 

@@ -12,11 +12,15 @@ export interface NftRuleEvent {
   handle: number;
   /** The destination the rule matches (an address, or address/len), when it matches one. */
   daddr?: string;
+  /** The source the rule matches, likewise (the policy engine's per-pod egress jumps). */
+  saddr?: string;
+  /** The chain the rule jumps to, when it ends in a jump. */
+  jump?: string;
   /** The TCP destination port the rule matches, when it matches one. */
   dport?: number;
 }
 
-interface JsonMatch { match?: { left?: { payload?: { protocol?: string; field?: string } }; right?: unknown } }
+interface JsonMatch { match?: { left?: { payload?: { protocol?: string; field?: string } }; right?: unknown }; jump?: { target?: unknown } }
 
 function daddrOf(right: unknown): string | undefined {
   if (typeof right === 'string') return right;
@@ -40,6 +44,8 @@ export function parseNftRuleEvent(line: string): NftRuleEvent | undefined {
     for (const e of (Array.isArray(rule.expr) ? rule.expr : []) as JsonMatch[]) {
       const payload = e.match?.left?.payload;
       if (payload?.protocol === 'ip' && payload.field === 'daddr') ev.daddr = daddrOf(e.match!.right);
+      if (payload?.protocol === 'ip' && payload.field === 'saddr') ev.saddr = daddrOf(e.match!.right);
+      if (typeof e.jump?.target === 'string') ev.jump = e.jump.target;
       if (payload?.protocol === 'tcp' && payload.field === 'dport' && typeof e.match!.right === 'number') ev.dport = e.match!.right;
     }
     return ev;
@@ -67,4 +73,17 @@ export function insertedHandle(events: NftRuleEvent[], chain: string, daddr: str
 export function deletedAt(seen: Array<{ at: number; event: NftRuleEvent }>, rule: NftRuleId, removalStartedAt: number): number | undefined {
   return seen.find(({ at, event: e }) => at >= removalStartedAt && e.op === 'delete' && e.handle === rule.handle
     && e.family === rule.family && e.table === rule.table && e.chain === rule.chain)?.at;
+}
+
+/**
+ * When the policy engine first programmed a pod: the first add, at or after `since`, of a rule
+ * in `chain` that sends the pod's traffic (`ip saddr <podIp>`) to one of the engine's per-pod
+ * chains (a jump whose target starts with `jumpPrefix`). kube-router rewrites the filter table
+ * whole on each sync in one transaction, so every rule of a sync is seen at its commit; later
+ * syncs re-add the rule (under a new chain name) and are not the first.
+ */
+export function firstProgrammedAt(seen: Array<{ at: number; event: NftRuleEvent }>, podIp: string, chain: string,
+  jumpPrefix: string, since = 0): number | undefined {
+  return seen.find(({ at, event: e }) => at >= since && (e.op === 'add' || e.op === 'insert') && e.family === 'ip'
+    && e.table === 'filter' && e.chain === chain && e.saddr === podIp && e.jump?.startsWith(jumpPrefix) === true)?.at;
 }

@@ -17,6 +17,8 @@ export const POD_SUBNET = '10.244.0.0/24';
 export const NODE_IP = '10.244.0.1';
 export const CLUSTER_DNS_IP = '10.96.0.10';
 const NETNS_DIR = '/run/netns';
+/** Debian's ipset, which the policy engine (kube-router) runs to keep its address sets. */
+export const IPSET = '/usr/sbin/ipset';
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** The kubelet (cgroupfs driver, cgroupsPerQOS) puts every pod under this cgroup in each hierarchy. */
 const KUBEPODS = 'kubepods';
@@ -145,6 +147,8 @@ export async function leftovers(state: HostState): Promise<string[]> {
   const cgroups = await cgroupDirs();
   if (cgroups.length > 0) found.push(`cgroups ${cgroups.slice(0, 3).join(', ')}${cgroups.length > 3 ? ', …' : ''}`);
   if (existsSync(`/sys/class/net/${POD_BRIDGE}`)) found.push(`link ${POD_BRIDGE}`);
+  const sets = await engineIpsets();
+  if (sets.length > 0) found.push(`ipsets ${sets.join(', ')}`);
   return found;
 }
 
@@ -192,7 +196,16 @@ export async function cleanHost(state: HostState, kubeProxyCleanup: () => Promis
   // The kubelet's own chains (KUBE-FIREWALL, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT) are not
   // kube-proxy's to clean: remove every KUBE- chain and every jump to one.
   for (const family of ['iptables', 'ip6tables']) await removeKubeChains(family);
+  // The policy engine's address sets, once no rule refers to them (a set in use cannot go).
+  for (const name of await engineIpsets()) await quietly(IPSET, ['destroy', name]);
   await quietly('ip', ['link', 'delete', POD_BRIDGE]);
+}
+
+/** The ipsets kube-router makes (KUBE-SRC-…, KUBE-DST-…, and its kube-router-… sets). */
+async function engineIpsets(): Promise<string[]> {
+  if (!existsSync(IPSET)) return [];
+  const out = await run(IPSET, ['list', '-n']).then((r) => r.stdout, () => '');
+  return out.split('\n').map((l) => l.trim()).filter((n) => /^(inet6:)?(KUBE-|kube-router)/i.test(n));
 }
 
 async function removeKubeChains(family: string): Promise<void> {

@@ -44,8 +44,8 @@ export interface Removal { before: number; after: number; committed?: number; no
 
 const NFT = '/usr/sbin/nft';
 
-/** `nft -j monitor rules`, each rule event with the instant it was read. */
-function nftMonitor() {
+/** `nft -j monitor rules`, each rule event with the instant it was read (also the policy engine's truth). */
+export function nftMonitor() {
   const child = spawn(NFT, ['-j', 'monitor', 'rules'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const seen: Array<{ at: number; event: NftRuleEvent }> = [];
   let rest = '';

@@ -17,6 +17,7 @@ import {
   realNodeUnavailable, sweepStaleNode, type HostState,
 } from './node-host.ts';
 import { issueClientCert, type Pki } from './pki.ts';
+import { ensurePolicyEngine, startPolicyEngine, type PolicyEngine } from './policy-engine.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
 
 const run = promisify(execFile);
@@ -34,6 +35,9 @@ export interface RealNodeOptions {
   freePort(): Promise<number>;
   waitFor(what: string, proc: ManagedProcess, timeoutMs: number, check: () => Promise<boolean>): Promise<void>;
   log(line: string): void;
+  /** Also run the NetworkPolicy engine (policy-engine.ts), started and stopped with the node. */
+  policyEngine?: boolean;
+  serviceCidr: string;
 }
 
 export interface RealNode {
@@ -42,6 +46,8 @@ export interface RealNode {
   timings: Record<string, number>;
   /** `ctr` against this node's containerd, in the k8s.io namespace. */
   ctr(args: string[]): Promise<string>;
+  /** The NetworkPolicy engine, when asked for: tests stop it to see a policy never enforced. */
+  policyEngine?: PolicyEngine;
   /** Stops everything and cleans the host; throws when something was left behind. */
   stop(): Promise<void>;
 }
@@ -145,10 +151,13 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   const ctr = async (args: string[]) => (await run('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { maxBuffer: 64 << 20 })).stdout;
   const proxyKubeconfig = join(dir, 'kube-proxy.kubeconfig');
 
+  let engine: PolicyEngine | undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // Its chains and ipsets go with the rest of the KUBE- chains in cleanHost.
+    await engine?.stop();
     for (const p of [...procs].reverse()) await p.stop(10_000);
     await cleanHost(host, async () => {
       await run(bin('kube-proxy'), ['--cleanup', `--kubeconfig=${proxyKubeconfig}`]).catch(() => {});
@@ -210,6 +219,16 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     await timed('kube-proxy', () => o.waitFor('kube-proxy /healthz', proxy, 60_000, async () =>
       (await fetch(`http://127.0.0.1:${proxyHealth}/healthz`)).status === 200));
 
+    // ---- the NetworkPolicy engine (kube-router's firewall only), when asked for ----
+    if (o.policyEngine) {
+      await timed('policy-engine', async () => {
+        const binDir = await ensurePolicyEngine(o.log);
+        engine = await startPolicyEngine({ dir, binDir, server: o.server, pki: o.pki, nodeName: REAL_NODE_NAME,
+          serviceCidr: o.serviceCidr, kubeConfig: o.kubeConfig, freePort: o.freePort, waitFor: o.waitFor });
+        await engine.start();
+      });
+    }
+
     // ---- CoreDNS on the node address, behind the kube-dns Service (10.96.0.10) ----
     const [healthPort, readyPort] = [await o.freePort(), await o.freePort()];
     await writeFile(join(dir, 'Corefile'), corefile(o.adminKubeconfig, healthPort, readyPort));
@@ -220,7 +239,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
       await publishClusterDns(o.kubeConfig);
     });
     o.log(`real node ${REAL_NODE_NAME} Ready (${Object.entries(timings).map(([k, v]) => `${k} ${v}s`).join(', ')})`);
-    return { name: REAL_NODE_NAME, timings, ctr, stop };
+    return { name: REAL_NODE_NAME, timings, ctr, stop, ...(engine ? { policyEngine: engine } : {}) };
   } catch (err) {
     await stop().catch((e: unknown) => o.log(`cleaning up after a failed start: ${(e as Error).message}`));
     throw err;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what a real node needs: containerd and runc, the CNI
 # plugins (bridge, host-local, loopback), iptables and conntrack for kube-proxy, buildah and
-# debootstrap for the images, nft (to see when the kernel commits a rule change, for the benchmark's truth);
+# debootstrap for the images, nft (to see when the kernel commits a rule change, for the benchmark's truth),
+# ipset for the NetworkPolicy engine (kube-router);
 # and headless Chromium (with a font) for the live page's test. Only as root, and only what is missing; prints why it skips
 # otherwise (a test that needs a real node then skips, naming the reason).
 set -euo pipefail
@@ -10,7 +11,7 @@ if ! command -v apt-get >/dev/null; then echo "node-packages.sh: no apt-get, not
 need=()
 for pair in containerd:/usr/bin/containerd runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge \
             iptables:/usr/sbin/iptables conntrack:/usr/sbin/conntrack buildah:/usr/bin/buildah \
-            debootstrap:/usr/sbin/debootstrap iproute2:/usr/sbin/ip nftables:/usr/sbin/nft \
+            debootstrap:/usr/sbin/debootstrap iproute2:/usr/sbin/ip nftables:/usr/sbin/nft ipset:/usr/sbin/ipset \
             chromium:/usr/bin/chromium fonts-dejavu-core:/usr/share/fonts/truetype/dejavu; do
   [ -e "${pair#*:}" ] || need+=("${pair%%:*}")
 done
