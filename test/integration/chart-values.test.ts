@@ -154,8 +154,10 @@ describe('charts/dpready values', { concurrency: false }, () => {
       const subjects = [...find(objs, 'ClusterRoleBinding'), ...find(objs, 'RoleBinding')].flatMap((b) => (b as Obj & { subjects: Array<{ name: string; namespace: string }> }).subjects);
       assert.ok(subjects.length >= 3);
       for (const s of subjects) assert.deepEqual([s.name, s.namespace], ['platform-dpready', NS]);
-      const vap = find(objs, 'ValidatingAdmissionPolicy')[0] as Obj & { spec: { matchConditions: Array<{ expression: string }> } };
-      assert.match(vap.spec.matchConditions[0]!.expression, /system:serviceaccount:dpready-system:platform-dpready'/);
+      // Every policy that confines the controller (pod annotations, pods/status, caBundle) names the account the pods run as.
+      const vaps = find(objs, 'ValidatingAdmissionPolicy') as Array<Obj & { spec: { matchConditions: Array<{ expression: string }> } }>;
+      assert.deepEqual(vaps.map((v) => v.metadata.name).sort(), ['dpready-controller-cabundle-only', 'dpready-controller-own-annotations', 'dpready-controller-own-condition']);
+      for (const vap of vaps) assert.match(vap.spec.matchConditions[0]!.expression, /system:serviceaccount:dpready-system:platform-dpready'/, vap.metadata.name);
     } },
     { name: 'fullnameOverride, webhook off, no spread', values: { fullnameOverride: 'acme-gate', webhook: { enabled: false }, topologySpreadConstraints: [], controller: { logLevel: 'debug', extraArgs: ['--workers=8'] } }, check: (objs, n) => {
       const d = deployment(objs);
@@ -163,6 +165,8 @@ describe('charts/dpready values', { concurrency: false }, () => {
       assert.equal(d.spec.template.spec.topologySpreadConstraints, undefined);
       for (const a of ['--log-level=debug', '--workers=8']) assert.ok(d.spec.template.spec.containers[0]!.args.includes(a), a);
       assert.equal(find(objs, 'MutatingWebhookConfiguration').length, 0);
+      // The controller still patches pods/status without the webhook: that policy stays, named for the release.
+      assert.deepEqual(find(objs, 'ValidatingAdmissionPolicy').map((v) => v.metadata.name), ['acme-gate-controller-own-condition']);
       assert.match(n, /port-forward svc\/acme-gate 8080:8080/);
       assert.match(n, /injection webhook is off/);
     } },

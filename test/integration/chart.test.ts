@@ -15,7 +15,9 @@ import { after, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { Agent, fetch } from 'undici';
 import { parseAllDocuments } from 'yaml';
-import { ANNOTATION_START, REPORT_AUDIENCE } from '../../src/contract.ts';
+import { ANNOTATION_START, CONDITION_TYPE, REPORT_AUDIENCE } from '../../src/contract.ts';
+import { conditionPatch } from '../../src/conditions/condition-patch.ts';
+import type { DesiredCondition } from '../../src/conditions/decide.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { startAdoption, type Adoption } from '../../src/webhook/adoption.ts';
 import { core, eventually, uniqueName, useControlPlane } from '../support/cluster.ts';
@@ -84,12 +86,17 @@ describe('charts/dpready', { concurrency: false }, () => {
     }
     // Switches: webhook off removes it and its permissions; replicas and image follow values.
     const off = await render(['webhook.enabled=false', 'replicas=3', 'image.tag=9.9.9']);
-    assert.equal(off.filter((o) => /Webhook|AdmissionPolicy/.test(o.kind)).length, 0);
+    // Only the pods/status policy stays: the controller patches its condition with or without the webhook.
+    assert.deepEqual(off.filter((o) => /Webhook|AdmissionPolicy/.test(o.kind)).map((o) => o.metadata.name), ['dpready-controller-own-condition', 'dpready-controller-own-condition']);
     const role = off.find((o) => o.kind === 'ClusterRole') as unknown as { rules: Array<{ resources: string[]; verbs: string[] }> };
     assert.ok(!role.rules.some((r) => r.resources.includes('tokenreviews') || (r.resources.includes('pods') && r.verbs.includes('patch'))));
     const dep3 = off.find((o) => o.kind === 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { containers: Array<{ image: string }> } } } };
     assert.equal(dep3.spec.replicas, 3);
     assert.equal(dep3.spec.template.spec.containers[0]!.image, 'ghcr.io/dpready/dpready:9.9.9');
+    // One pods/status policy, two ways to install it (labels are each installer's own).
+    const noLabels = (o: Obj) => ({ ...o, metadata: { name: o.metadata.name } });
+    const manifestPolicy = parseAllDocuments(readFileSync(new URL('../../manifests/controller-policy.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Obj);
+    assert.deepEqual(objs.filter((o) => o.metadata.name === 'dpready-controller-own-condition').map(noLabels), manifestPolicy);
     // One CRD, two ways to install it.
     assert.equal(readFileSync(join(CHART, 'crds/datapathresults.yaml'), 'utf8'), readFileSync(new URL('../../manifests/crd.yaml', import.meta.url), 'utf8'));
   });
@@ -100,7 +107,7 @@ describe('charts/dpready', { concurrency: false }, () => {
     const cp = cluster();
     await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/datapathresults.perf.github.com']);
     await cp.kubectl(['get', 'mutatingwebhookconfiguration/dpready', 'validatingadmissionpolicy/dpready-controller-own-annotations',
-      'validatingadmissionpolicy/dpready-controller-cabundle-only', '-n', NS]);
+      'validatingadmissionpolicy/dpready-controller-own-condition', 'validatingadmissionpolicy/dpready-controller-cabundle-only', '-n', NS]);
     await cp.kubectl(['-n', NS, 'get', 'deploy/dpready-controller', 'svc/dpready', 'svc/dpready-webhook', 'sa/dpready-controller']);
   });
 
@@ -204,6 +211,55 @@ describe('charts/dpready', { concurrency: false }, () => {
     await patch([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from('not yet a CA').toString('base64') }]);
     const mwc = await cp.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dpready' });
     assert.deepEqual(mwc.webhooks![0]!.rules![0]!.resources, ['pods']);
+  });
+
+  test('on pods/status the controller may change only its own condition: a label sent there with its token is refused', async () => {
+    const cp = cluster();
+    const ns = uniqueName('vap-status');
+    await cp.ensureNamespace(ns);
+    const pod = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'p', labels: { app: 'x' } }, spec: { schedulerName: 'none', containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } } }));
+    // The stolen-token case itself: a PATCH straight to pods/status with the controller's own
+    // token (kubectl patch --subresource=status would GET the subresource first, which RBAC refuses).
+    const token = (await core(cp).createNamespacedServiceAccountToken({ name: 'dpready-controller', namespace: NS, body: {
+      spec: { audiences: [], expirationSeconds: 600 } } })).status!.token!;
+    const agent = new Agent({ connect: { ca: readFileSync(cp.pki.caCert) } });
+    const patch = async (body: object) => {
+      const res = await fetch(`${cp.server}/api/v1/namespaces/${ns}/pods/p/status`, { method: 'PATCH', dispatcher: agent,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/strategic-merge-patch+json' }, body: JSON.stringify(body) });
+      return { status: res.status, message: String((await res.json() as { message?: string }).message ?? '') };
+    };
+    try {
+      // The policy reaches the API server's admission a moment after it is created: retry the first refusal.
+      const first = await eventually('label change through pods/status refused', async () => {
+        const r = await patch({ metadata: { labels: { app: 'stolen' } } });
+        return r.status !== 200 && r;
+      });
+      assert.equal(first.status, 403, first.message);
+      assert.match(first.message, /may not change a pod's metadata through pods\/status/);
+      const refusedWith = async (body: object, re: RegExp) => {
+        const r = await patch(body);
+        assert.equal(r.status, 403, JSON.stringify(body));
+        assert.match(r.message, re);
+      };
+      await refusedWith({ metadata: { annotations: { owner: 'me' } } }, /metadata through pods\/status/);
+      await refusedWith({ metadata: { finalizers: ['example.com/hold'] } }, /metadata through pods\/status/);
+      await refusedWith({ status: { conditions: [{ type: 'Ready', status: 'True' }] } }, /only change the perf\.github\.com\/datapath-ready condition/);
+      await refusedWith({ status: { podIP: '10.9.9.9', podIPs: [{ ip: '10.9.9.9' }] } }, /datapath-ready condition/);
+      // What the controller sends (src/conditions/condition-patch.ts) goes through, pending and then ready.
+      const uid = pod.metadata!.uid!;
+      const steps: DesiredCondition[] = [{ status: 'False', reason: 'AwaitingReporter', message: 'waiting for the reporter' }, { status: 'True', reason: 'DatapathReady', message: 'reached' }];
+      for (const desired of steps) {
+        const r = await patch(conditionPatch(uid, undefined, desired, new Date())!);
+        assert.equal(r.status, 200, r.message);
+      }
+      const p = await core(cp).readNamespacedPod({ namespace: ns, name: 'p' });
+      assert.deepEqual(p.metadata!.labels, { app: 'x' });
+      assert.equal(p.status!.conditions!.find((c) => c.type === CONDITION_TYPE)?.status, 'True');
+      assert.equal(p.status!.conditions!.find((c) => c.type === 'Ready'), undefined);
+    } finally {
+      await agent.close();
+    }
   });
 
   test('the controller pod passes the restricted Pod Security level', async () => {

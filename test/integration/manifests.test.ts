@@ -64,6 +64,8 @@ describe('manifests/ kustomize base', { concurrency: false }, () => {
       `ServiceAccount/${NS}/dpready-controller`, 'ClusterRole/dpready-controller', 'ClusterRoleBinding/dpready-controller',
       `Role/${NS}/dpready-controller-leader-election`, `RoleBinding/${NS}/dpready-controller-leader-election`,
       `Role/${NS}/dpready-controller-results`, `RoleBinding/${NS}/dpready-controller-results`,
+      // pods/status confined to the controller's own condition (manifests/controller-policy.yaml)
+      'ValidatingAdmissionPolicy/dpready-controller-own-condition', 'ValidatingAdmissionPolicyBinding/dpready-controller-own-condition',
       `Deployment/${NS}/dpready-controller`, `Service/${NS}/dpready`, `PodDisruptionBudget/${NS}/dpready-controller`,
       // the reporter's part (manifests/reporter.yaml)
       'ServiceAccount/default/dpready-reporter', 'Role/default/dpready-reporter', 'RoleBinding/default/dpready-reporter',
