@@ -4,8 +4,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
 import { deletedAt, insertedHandle, parseNftRuleEvent, type NftRuleEvent, type NftRuleId } from './nft-events.ts';
+import { NODE_IP } from './node-host.ts';
 
 const run = promisify(execFile);
 
@@ -33,6 +34,24 @@ export function targetObjects(name: string, namespace: string): [V1Deployment, V
     metadata: { name, namespace },
     spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
   }];
+}
+
+/**
+ * An egress policy for the pods labelled `app: <app>`: they may reach the pods labelled
+ * `app: <allowApp>` on 8080 and the node's address (the apiserver behind the `kubernetes`
+ * Service, CoreDNS), and nothing else; any other pod, the deny target, is denied.
+ */
+export function egressOnlyTo(name: string, namespace: string, app: string, allowApp: string): V1NetworkPolicy {
+  return {
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace },
+    spec: {
+      podSelector: { matchLabels: { app } }, policyTypes: ['Egress'],
+      egress: [
+        { to: [{ podSelector: { matchLabels: { app: allowApp } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
+        { to: [{ ipBlock: { cidr: `${NODE_IP}/32` } }] },
+      ],
+    },
+  };
 }
 
 /**

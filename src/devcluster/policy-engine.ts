@@ -8,8 +8,9 @@
 // v0.8.0 sends each connection's first packet to userspace with nftables' `queue` expression,
 // and this kernel has no nft_queue (CONFIG_NFT_QUEUE unset): its only table is refused
 // whole ("Could not process rule: No such file or directory"). kube-router needs iptables,
-// ipset and physdev matching, which this kernel has. Its reported flaws (v2.1.0) are in the
-// BGP router and service proxy parts, which are never started here.
+// ipset and physdev matching, which this kernel has. Security flaws are reported for v2.1.0
+// (the only version served here); it runs only on the test node, firewall alone (no BGP
+// router, no service proxy, no load balancer, no pprof), and is never shipped with dpready.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -20,7 +21,9 @@ import * as k8s from '@kubernetes/client-node';
 import { DpreadyError } from '../errors.ts';
 import { runBuildScript } from './build-script.ts';
 import { kubeconfigYaml } from './kubeconfig-file.ts';
+import { firstProgrammedAt } from './nft-events.ts';
 import { IPSET } from './node-host.ts';
+import { nftMonitor } from './node-workloads.ts';
 import { issueClientCert, type Pki } from './pki.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
 
@@ -123,4 +126,19 @@ export async function startPolicyEngine(o: PolicyEngineOptions): Promise<PolicyE
     },
   };
   return engine;
+}
+
+/**
+ * The truth of "programmed": the kernel's rule events, read while the engine works. kube-router
+ * sends a pod's egress through its per-pod chain with `-s <pod IP> -j KUBE-POD-FW-…` in
+ * KUBE-ROUTER-FORWARD, committed with the rest of its sync in one transaction.
+ */
+export async function watchEngineCommits() {
+  const monitor = nftMonitor();
+  await monitor.ready;
+  return {
+    /** The first commit, at or after `since` (ms since the epoch), of the engine's egress jump for this pod address. */
+    programmedAt: (podIp: string, since = 0) => firstProgrammedAt(monitor.seen, podIp, 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', since),
+    stop: () => monitor.stop(),
+  };
 }

@@ -6,8 +6,9 @@ import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { NODE_IMAGES, targetObjects } from '../../src/devcluster/node-workloads.ts';
+import { watchEngineCommits } from '../../src/devcluster/policy-engine.ts';
 import { eventually } from '../support/cluster.ts';
-import { podConnects, podPid, watchEngine } from '../support/policy.ts';
+import { podConnects, podPid } from '../support/policy.ts';
 import { deploymentAvailable, livePods, realNodeSkip } from '../support/real-node.ts';
 
 const skip = realNodeSkip();
@@ -57,7 +58,7 @@ test('the engine enforces an egress policy: the pod\'s connections to the target
   const bystander = await podPid(c, (await livePods(c, NS, 'app=bystander'))[0]!);
   assert.equal(await podConnects(pid, targetIp, 8080), true, 'before any policy the client reaches the target');
 
-  const engine = await watchEngine();
+  const engine = await watchEngineCommits();
   try {
     const applied = Date.now();
     await net.createNamespacedNetworkPolicy({ namespace: NS, body: {

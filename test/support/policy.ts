@@ -1,12 +1,9 @@
 // Helpers for the NetworkPolicy tests on the real node: a TCP connection made from inside a
-// pod's own network namespace (nsenter into its container's process), and the engine's truth,
-// the kernel's report of the commit that programmed a pod (nft monitor).
+// pod's own network namespace (nsenter into its container's process).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
-import { firstProgrammedAt } from '../../src/devcluster/nft-events.ts';
-import { nftMonitor } from '../../src/devcluster/node-workloads.ts';
 
 const run = promisify(execFile);
 
@@ -27,15 +24,4 @@ export async function podConnects(pid: number, ip: string, port: number, timeout
   const secs = (timeoutMs / 1000).toFixed(3);
   return run('nsenter', ['-t', String(pid), '-n', 'timeout', secs, 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`])
     .then(() => true, () => false);
-}
-
-/** Watches the kernel's rule events while the engine works; `programmedAt(ip)` is the truth for one pod. */
-export async function watchEngine() {
-  const monitor = nftMonitor();
-  await monitor.ready;
-  return {
-    /** The first commit, at or after `since`, of kube-router's egress jump for this pod's address. */
-    programmedAt: (podIp: string, since = 0) => firstProgrammedAt(monitor.seen, podIp, 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', since),
-    stop: () => monitor.stop(),
-  };
 }
