@@ -19,8 +19,9 @@ export interface HttpsCall {
 /** retryAfter: the Retry-After header, when the server sent one (a 429 from the controller). */
 export interface HttpsAnswer { status: number; text: string; retryAfter?: string }
 
-let https: Promise<typeof import('node:https')> | undefined;
-const loadHttps = () => (https ??= import('node:https'));
+// process.getBuiltinModule, not import(): an ES import of node:https builds a namespace of all
+// its exports, and reading them loads Node's bundled undici (measured: 34 ms against 9 ms).
+const loadHttps = async () => process.getBuiltinModule('node:https');
 
 /** A keep-alive agent trusting `ca` (PEM): the few calls of one reporter share a connection. */
 export async function httpsAgent(ca: string | Buffer): Promise<Agent> {
