@@ -15,8 +15,10 @@ import { NODE_IP } from '../src/devcluster/node-host.ts';
 import { createCa, issueServing } from '../src/webhook/certs.ts';
 import { reporterContainer, TOKEN_VOLUME } from '../src/webhook/inject.ts';
 import { REPORT_AUDIENCE } from '../src/contract.ts';
+import { DEFAULT_REPORTER_RESOURCES } from '../src/webhook/config.ts';
+import { waiterCommand } from '../src/reporter/handover.ts';
 import {
-  containerCgroup, containerPrograms, criStartedAt, firstAttemptAt, reportSink, sampleCgroup,
+  BASELINE_MSG, baselineScript, containerCgroup, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
   type CgroupSample, type ContainerCgroup,
 } from './reporter-cost.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
@@ -44,6 +46,12 @@ export interface RealNodeFigures {
   imageSize?: string;
   /** The reporter's own cost, per mode, from its container's cgroup (bench/reporter-cost.ts). */
   cost: Record<CostMode, ModeCost>;
+  /**
+   * The bare Node baseline of each mode's start: pods of the same shape created with that
+   * mode's reporters, whose sidecar is the image's `node -e` printing one line. Its line −
+   * its container's CRI start, ms; `processStartMs` of it is Node's own start before user code.
+   */
+  baseline: Record<CostMode, { pods: number; printMs: P50Max; processStartMs: P50Max }>;
   /** Sidecar reporters after their handover (classic mode, the accuracy pods). */
   afterHandover: {
     pods: number;
@@ -60,6 +68,8 @@ export interface RealNodeFigures {
     restartWindowSeconds: number;
   };
   marks: {
+    /** (first attempt − CRI start) ÷ (bare node -e line − CRI start), p50 over p50. */
+    firstAttemptRatio: number;
     firstAttemptMs: number; peakMiB: Record<'report' | 'classic', number>; afterRssMiB: number; afterCpuMs: number; errorMs: number;
   };
 }
@@ -74,6 +84,10 @@ export interface ModeCost {
   probingRssMiB: P50Max;
   /** First probe attempt (its log line) − the container's CRI start, ms. */
   firstAttemptMs: P50Max;
+  /** Of that, Node's own start before any user code runs: the process's start (line − uptime) − CRI start, ms. */
+  processStartMs: P50Max;
+  /** And the reporter's part: its first attempt − its process start (Node's uptime then), ms. */
+  sinceProcessStartMs: P50Max;
   /** Container CPU over the broken window ÷ the attempts sent in it, ms. */
   cpuPerAttemptMs: P50Max;
   /** Container CPU from start to the end of the broken window, less its attempts: start-up and API calls, ms. */
@@ -121,12 +135,20 @@ async function sampleAll(ts: Tracked[], which: 'start' | 'end'): Promise<void> {
 /** The cost figures of one mode, given each pod's attempt rate in the window. */
 async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: Tracked) => number | undefined): Promise<ModeCost> {
   const first: number[] = [];
+  const proc: number[] = [];
+  const own: number[] = [];
   const perAttempt: number[] = [];
   const startCpu: number[] = [];
   for (const t of ts) {
     const m = t.pod.metadata!;
     const [at, started] = await Promise.all([firstAttemptAt({ namespace: m.namespace!, name: m.name!, uid: m.uid! }, 'dpready-reporter'), criStartedAt(criRoot, t.id).catch(() => undefined)]);
-    if (at !== undefined && started !== undefined) first.push(at - started);
+    if (at !== undefined && started !== undefined) {
+      first.push(Math.round((at.at - started) * 10) / 10);
+      if (at.sinceProcessStartMs !== undefined) {
+        proc.push(Math.round((at.at - at.sinceProcessStartMs - started) * 10) / 10);
+        own.push(Math.round(at.sinceProcessStartMs * 10) / 10);
+      }
+    }
     const rate = attemptsPerSecond(t);
     if (t.start && t.end && rate) {
       const attempts = rate * (t.windowMs / 1000);
@@ -139,6 +161,8 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
     peakMiB: p50max(ts.flatMap((t) => (t.end || t.peakMiB !== undefined ? [Math.max(t.end?.peakMiB ?? 0, t.peakMiB ?? 0)] : []))),
     probingRssMiB: p50max(ts.flatMap((t) => (t.end ? [t.end.rssMiB] : []))),
     firstAttemptMs: p50max(first),
+    processStartMs: p50max(proc),
+    sinceProcessStartMs: p50max(own),
     cpuPerAttemptMs: p50max(perAttempt),
     cpuStartMs: p50max(startCpu),
   };
@@ -164,6 +188,34 @@ function reporterDeployment(name: string, replicas: number, reporter: k8s.V1Cont
   };
 }
 
+/** The reporter's resources as the webhook injects them: every mode's pods, and the baselines, get the same. */
+const REPORTER_RESOURCES = DEFAULT_REPORTER_RESOURCES as k8s.V1ResourceRequirements;
+
+/** Pods of the reporters' shape whose sidecar is the image's bare `node -e` (bench/reporter-cost.ts). */
+function baselineDeployment(name: string, replicas: number): k8s.V1Deployment {
+  return reporterDeployment(name, replicas, {
+    name: 'baseline', image: NODE_IMAGES.dpready, restartPolicy: 'Always', resources: REPORTER_RESOURCES,
+    command: ['node', '-e', baselineScript(waiterCommand('/bin/sh', '/bin/sleep'))],
+  });
+}
+
+/** Each baseline pod's line − its container's CRI start, and Node's own start within it. */
+async function baselineOf(pods: k8s.V1Pod[], criRoot: string): Promise<{ pods: number; printMs: P50Max; processStartMs: P50Max }> {
+  const print: number[] = [];
+  const proc: number[] = [];
+  for (const p of pods) {
+    const m = p.metadata!;
+    const s = [...(p.status?.initContainerStatuses ?? [])].find((c) => c.name === 'baseline');
+    const id = s?.containerID?.replace(/^containerd:\/\//, '');
+    if (!id) continue;
+    const [line, started] = await Promise.all([logLineAt({ namespace: m.namespace!, name: m.name!, uid: m.uid! }, 'baseline', BASELINE_MSG), criStartedAt(criRoot, id).catch(() => undefined)]);
+    if (!line || started === undefined) continue;
+    print.push(Math.round((line.at - started) * 10) / 10);
+    if (line.sinceProcessStartMs !== undefined) proc.push(Math.round((line.at - line.sinceProcessStartMs - started) * 10) / 10);
+  }
+  return { pods: pods.length, printMs: p50max(print), processStartMs: p50max(proc) };
+}
+
 async function version(cmd: string, args: string[]): Promise<string> {
   const { execFile } = await import('node:child_process');
   return new Promise((resolve) => execFile(cmd, args, (err, out) => resolve(err ? '?' : out.split('\n')[0]!.trim())));
@@ -180,6 +232,8 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | fals
 }
 
 export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; log: (line: string) => void }): Promise<RealNodeResult> {
+  // One baseline pod for every four reporters, created with them, so it starts under the same load.
+  const baselinePods = Math.max(2, Math.ceil(opts.pods / 4));
   const unavailable = realNodeUnavailable();
   if (unavailable) return { skipped: unavailable };
   const cp = await startControlPlane({ realNode: true, log: (l) => opts.log(`  ${l}`) });
@@ -200,13 +254,20 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     rule = new PathRule(targetIp, 8080);
     await rule.add();
     opts.log(`bench: ${opts.pods} reporters on the real node, path to ${targetIp}:8080 dropped`);
-    await apps.createNamespacedDeployment({ namespace: NS, body: gatedDeployment({
+    const accSpec = gatedDeployment({
       name: 'acc', namespace: NS, replicas: opts.pods,
       // The Service's cluster IP, through kube-proxy: the measurement is of the path, not of
       // 20 reporters × 50 DNS lookups a second on a 2-core machine (the rollout test covers names).
       target: `http://${serviceIp}/healthz`,
       images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] },
-    }) });
+    });
+    // The resources the webhook injects and the examples give: without them these pods would be
+    // BestEffort, with 2 CPU shares between them all against the injected pods' 10m each.
+    accSpec.spec!.template.spec!.initContainers![0]!.resources = REPORTER_RESOURCES;
+    await Promise.all([
+      apps.createNamespacedDeployment({ namespace: NS, body: accSpec }),
+      apps.createNamespacedDeployment({ namespace: NS, body: baselineDeployment('base-classic', baselinePods) }),
+    ]);
     const list = async (app = 'acc') => (await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${app}` })).items;
     const started = await waitUntil(`${opts.pods} reporters started`, async () => {
       const pods = await list();
@@ -232,6 +293,10 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     }, 120_000);
 
     const criRoot = join(cp.dir, 'node', 'containerd', 'root', 'io.containerd.grpc.v1.cri', 'containers');
+    const baseClassic = await waitUntil('the classic baseline pods', async () => {
+      const ps = await list('base-classic');
+      return ps.length === baselinePods && ps.every((p) => p.status?.initContainerStatuses?.[0]?.state?.running) && ps;
+    }, 60_000);
     const startErr: number[] = [];
     const dpErr: number[] = [];
     const rates: number[] = [];
@@ -264,6 +329,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const ca = createCa(Date.now());
     const sink = await reportSink(NODE_IP, issueServing(ca, [NODE_IP], Date.now()));
     let other: { report: ModeCost; init: ModeCost };
+    let baseOther: Awaited<ReturnType<typeof baselineOf>>;
     try {
       rule = new PathRule(targetIp, 8080);
       await rule.add();
@@ -275,7 +341,11 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       const initSpec = gatedDeployment({ name: 'ini', namespace: NS, replicas: Math.ceil(opts.pods / 2), target,
         images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] }, env: { PROBE_MODE: 'init' } });
       delete initSpec.spec!.template.spec!.initContainers![0]!.restartPolicy;
-      await apps.createNamespacedDeployment({ namespace: NS, body: initSpec });
+      initSpec.spec!.template.spec!.initContainers![0]!.resources = REPORTER_RESOURCES;
+      await Promise.all([
+        apps.createNamespacedDeployment({ namespace: NS, body: initSpec }),
+        apps.createNamespacedDeployment({ namespace: NS, body: baselineDeployment('base-other', baselinePods) }),
+      ]);
       const [rep, ini] = await Promise.all([
         waitUntil('report-mode reporters started', async () => {
           const ps = await list('rep');
@@ -315,6 +385,10 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         return d.success && d.data.startToReadyMs ? d.data.attempts / (d.data.startToReadyMs / 1000) : undefined;
       };
       other = { report: await modeCost(report, criRoot, sinkRate), init: await modeCost(init, criRoot, initRate) };
+      baseOther = await baselineOf(await waitUntil('the other baseline pods', async () => {
+        const ps = await list('base-other');
+        return ps.length === baselinePods && ps.every((p) => p.status?.initContainerStatuses?.[0]?.state?.running) && ps;
+      }, 60_000), criRoot);
     } finally {
       await sink.close();
     }
@@ -341,6 +415,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       },
       setupSeconds: cp.realNode?.timings ?? {},
       cost: { classic: classicCost, ...other },
+      baseline: { classic: await baselineOf(baseClassic, criRoot), report: baseOther, init: baseOther },
       ...(await imageSize(cp) ?? {}),
       afterHandover: {
         pods: classic.length, programs,
@@ -348,7 +423,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         cpuMs: p50max(after30.map((x, i) => Math.round((x.cpuMs - after0[i]!.cpuMs) * 1000) / 1000)), overSeconds: 30,
         maxRestarts: Math.max(...restarts), restartWindowSeconds: Math.round((Date.now() - handedOverAt) / 1000),
       },
-      marks: { firstAttemptMs: 50, peakMiB: { report: 40, classic: 48 }, afterRssMiB: 4, afterCpuMs: 0, errorMs: 20 },
+      marks: { firstAttemptRatio: 1.5, firstAttemptMs: 50, peakMiB: { report: 40, classic: 48 }, afterRssMiB: 4, afterCpuMs: 0, errorMs: 20 },
     };
   } finally {
     await rule?.remove().catch(() => {});

@@ -81,7 +81,17 @@ function reporterCostMarks(n: RealNodeFigures): Mark[] {
   out.push(judged(`real node: time-to-start |error| p99 (${n.pods} pods)`, n.startAbsError.p99, `${n.startAbsError.p99} ms`, `≤ ${m.errorMs} ms`, n.startAbsError.p99 <= m.errorMs));
   for (const mode of ['report', 'classic', 'init'] as const) {
     const c = n.cost[mode];
-    out.push(judged(`real node: first probe attempt − CRI start, ${mode} mode p50 (${c.firstAttemptMs.n} pods)`, c.firstAttemptMs.n ? c.firstAttemptMs.p50 : NaN, `${c.firstAttemptMs.p50} ms (max ${c.firstAttemptMs.max})`, `≤ ${m.firstAttemptMs} ms`, c.firstAttemptMs.p50 <= m.firstAttemptMs));
+    const b = n.baseline?.[mode];
+    if (!b || m.firstAttemptRatio === undefined) {
+      // Results from before the baseline: judged against the absolute mark alone.
+      out.push(judged(`real node: first probe attempt − CRI start, ${mode} mode p50 (${c.firstAttemptMs.n} pods)`, c.firstAttemptMs.n ? c.firstAttemptMs.p50 : NaN, `${c.firstAttemptMs.p50} ms (max ${c.firstAttemptMs.max})`, `≤ ${m.firstAttemptMs} ms`, c.firstAttemptMs.p50 <= m.firstAttemptMs));
+      continue;
+    }
+    // The issue's alternative to the absolute 50 ms: a ratio to a bare `node -e` started in the
+    // same run under the same load (docs/performance.md says why the absolute figure is not judged).
+    const ratio = c.firstAttemptMs.n && b.printMs.n ? r2(c.firstAttemptMs.p50 / Math.max(1, b.printMs.p50)) : NaN;
+    out.push(judged(`real node: first probe attempt − CRI start ÷ bare node -e, ${mode} mode p50 (${c.firstAttemptMs.n} / ${b.printMs.n} pods)`, ratio,
+      `${c.firstAttemptMs.p50} / ${b.printMs.p50} ms = ${ratio}×`, `≤ ${m.firstAttemptRatio}× (absolute ${m.firstAttemptMs} ms not judged)`, ratio <= m.firstAttemptRatio));
   }
   for (const mode of ['report', 'classic'] as const) {
     const c = n.cost[mode];
@@ -312,6 +322,10 @@ export function formatReport(r: BenchReport): string {
     out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
     for (const [mode, c] of Object.entries(n.cost ?? {})) {
       out.push(`   ${mode} mode (${c.pods} pods), p50/max: peak ${c.peakMiB.p50}/${c.peakMiB.max} MiB, RSS probing ${c.probingRssMiB.p50}/${c.probingRssMiB.max} MiB, first attempt ${c.firstAttemptMs.p50}/${c.firstAttemptMs.max} ms after CRI start, CPU ${c.cpuPerAttemptMs.p50}/${c.cpuPerAttemptMs.max} ms per attempt, ${c.cpuStartMs.p50}/${c.cpuStartMs.max} ms to start`);
+      if (c.processStartMs) out.push(`     first attempt split, p50/max: Node's process start − CRI start ${c.processStartMs.p50}/${c.processStartMs.max} ms; first attempt − process start ${c.sinceProcessStartMs.p50}/${c.sinceProcessStartMs.max} ms`);
+    }
+    for (const [mode, b] of Object.entries(n.baseline ?? {})) {
+      out.push(`   bare node -e beside the ${mode} reporters (${b.pods} pods), p50/max: its line ${b.printMs.p50}/${b.printMs.max} ms after CRI start, of which Node's process start ${b.processStartMs.p50}/${b.processStartMs.max} ms`);
     }
     if (n.imageSize) out.push(`   image ${n.imageSize} (ctr images ls)`);
     if (n.afterHandover) {

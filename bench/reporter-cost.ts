@@ -71,19 +71,44 @@ export async function containerPrograms(c: ContainerCgroup): Promise<string[]> {
   return Promise.all(procs.map(async (pid) => (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim()));
 }
 
-/** The wall-clock instant (ms) of the reporter's "first probe attempt" log line, from the kubelet's pod log. */
-export async function firstAttemptAt(pod: { namespace: string; name: string; uid: string }, container: string): Promise<number | undefined> {
+/** A JSON log line of a container as the kubelet keeps it: its wall-clock instant and Node's uptime then. */
+export interface LogInstant { at: number; sinceProcessStartMs?: number }
+
+/** The first log line whose msg is `msg`, from the kubelet's pod log of `container`. */
+export async function logLineAt(pod: { namespace: string; name: string; uid: string }, container: string, msg: string): Promise<LogInstant | undefined> {
   const dir = join('/var/log/pods', `${pod.namespace}_${pod.name}_${pod.uid}`, container);
   const files = await readdir(dir).catch(() => [] as string[]);
   for (const f of files.sort()) {
     for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) {
-      // CRI log format: "<time> <stream> <P|F> <message>".
+      // CRI log format: "<time> <stream> <P|F> <message>". The instant is the one the process
+      // wrote into its line (its own clock when it logged), not the runtime's receipt time.
       const json = line.slice(line.indexOf('{'));
-      if (!json.includes('"first probe attempt"')) continue;
-      try { return Date.parse((JSON.parse(json) as { time: string }).time); } catch { /* a partial line */ }
+      if (!json.includes(`"${msg}"`)) continue;
+      try {
+        const l = JSON.parse(json) as { time: string; sinceProcessStartMs?: number };
+        return { at: Date.parse(l.time), ...(typeof l.sinceProcessStartMs === 'number' ? { sinceProcessStartMs: l.sinceProcessStartMs } : {}) };
+      } catch { /* a partial line */ }
     }
   }
   return undefined;
+}
+
+/** The reporter's "first probe attempt" log line (the attempt is logged as it starts). */
+export function firstAttemptAt(pod: { namespace: string; name: string; uid: string }, container: string): Promise<LogInstant | undefined> {
+  return logLineAt(pod, container, 'first probe attempt');
+}
+
+/** The message of the bare Node baseline's one line (baselineScript). */
+export const BASELINE_MSG = 'node -e started';
+
+/**
+ * The baseline for "first attempt after CRI start": the same image's Node with `-e`, printing
+ * one line as the reporter does (wall time, Node's uptime), then waiting as a handed-over
+ * sidecar does (execve of the same shell waiter), so it neither exits nor keeps CPU or memory.
+ */
+export function baselineScript(waiter: { file: string; args: string[] }): string {
+  return `process.stderr.write(JSON.stringify({time:new Date().toISOString(),msg:${JSON.stringify(BASELINE_MSG)},sinceProcessStartMs:performance.now()})+'\\n');`
+    + `process.execve(${JSON.stringify(waiter.file)},${JSON.stringify(waiter.args)},process.env)`;
 }
 
 /** CRI's start instant of a container, ms since the epoch (its status file holds nanoseconds). */

@@ -49,6 +49,8 @@ const { values } = parseArgs({ options: {
   'no-fail': { type: 'boolean', default: false },
   'burst-order': { type: 'string' },
   'burst-runs': { type: 'string' },
+  // Fewer reporters for a quicker look; the realnode marks are for 20 (or 40 with --full).
+  'realnode-pods': { type: 'string' },
 } });
 setControllerArgs(values['controller-args']);
 const full = values.full!;
@@ -312,7 +314,9 @@ if (only.has('receive')) {
 if (only.has('realnode')) {
   await part('realnode', async () => {
     log('bench: real node (bench/real-node.ts), its own control plane');
-    const r = await realNodeAccuracy({ pods: full ? 40 : 20, brokenMs: 10_000, log });
+    const pods = values['realnode-pods'] !== undefined ? Number(values['realnode-pods']) : full ? 40 : 20;
+    if (!(Number.isInteger(pods) && pods >= 1)) throw new Error(`--realnode-pods=${values['realnode-pods']}: expected a whole number ≥ 1`);
+    const r = await realNodeAccuracy({ pods, brokenMs: 10_000, log });
     // The machine cannot run a real node (not root, no cgroups, packages missing): skipped, not failed.
     if ('skipped' in r) report.parts.realnode = { status: 'skipped', why: r.skipped };
     else report.realNode = r;

@@ -119,6 +119,23 @@ test('real node: the error mark needs nft\'s truth; without it the figure is not
   assert.match(none[0]!.why!, /handle 7/);
 });
 
+test('real node: the first attempt is judged as a ratio to a bare node -e of the same run; a missing baseline is not measured', () => {
+  const pm = (p50: number) => ({ n: 20, p50, max: p50 * 2 });
+  const cost = { pods: 20, peakMiB: pm(30), probingRssMiB: pm(28), firstAttemptMs: pm(300), processStartMs: pm(150), sinceProcessStartMs: pm(150), cpuPerAttemptMs: pm(0.5), cpuStartMs: pm(100) };
+  const h = { pods: 20, programs: ['sh', 'sleep'], rssMiB: pm(0.2), usageMiB: pm(0.5), cpuMs: pm(0), overSeconds: 30, maxRestarts: 0, restartWindowSeconds: 60 };
+  const n = {
+    pods: 20, dpReadyAbsError: { n: 20, median: 5, p99: 9, max: 9 }, startAbsError: { n: 20, median: 5, p99: 9, max: 9 }, attemptsPerSecond: { n: 20, p50: 10, p99: 20, max: 20 },
+    markErrorMs: 20, markAttemptsPerSecond: 50, truth: 'nft monitor', afterHandover: h,
+    cost: { report: cost, classic: cost, init: { ...cost, firstAttemptMs: pm(500) } },
+    baseline: { report: { pods: 5, printMs: pm(250), processStartMs: pm(140) }, classic: { pods: 5, printMs: pm(250), processStartMs: pm(140) }, init: { pods: 5, printMs: { n: 0, p50: NaN, max: NaN }, processStartMs: pm(1) } },
+    marks: { firstAttemptRatio: 1.5, firstAttemptMs: 50, peakMiB: { report: 40, classic: 48 }, afterRssMiB: 4, afterCpuMs: 0, errorMs: 20 },
+  } as unknown as RealNodeFigures;
+  const first = marksOf(report({ realNode: n })).filter((m) => m.what.includes('bare node -e'));
+  assert.deepEqual(first.map((m) => [m.status, m.figure]), [['pass', '300 / 250 ms = 1.2×'], ['pass', '300 / 250 ms = 1.2×'], ['unmeasured', 'not measured']]);
+  const slow = marksOf(report({ realNode: { ...n, baseline: { ...n.baseline, init: n.baseline.classic } } })).filter((m) => m.what.includes('bare node -e'));
+  assert.equal(slow[2]!.status, 'miss'); // 500 / 250 = 2×
+});
+
 test('the receive prober\'s mark has a lower bound: a prober that knocks too rarely misses', () => {
   const l: ReceiveLoadFigures = { pods: 1000, seconds: 10, knocksPerSecond: 976, perPodIntervalS: 0.9, maxInFlight: 256, markKnocksPerSecond: 1010, markMinKnocksPerSecond: 900 };
   assert.equal(marksOf(report({ receiveLoad: l }))[0]!.status, 'pass');
