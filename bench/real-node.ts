@@ -192,11 +192,42 @@ function reporterDeployment(name: string, replicas: number, reporter: k8s.V1Cont
 const REPORTER_RESOURCES = DEFAULT_REPORTER_RESOURCES as k8s.V1ResourceRequirements;
 
 /** Pods of the reporters' shape whose sidecar is the image's bare `node -e` (bench/reporter-cost.ts). */
-function baselineDeployment(name: string, replicas: number): k8s.V1Deployment {
-  return reporterDeployment(name, replicas, {
+function baselineDeployment(name: string): k8s.V1Deployment {
+  return reporterDeployment(name, 0, {
     name: 'baseline', image: NODE_IMAGES.dpready, restartPolicy: 'Always', resources: REPORTER_RESOURCES,
     command: ['node', '-e', baselineScript(waiterCommand('/bin/sh', '/bin/sleep'))],
   });
+}
+
+/** One baseline pod after every fourth reporter pod. */
+const BASELINE_EVERY = 4;
+const baselineCount = (reporters: number) => Math.floor(reporters / BASELINE_EVERY);
+
+/**
+ * Creates the pods of these Deployments' templates as bare pods, one at a time, taking the
+ * groups in turn and a baseline pod after every fourth reporter pod: a Deployment's ReplicaSet
+ * creates its pods in doubling batches (1, 2, 4, 8, …), so a small baseline Deployment would be
+ * all created, and started, before the last and most loaded reporters. Interleaved, the
+ * baseline starts under the load the reporters start under.
+ */
+async function createInterleaved(core: k8s.CoreV1Api, groups: { of: k8s.V1Deployment; count: number }[], baseline: k8s.V1Deployment): Promise<void> {
+  const podOf = (d: k8s.V1Deployment, i: number): k8s.V1Pod => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: `${d.metadata!.name}-${i}`, namespace: NS, labels: d.spec!.template.metadata!.labels! },
+    spec: d.spec!.template.spec!,
+  });
+  const order: k8s.V1Pod[] = [];
+  const next = groups.map(() => 0);
+  let reporters = 0;
+  let baselines = 0;
+  while (groups.some((g, i) => next[i]! < g.count)) {
+    for (const [i, g] of groups.entries()) {
+      if (next[i]! >= g.count) continue;
+      order.push(podOf(g.of, next[i]!++));
+      if (++reporters % BASELINE_EVERY === 0) order.push(podOf(baseline, baselines++));
+    }
+  }
+  for (const body of order) await core.createNamespacedPod({ namespace: NS, body });
 }
 
 /** Each baseline pod's line − its container's CRI start, and Node's own start within it. */
@@ -232,8 +263,6 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | fals
 }
 
 export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; log: (line: string) => void }): Promise<RealNodeResult> {
-  // One baseline pod for every four reporters, created with them, so it starts under the same load.
-  const baselinePods = Math.max(2, Math.ceil(opts.pods / 4));
   const unavailable = realNodeUnavailable();
   if (unavailable) return { skipped: unavailable };
   const cp = await startControlPlane({ realNode: true, log: (l) => opts.log(`  ${l}`) });
@@ -264,10 +293,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     // The resources the webhook injects and the examples give: without them these pods would be
     // BestEffort, with 2 CPU shares between them all against the injected pods' 10m each.
     accSpec.spec!.template.spec!.initContainers![0]!.resources = REPORTER_RESOURCES;
-    await Promise.all([
-      apps.createNamespacedDeployment({ namespace: NS, body: accSpec }),
-      apps.createNamespacedDeployment({ namespace: NS, body: baselineDeployment('base-classic', baselinePods) }),
-    ]);
+    await createInterleaved(core, [{ of: accSpec, count: opts.pods }], baselineDeployment('base-classic'));
     const list = async (app = 'acc') => (await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${app}` })).items;
     const started = await waitUntil(`${opts.pods} reporters started`, async () => {
       const pods = await list();
@@ -295,7 +321,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const criRoot = join(cp.dir, 'node', 'containerd', 'root', 'io.containerd.grpc.v1.cri', 'containers');
     const baseClassic = await waitUntil('the classic baseline pods', async () => {
       const ps = await list('base-classic');
-      return ps.length === baselinePods && ps.every((p) => p.status?.initContainerStatuses?.[0]?.state?.running) && ps;
+      return ps.length === baselineCount(opts.pods) && ps.every((p) => p.status?.initContainerStatuses?.[0]?.state?.running) && ps;
     }, 60_000);
     const startErr: number[] = [];
     const dpErr: number[] = [];
@@ -335,17 +361,14 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       await rule.add();
       const target = `http://${serviceIp}/healthz`;
       const injected = reporterContainer({ reporterImage: NODE_IMAGES.dpready, reportUrl: sink.url, caBundle: ca.cert, excludedNamespaces: [] }, target, '10m', 'sidecar');
-      await apps.createNamespacedDeployment({ namespace: NS, body: reporterDeployment('rep', opts.pods, injected, {
+      const repSpec = reporterDeployment('rep', opts.pods, injected, {
         volumes: [{ name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: REPORT_AUDIENCE, expirationSeconds: 3600, path: 'token' } }] } }],
-      }) });
+      });
       const initSpec = gatedDeployment({ name: 'ini', namespace: NS, replicas: Math.ceil(opts.pods / 2), target,
         images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] }, env: { PROBE_MODE: 'init' } });
       delete initSpec.spec!.template.spec!.initContainers![0]!.restartPolicy;
       initSpec.spec!.template.spec!.initContainers![0]!.resources = REPORTER_RESOURCES;
-      await Promise.all([
-        apps.createNamespacedDeployment({ namespace: NS, body: initSpec }),
-        apps.createNamespacedDeployment({ namespace: NS, body: baselineDeployment('base-other', baselinePods) }),
-      ]);
+      await createInterleaved(core, [{ of: repSpec, count: opts.pods }, { of: initSpec, count: Math.ceil(opts.pods / 2) }], baselineDeployment('base-other'));
       const [rep, ini] = await Promise.all([
         waitUntil('report-mode reporters started', async () => {
           const ps = await list('rep');
@@ -387,7 +410,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       other = { report: await modeCost(report, criRoot, sinkRate), init: await modeCost(init, criRoot, initRate) };
       baseOther = await baselineOf(await waitUntil('the other baseline pods', async () => {
         const ps = await list('base-other');
-        return ps.length === baselinePods && ps.every((p) => p.status?.initContainerStatuses?.[0]?.state?.running) && ps;
+        return ps.length === baselineCount(opts.pods + Math.ceil(opts.pods / 2)) && ps.every((p) => p.status?.initContainerStatuses?.[0]?.state?.running) && ps;
       }, 60_000), criRoot);
     } finally {
       await sink.close();

@@ -2,7 +2,6 @@
 // kubelet's probes do): a kept-alive socket would prove an old path, not the current one.
 // An attempt resolves with its completion instant, taken in the callback that observed
 // success, so the ready timestamp is not delayed by anything that runs after it.
-import { lookup } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
 
 import type { Target } from './targets.ts';
@@ -66,7 +65,8 @@ async function resolveAll(name: string, signal: AbortSignal): Promise<string[]> 
   outstandingLookups++;
   // getaddrinfo, not the c-ares resolver: it applies the pod's search domains, /etc/hosts and
   // nsswitch, exactly as the workload's own lookups would.
-  const work = lookup(name, { all: true }).finally(() => { outstandingLookups--; });
+  // Loaded on the first lookup (process.getBuiltinModule): an IP target never pays for it.
+  const work = process.getBuiltinModule('node:dns/promises').lookup(name, { all: true }).finally(() => { outstandingLookups--; });
   const addrs = await raceAbort(work, signal);
   if (addrs.length === 0) throw new Error(`DNS lookup of ${name} returned no addresses`);
   return addrs.map((a) => a.address);
