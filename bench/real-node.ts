@@ -51,7 +51,7 @@ export interface RealNodeFigures {
    * mode's reporters, whose sidecar is the image's `node -e` printing one line. Its line −
    * its container's CRI start, ms; `processStartMs` of it is Node's own start before user code.
    */
-  baseline: Record<CostMode, { pods: number; printMs: P50Max; processStartMs: P50Max }>;
+  baseline: Record<CostMode, Baseline>;
   /** Sidecar reporters after their handover (classic mode, the accuracy pods). */
   afterHandover: {
     pods: number;
@@ -75,6 +75,16 @@ export interface RealNodeFigures {
 }
 
 export type CostMode = 'report' | 'classic' | 'init';
+/** The bare `node -e` pods started with a mode's reporters. */
+export interface Baseline {
+  pods: number;
+  /** Its line − its container's CRI start, ms. */
+  printMs: P50Max;
+  /** Node's own start before user code: line − uptime − CRI start, ms. */
+  processStartMs: P50Max;
+  /** CPU used when it printed (process.cpuUsage), ms. */
+  cpuMs: P50Max;
+}
 type P50Max = { n: number; p50: number; max: number };
 export interface ModeCost {
   pods: number;
@@ -88,6 +98,8 @@ export interface ModeCost {
   processStartMs: P50Max;
   /** And the reporter's part: its first attempt − its process start (Node's uptime then), ms. */
   sinceProcessStartMs: P50Max;
+  /** CPU the process had used at its first attempt (its own process.cpuUsage in that log line), ms. */
+  cpuToFirstAttemptMs: P50Max;
   /** Container CPU over the broken window ÷ the attempts sent in it, ms. */
   cpuPerAttemptMs: P50Max;
   /** Container CPU from start to the end of the broken window, less its attempts: start-up and API calls, ms. */
@@ -137,6 +149,7 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
   const first: number[] = [];
   const proc: number[] = [];
   const own: number[] = [];
+  const cpuFirst: number[] = [];
   const perAttempt: number[] = [];
   const startCpu: number[] = [];
   for (const t of ts) {
@@ -148,6 +161,7 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
         proc.push(Math.round((at.at - at.sinceProcessStartMs - started) * 10) / 10);
         own.push(Math.round(at.sinceProcessStartMs * 10) / 10);
       }
+      if (at.cpuMs !== undefined) cpuFirst.push(at.cpuMs);
     }
     const rate = attemptsPerSecond(t);
     if (t.start && t.end && rate) {
@@ -163,6 +177,7 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
     firstAttemptMs: p50max(first),
     processStartMs: p50max(proc),
     sinceProcessStartMs: p50max(own),
+    cpuToFirstAttemptMs: p50max(cpuFirst),
     cpuPerAttemptMs: p50max(perAttempt),
     cpuStartMs: p50max(startCpu),
   };
@@ -231,9 +246,10 @@ async function createInterleaved(core: k8s.CoreV1Api, groups: { of: k8s.V1Deploy
 }
 
 /** Each baseline pod's line − its container's CRI start, and Node's own start within it. */
-async function baselineOf(pods: k8s.V1Pod[], criRoot: string): Promise<{ pods: number; printMs: P50Max; processStartMs: P50Max }> {
+async function baselineOf(pods: k8s.V1Pod[], criRoot: string): Promise<Baseline> {
   const print: number[] = [];
   const proc: number[] = [];
+  const cpu: number[] = [];
   for (const p of pods) {
     const m = p.metadata!;
     const s = [...(p.status?.initContainerStatuses ?? [])].find((c) => c.name === 'baseline');
@@ -243,8 +259,9 @@ async function baselineOf(pods: k8s.V1Pod[], criRoot: string): Promise<{ pods: n
     if (!line || started === undefined) continue;
     print.push(Math.round((line.at - started) * 10) / 10);
     if (line.sinceProcessStartMs !== undefined) proc.push(Math.round((line.at - line.sinceProcessStartMs - started) * 10) / 10);
+    if (line.cpuMs !== undefined) cpu.push(Math.round(line.cpuMs * 10) / 10);
   }
-  return { pods: pods.length, printMs: p50max(print), processStartMs: p50max(proc) };
+  return { pods: pods.length, printMs: p50max(print), processStartMs: p50max(proc), cpuMs: p50max(cpu) };
 }
 
 async function version(cmd: string, args: string[]): Promise<string> {

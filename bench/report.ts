@@ -322,10 +322,10 @@ export function formatReport(r: BenchReport): string {
     out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
     for (const [mode, c] of Object.entries(n.cost ?? {})) {
       out.push(`   ${mode} mode (${c.pods} pods), p50/max: peak ${c.peakMiB.p50}/${c.peakMiB.max} MiB, RSS probing ${c.probingRssMiB.p50}/${c.probingRssMiB.max} MiB, first attempt ${c.firstAttemptMs.p50}/${c.firstAttemptMs.max} ms after CRI start, CPU ${c.cpuPerAttemptMs.p50}/${c.cpuPerAttemptMs.max} ms per attempt, ${c.cpuStartMs.p50}/${c.cpuStartMs.max} ms to start`);
-      if (c.processStartMs) out.push(`     first attempt split, p50/max: Node's process start − CRI start ${c.processStartMs.p50}/${c.processStartMs.max} ms; first attempt − process start ${c.sinceProcessStartMs.p50}/${c.sinceProcessStartMs.max} ms`);
+      if (c.processStartMs) out.push(`     first attempt split, p50/max: Node's process start − CRI start ${c.processStartMs.p50}/${c.processStartMs.max} ms; first attempt − process start ${c.sinceProcessStartMs.p50}/${c.sinceProcessStartMs.max} ms${c.cpuToFirstAttemptMs ? `; CPU used by then ${c.cpuToFirstAttemptMs.p50}/${c.cpuToFirstAttemptMs.max} ms` : ''}`);
     }
     for (const [mode, b] of Object.entries(n.baseline ?? {})) {
-      out.push(`   bare node -e beside the ${mode} reporters (${b.pods} pods), p50/max: its line ${b.printMs.p50}/${b.printMs.max} ms after CRI start, of which Node's process start ${b.processStartMs.p50}/${b.processStartMs.max} ms`);
+      out.push(`   bare node -e beside the ${mode} reporters (${b.pods} pods), p50/max: its line ${b.printMs.p50}/${b.printMs.max} ms after CRI start, of which Node's process start ${b.processStartMs.p50}/${b.processStartMs.max} ms${b.cpuMs ? `; CPU used by then ${b.cpuMs.p50}/${b.cpuMs.max} ms` : ''}`);
     }
     if (n.imageSize) out.push(`   image ${n.imageSize} (ctr images ls)`);
     if (n.afterHandover) {

@@ -72,7 +72,7 @@ export async function containerPrograms(c: ContainerCgroup): Promise<string[]> {
 }
 
 /** A JSON log line of a container as the kubelet keeps it: its wall-clock instant and Node's uptime then. */
-export interface LogInstant { at: number; sinceProcessStartMs?: number }
+export interface LogInstant { at: number; sinceProcessStartMs?: number; cpuMs?: number }
 
 /** The first log line whose msg is `msg`, from the kubelet's pod log of `container`. */
 export async function logLineAt(pod: { namespace: string; name: string; uid: string }, container: string, msg: string): Promise<LogInstant | undefined> {
@@ -85,8 +85,12 @@ export async function logLineAt(pod: { namespace: string; name: string; uid: str
       const json = line.slice(line.indexOf('{'));
       if (!json.includes(`"${msg}"`)) continue;
       try {
-        const l = JSON.parse(json) as { time: string; sinceProcessStartMs?: number };
-        return { at: Date.parse(l.time), ...(typeof l.sinceProcessStartMs === 'number' ? { sinceProcessStartMs: l.sinceProcessStartMs } : {}) };
+        const l = JSON.parse(json) as { time: string; sinceProcessStartMs?: number; cpuMs?: number };
+        return {
+          at: Date.parse(l.time),
+          ...(typeof l.sinceProcessStartMs === 'number' ? { sinceProcessStartMs: l.sinceProcessStartMs } : {}),
+          ...(typeof l.cpuMs === 'number' ? { cpuMs: l.cpuMs } : {}),
+        };
       } catch { /* a partial line */ }
     }
   }
@@ -107,7 +111,7 @@ export const BASELINE_MSG = 'node -e started';
  * sidecar does (execve of the same shell waiter), so it neither exits nor keeps CPU or memory.
  */
 export function baselineScript(waiter: { file: string; args: string[] }): string {
-  return `process.stderr.write(JSON.stringify({time:new Date().toISOString(),msg:${JSON.stringify(BASELINE_MSG)},sinceProcessStartMs:performance.now()})+'\\n');`
+  return `process.stderr.write(JSON.stringify({time:new Date().toISOString(),msg:${JSON.stringify(BASELINE_MSG)},sinceProcessStartMs:performance.now(),cpuMs:(({user,system})=>(user+system)/1000)(process.cpuUsage())})+'\\n');`
     + `process.execve(${JSON.stringify(waiter.file)},${JSON.stringify(waiter.args)},process.env)`;
 }
 
