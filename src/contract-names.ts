@@ -42,6 +42,18 @@ export const ANNOTATION_FAILURE = `${GROUP}/datapath-failure`;
  */
 export const ANNOTATION_RECEIVE_TS = `${GROUP}/datapath-receive-ts`;
 /**
+ * Policy in force (opt-in, PROBE_DENY_TARGET): the first attempt of the first run of
+ * PROBE_DENY_CONFIRM consecutive attempts in which every deny target went unanswered (refused or
+ * silent), counted only from the first datapath success on. RFC3339 UTC with milliseconds, node clock.
+ */
+export const ANNOTATION_POLICY_ENFORCED = `${GROUP}/policy-enforced-ts`;
+/**
+ * JSON PolicyProbe: the deny targets, attempts against them, and which one still answers.
+ * Written with the datapath-ready annotation, so its presence tells the controller that this
+ * pod's gate also waits for the policy.
+ */
+export const ANNOTATION_POLICY_PROBE = `${GROUP}/policy-probe`;
+/**
  * A container port with this name turns the receive check on: the controller knocks on the pod
  * IP at that port (path RECEIVE_PATH), and the reporter, given the same port in
  * PROBE_RECEIVE_PORT, answers and records the first knock.
@@ -62,6 +74,10 @@ export const ConditionReason = {
   Probing: 'Probing',
   /** False: the pod reaches its targets, but no inbound probe has reached the pod yet (receive check on). */
   AwaitingReceive: 'AwaitingReceive',
+  /** False: the datapath works, but a deny target (PROBE_DENY_TARGET) still answers, or the denial is not yet confirmed. */
+  AwaitingPolicy: 'AwaitingPolicy',
+  /** False (fail-closed): the policy was not seen in force before the reporter's or the controller's deadline. */
+  PolicyNotEnforced: 'PolicyNotEnforced',
   /** False: the reporter gave up (its deadline passed) and said why. */
   ReporterFailed: 'ReporterFailed',
   /** False: an annotation could not be parsed; the message quotes it. */
@@ -85,6 +101,8 @@ export const INJECT_TIMEOUT_ANNOTATION = 'dpready.perf.github.com/probe-timeout'
 export const INJECT_MODE_ANNOTATION = 'dpready.perf.github.com/probe-mode';
 /** Turns the receive check on for an injected pod: the port its reporter listens on (docs/receive.md). */
 export const INJECT_RECEIVE_PORT_ANNOTATION = 'dpready.perf.github.com/receive-port';
+/** Turns the policy check on for an injected pod: its deny targets, comma-separated (PROBE_DENY_TARGET; docs/policy.md). */
+export const INJECT_DENY_TARGET_ANNOTATION = 'dpready.perf.github.com/deny-target';
 /** Stamped by the webhook on the pods it changed: the instant of admission, RFC3339 (ms). */
 export const INJECTED_ANNOTATION = 'dpready.perf.github.com/injected-at';
 /** Name of the injected reporter container. */

@@ -39,13 +39,31 @@ export const ProbeDetails = z.object({
 });
 export type ProbeDetails = z.infer<typeof ProbeDetails>;
 
-export const ReporterFailureReason = z.enum(['ProbeDeadline', 'ReceiveDeadline']);
+/** What the reporter reports about its deny targets (PROBE_DENY_TARGET), the policy-probe annotation. */
+export const PolicyProbe = z.object({
+  targets: z.array(z.string()).min(1),
+  /** Attempts against all deny targets together. */
+  attempts: z.number().int().nonnegative(),
+  /** Consecutive unanswered rounds needed (PROBE_DENY_CONFIRM). */
+  confirm: z.number().int().min(1),
+  /** The deny target that answered most recently, while the policy is not confirmed. */
+  answering: z.string().optional(),
+  /** Start of the attempt that answered most recently (RFC3339, node clock). */
+  lastAnswerTs: Rfc3339.optional(),
+  /** Process start to the enforced instant, reporter's monotonic clock. */
+  startToEnforcedMs: z.number().nonnegative().optional(),
+});
+export type PolicyProbe = z.infer<typeof PolicyProbe>;
+
+export const ReporterFailureReason = z.enum(['ProbeDeadline', 'ReceiveDeadline', 'PolicyDeadline']);
 export const ReporterFailure = z.object({
   reason: ReporterFailureReason,
   message: z.string(),
   ts: Rfc3339,
   /** What was tried before giving up (the same shape as the success details). */
   probe: ProbeDetails.optional(),
+  /** PolicyDeadline: the deny targets' state at the deadline. */
+  policy: PolicyProbe.optional(),
 });
 export type ReporterFailure = z.infer<typeof ReporterFailure>;
 
@@ -70,6 +88,8 @@ export const DatapathResultSpec = z.object({
     dpReadyTs: Rfc3339.optional(),
     /** The first inbound probe that reached the pod (receive check on). */
     receiveTs: Rfc3339.optional(),
+    /** The policy seen in force (deny targets configured): the policy-enforced-ts annotation. */
+    policyEnforcedTs: Rfc3339.optional(),
     /** When the controller decided the outcome: the time filter of the stats API uses createdAt. */
     recordedAt: Rfc3339,
   }),
@@ -78,6 +98,8 @@ export const DatapathResultSpec = z.object({
     latDpReadyMs: z.number().optional(),
     /** createdAt to receiveTs, ms (receive check on). */
     latReceiveMs: z.number().optional(),
+    /** createdAt to policyEnforcedTs, ms (deny targets configured). */
+    latPolicyMs: z.number().optional(),
     /** Reporter start to first success on the reporter's monotonic clock. */
     reporterStartToReadyMs: z.number().nonnegative().optional(),
   }),
@@ -96,6 +118,8 @@ export const DatapathResultSpec = z.object({
   labels: z.record(z.string(), z.string()),
   /** The receive check was on for this pod (its container port named dpready-receive). */
   receivePort: z.number().int().min(1).max(65535).optional(),
+  /** The policy check was on for this pod: its deny targets (PROBE_DENY_TARGET). */
+  denyTargets: z.array(z.string()).optional(),
   outcome: Outcome,
   reason: z.string().optional(),
   message: z.string().optional(),

@@ -5,25 +5,27 @@
 // bundle carries no zod (its output is typed; test/reporter/annotations.test.ts parses it with
 // the zod schemas).
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START, isRfc3339,
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE, ANNOTATION_PROBE,
+  ANNOTATION_RECEIVE_TS, ANNOTATION_START, isRfc3339,
 } from '../contract-names.ts';
-import type { ProbeDetails, ReporterFailure } from '../contract.ts';
+import type { PolicyProbe, ProbeDetails, ReporterFailure } from '../contract.ts';
 import type { TargetResult } from './prober.ts';
 
 export type Annotations = Record<string, string | null>;
 export interface AnnotationPatch { metadata: { annotations: Annotations } }
 
 export type Decision =
-  /** Ready (and, with the receive check, the receive instant) is recorded already: do not probe, do not write (a restart after success). */
+  /** Ready (and, with the receive or policy check, their instants) is recorded already: do not probe, do not write (a restart after success). */
   | { action: 'done'; ready: string }
   /**
    * Probe. `keepStart` is the start recorded by an earlier run, if any (it stays).
-   * `keepReady`: the send side is recorded already; only the receive side is still awaited.
+   * `keepReady`: the send side is recorded already; only the receive side or the policy is still awaited.
+   * `keepReceived`: the receive side is recorded too; only the policy is still awaited.
    */
-  | { action: 'probe'; keepStart?: string; keepReady?: string; invalid: string[] };
+  | { action: 'probe'; keepStart?: string; keepReady?: string; keepReceived?: true; invalid: string[] };
 
 /** What a (re)started reporter should do, given the pod's annotations. */
-export function decide(existing: Record<string, string> | undefined, receiveCheck = false): Decision {
+export function decide(existing: Record<string, string> | undefined, receiveCheck = false, policyCheck = false): Decision {
   const a = existing ?? {};
   const invalid: string[] = [];
   const valid = (key: string): string | undefined => {
@@ -36,11 +38,16 @@ export function decide(existing: Record<string, string> | undefined, receiveChec
   const ready = valid(ANNOTATION_DP_READY);
   const start = valid(ANNOTATION_START);
   const received = receiveCheck ? valid(ANNOTATION_RECEIVE_TS) : undefined;
+  const enforced = policyCheck ? valid(ANNOTATION_POLICY_ENFORCED) : undefined;
+  const receiveDone = !receiveCheck || received !== undefined;
   // An unparseable ready value is not a result: probe again and overwrite it, rather than
   // leave the pod stuck on garbage. The same holds for an unparseable start.
-  if (ready !== undefined && (!receiveCheck || received !== undefined)) return { action: 'done', ready };
-  // A restart between the two sides: the recorded send instant stays, only receive is awaited.
-  if (ready !== undefined) return { action: 'probe', ...(start !== undefined ? { keepStart: start } : {}), keepReady: ready, invalid };
+  if (ready !== undefined && receiveDone && (!policyCheck || enforced !== undefined)) return { action: 'done', ready };
+  // A restart between the sides: the recorded instants stay, only what is missing is awaited.
+  if (ready !== undefined) {
+    return { action: 'probe', ...(start !== undefined ? { keepStart: start } : {}), keepReady: ready,
+      ...(receiveCheck && receiveDone ? { keepReceived: true as const } : {}), invalid };
+  }
   return start !== undefined ? { action: 'probe', keepStart: start, invalid } : { action: 'probe', invalid };
 }
 
@@ -89,12 +96,15 @@ export function startPatch(start: string, details?: ProbeDetails): AnnotationPat
  * Ready (with start when it has not been written yet: the one-write healthy path). Clears a
  * failure left by an earlier run, since it no longer describes the pod.
  */
-export function readyPatch(opts: { start?: string; ready: string; details: ProbeDetails; received?: string }): AnnotationPatch {
+export function readyPatch(opts: { start?: string; ready: string; details: ProbeDetails; received?: string; policy?: PolicyProbe }): AnnotationPatch {
   return patch({
     ...(opts.start !== undefined ? { [ANNOTATION_START]: opts.start } : {}),
     [ANNOTATION_DP_READY]: opts.ready,
     [ANNOTATION_PROBE]: JSON.stringify(opts.details),
     ...(opts.received !== undefined ? { [ANNOTATION_RECEIVE_TS]: opts.received } : {}),
+    // With the ready instant, in the same patch: the controller must never see a ready pod
+    // without knowing that its gate also waits for the policy.
+    ...(opts.policy !== undefined ? { [ANNOTATION_POLICY_PROBE]: JSON.stringify(opts.policy) } : {}),
     [ANNOTATION_FAILURE]: null,
   });
 }
@@ -102,6 +112,17 @@ export function readyPatch(opts: { start?: string; ready: string; details: Probe
 /** The receive side's first knock, alone (a restart that had the send side recorded already). */
 export function receivePatch(received: string): AnnotationPatch {
   return patch({ [ANNOTATION_RECEIVE_TS]: received, [ANNOTATION_FAILURE]: null });
+}
+
+/**
+ * The policy check's state: with `enforced`, the confirmed instant (the check is over); without,
+ * progress (a deny target answering that the ready patch did not name yet).
+ */
+export function policyPatch(policy: PolicyProbe, enforced?: string): AnnotationPatch {
+  return patch({
+    ...(enforced !== undefined ? { [ANNOTATION_POLICY_ENFORCED]: enforced, [ANNOTATION_FAILURE]: null } : {}),
+    [ANNOTATION_POLICY_PROBE]: JSON.stringify(policy),
+  });
 }
 
 /** Deadline passed: say why, so the controller can tell "failed" from "still running". */

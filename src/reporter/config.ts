@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseDuration } from '../durations.ts';
 import { DpreadyError } from '../errors.ts';
 import { DEFAULT_SCHEDULE, type ScheduleOptions } from './schedule.ts';
-import { parseTargets, type Target } from './targets.ts';
+import { parseDenyTargets, parseTargets, type Target } from './targets.ts';
 
 export type Mode = 'sidecar' | 'init';
 
@@ -30,6 +30,10 @@ export interface ReporterConfig {
   apiCallTimeoutMs: number;
   /** The receive check: listen here and record the first inbound probe (PROBE_RECEIVE_PORT). */
   receivePort?: number;
+  /** The policy check (PROBE_DENY_TARGET): targets that must stop answering. */
+  denyTargets?: Target[];
+  /** Consecutive unanswered rounds that confirm the policy in force (PROBE_DENY_CONFIRM). */
+  denyConfirm: number;
   /** Set when injected by the webhook: report to the controller instead of patching the pod. */
   report?: { url: string; tokenFile: string; ca: string };
   /** Classic mode: the ServiceAccount token and CA directory, when not the standard mount. */
@@ -55,6 +59,8 @@ export const VARIABLES = {
   PROBE_START_GRACE: { default: '1s', help: 'a first success within this long shares one patch with the start' },
   PROBE_API_TIMEOUT: { default: '5s', help: 'timeout of each Kubernetes API call' },
   PROBE_RECEIVE_PORT: { default: undefined, help: 'receive check: listen on this port (the container port named dpready-receive) and record the first inbound probe' },
+  PROBE_DENY_TARGET: { default: undefined, help: 'policy check: comma-separated targets that the pod\'s NetworkPolicy must deny (forms of PROBE_TARGET but dns://); the gate waits until none answers' },
+  PROBE_DENY_CONFIRM: { default: '3', help: 'policy check: consecutive rounds in which every deny target goes unanswered (refused or silent) that confirm the policy in force' },
   DPREADY_REPORT_URL: { default: undefined, help: 'https://host:port of the controller: send the annotations there (with the pod-bound token) instead of patching the pod; set by the webhook' },
   DPREADY_REPORT_TOKEN_FILE: { default: '/var/run/secrets/dpready/token', help: 'projected ServiceAccount token for the audience dpready.perf.github.com (with DPREADY_REPORT_URL)' },
   DPREADY_SERVICEACCOUNT_DIR: { default: '/var/run/secrets/kubernetes.io/serviceaccount', help: 'classic mode: the directory holding the pod\'s ServiceAccount token and ca.crt (the API server is KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT)' },
@@ -144,6 +150,12 @@ function readAll(env: Env) {
       if (!(n >= 1 && n <= 65535)) throw new Error(`${show('PROBE_RECEIVE_PORT', value)}: expected a port number from 1 to 65535`);
       return n;
     }),
+    PROBE_DENY_TARGET: optional('PROBE_DENY_TARGET', parseDenyTargets),
+    PROBE_DENY_CONFIRM: read('PROBE_DENY_CONFIRM', (value) => {
+      const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+      if (!(n >= 1 && n <= 100)) throw new Error(`${show('PROBE_DENY_CONFIRM', value)}: expected a whole number of attempts from 1 to 100`);
+      return n;
+    }),
   };
   return { values, issues };
 }
@@ -152,7 +164,7 @@ function readAll(env: Env) {
 export function loadConfig(env: Env): ReporterConfig {
   const { values: v, issues } = readAll(env);
   if (issues.length) {
-    const onlyTargets = issues.every((i) => i.name === 'PROBE_TARGET');
+    const onlyTargets = issues.every((i) => i.name === 'PROBE_TARGET' || i.name === 'PROBE_DENY_TARGET');
     throw new DpreadyError(onlyTargets ? 'DPR_BAD_TARGET' : 'DPR_BAD_CONFIG', issues.map((i) => i.message).join('\n'));
   }
   const insecureSkipVerify = v.PROBE_INSECURE_SKIP_VERIFY === 'true';
@@ -181,6 +193,8 @@ export function loadConfig(env: Env): ReporterConfig {
     startGraceMs: v.PROBE_START_GRACE,
     apiCallTimeoutMs: v.PROBE_API_TIMEOUT,
     ...(v.PROBE_RECEIVE_PORT !== undefined ? { receivePort: v.PROBE_RECEIVE_PORT } : {}),
+    ...(v.PROBE_DENY_TARGET !== undefined ? { denyTargets: v.PROBE_DENY_TARGET } : {}),
+    denyConfirm: v.PROBE_DENY_CONFIRM,
     ...(report ? { report } : {}),
     ...(env.DPREADY_SERVICEACCOUNT_DIR ? { serviceAccountDir: env.DPREADY_SERVICEACCOUNT_DIR } : {}),
     // Kubernetes injects <SERVICE>_PORT… variables for every service, so a service named

@@ -11,15 +11,24 @@
 // the first knock in; each instant is taken when it happens. Both within the grace: one patch;
 // otherwise the send side goes out when it succeeds and the receive side when the knock comes,
 // or a ReceiveDeadline failure at the deadline.
+// With deny targets (PROBE_DENY_TARGET), a deny prober runs beside the datapath prober from the
+// start; the ready patch carries the policy-probe annotation (so the controller knows the gate
+// waits for the policy), then the policy-enforced instant follows when confirmed, or a
+// PolicyDeadline failure at the deadline. At most one progress write in between: the first
+// deny target seen answering after the ready patch, so the condition can name it.
 // A restarted reporter keeps a recorded start, and stops without probing if ready is recorded.
 import { ErrorCodes, isDpreadyError } from '../errors.ts';
 import { formatDuration } from '../durations.ts';
-import { decide, failurePatch, probeDetails, readyPatch, receivePatch, startPatch, type AnnotationPatch } from './annotations.ts';
+import type { PolicyProbe } from '../contract.ts';
+import {
+  decide, failurePatch, policyPatch, probeDetails, readyPatch, receivePatch, startPatch, type AnnotationPatch,
+} from './annotations.ts';
 import { rfc3339, type Clock } from './clock.ts';
 import type { ReporterConfig } from './config.ts';
 import type { Logger } from './log.ts';
 import type { PodApi } from './pod-writer.ts';
 import { withRetry } from './pod-writer.ts';
+import { startDenyProber, type DenyRun } from './deny-prober.ts';
 import { runProber, type ProbeRun, type TargetResult } from './prober.ts';
 import type { ProbeFn } from './probes.ts';
 import type { Target } from './targets.ts';
@@ -41,7 +50,7 @@ export interface RunResult {
 
 export interface RunDeps {
   config: Pick<ReporterConfig, 'targets' | 'timeoutMs' | 'schedule' | 'attemptTimeoutMs' | 'maxInFlight'
-    | 'ca' | 'insecureSkipVerify' | 'startGraceMs' | 'apiCallTimeoutMs'>;
+    | 'ca' | 'insecureSkipVerify' | 'startGraceMs' | 'apiCallTimeoutMs'> & Partial<Pick<ReporterConfig, 'denyTargets' | 'denyConfirm'>>;
   clock: Clock;
   probe: ProbeFn;
   /** Created lazily: building the client must not delay the first attempt. */
@@ -92,22 +101,46 @@ export async function run(deps: RunDeps): Promise<RunResult> {
     },
   });
 
+  // The deny targets, on their own timers from the start too (deny-prober.ts); stopped on
+  // their own, since they outlive the datapath's success.
+  const stopDeny = new AbortController();
+  let answeringNow = false;
+  const notifyAnswering: { fn?: () => void } = {};
+  const deny: DenyRun | undefined = config.denyTargets?.length ? startDenyProber({
+    targets: config.denyTargets, window: config.denyConfirm ?? 3, schedule: config.schedule,
+    attemptTimeoutMs: config.attemptTimeoutMs, maxInFlight: config.maxInFlight, deadline, clock, probe: deps.probe,
+    signal: deps.signal ? AbortSignal.any([deps.signal, stopDeny.signal]) : stopDeny.signal,
+    probeOptions: { ...(config.ca ? { ca: config.ca } : {}), insecureSkipVerify: config.insecureSkipVerify },
+    onAnswering: () => { answeringNow = true; notifyAnswering.fn?.(); },
+  }) : undefined;
+  void probing.then((p) => { if (p.outcome === 'ready') deny?.datapathReady(p.readyAt); });
+  const policyState = (enforcedAt?: number): PolicyProbe => {
+    const answering = enforcedAt === undefined ? deny!.answering() : undefined;
+    return {
+      targets: config.denyTargets!.map((t) => t.raw), attempts: deny!.attempts(), confirm: config.denyConfirm ?? 3,
+      ...(answering ? { answering: answering.target, lastAnswerTs: rfc3339(clock.wallAt(answering.at)) } : {}),
+      ...(enforcedAt !== undefined ? { startToEnforcedMs: round(enforcedAt - origin) } : {}),
+    };
+  };
+
   // The pod's current annotations decide whether this is a re-run. A failure here must not
   // leave the prober running (unhandled) behind us.
   const api = deps.podApi().then((podApi) => ({ podApi }));
   const decision = api.then(({ podApi }) => withRetry('get pod', (s) => podApi.getAnnotations(s), retry))
-    .then((a) => decide(a, deps.receive !== undefined));
+    .then((a) => decide(a, deps.receive !== undefined, deny !== undefined));
   let decided: Awaited<typeof decision>;
   let podApi: PodApi;
   try {
     [decided, { podApi }] = await Promise.all([decision, api]);
   } catch (err) {
     stopProbing.abort();
+    stopDeny.abort();
     const probe = await probing;
     return failed(err, writes, probe, log);
   }
   if (decided.action === 'done') {
     stopProbing.abort();
+    stopDeny.abort();
     await probing;
     log.info('datapath ready already recorded by an earlier run; not probing again', { ready: decided.ready });
     return { outcome: 'already-ready', exitCode: 0, writes };
@@ -115,9 +148,11 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   if (decided.invalid.length) log.warn('ignoring unparseable annotations; they will be overwritten', { invalid: decided.invalid });
   const startKept = decided.keepStart !== undefined;
   if (decided.keepReady !== undefined) {
-    // The send side is recorded by an earlier run: its instant stays; only receive is awaited.
+    // The send side is recorded by an earlier run: its instant stays; only receive or the policy is awaited.
+    log.info('datapath ready already recorded by an earlier run; awaiting the rest', { ready: decided.keepReady });
+    // The datapath worked before this run began: deny rounds count from now on.
+    deny?.datapathReady(clock.now());
     stopProbing.abort();
-    log.info('datapath ready already recorded by an earlier run; awaiting only the receive side', { ready: decided.keepReady });
   }
   if (startKept) log.info('keeping the start recorded by an earlier run', { start: decided.keepStart });
   let startWritten = startKept;
@@ -174,17 +209,71 @@ export async function run(deps: RunDeps): Promise<RunResult> {
     return { outcome: 'deadline', exitCode: ErrorCodes.DPR_PROBE_DEADLINE.exitCode, writes, probe };
   };
 
+  let namedAnswering = false;
+  /** Awaits the policy check (deny targets), writes its instant, or the PolicyDeadline failure. */
+  const finishPolicy = async (): Promise<RunResult> => {
+    if (!deny) return { outcome: 'ready', exitCode: 0, writes, probe };
+    // One progress write at most: the first deny target seen answering that no patch named yet.
+    let progress: Promise<void> | undefined;
+    const announce = () => {
+      if (namedAnswering) return;
+      namedAnswering = true;
+      progress = send('patch policy progress', policyPatch(policyState())).catch(
+        (err: unknown) => log.warn('policy progress not written; the final patch follows', { error: describe(err) }));
+    };
+    notifyAnswering.fn = announce;
+    if (answeringNow) announce();
+    const outcome = await deny.done;
+    notifyAnswering.fn = undefined;
+    await progress;
+    if (outcome.outcome === 'enforced') {
+      const enforced = rfc3339(clock.wallAt(outcome.enforcedAt));
+      const policy = policyState(outcome.enforcedAt);
+      await send('patch policy enforced', policyPatch(policy, enforced));
+      log.info('policy in force', { enforced, startToEnforcedMs: policy.startToEnforcedMs, attempts: policy.attempts, writes: writes.length });
+      return { outcome: 'ready', exitCode: 0, writes, probe };
+    }
+    if (outcome.outcome === 'stopped') {
+      log.info('stopped before the policy was confirmed in force; nothing more written');
+      return { outcome: 'stopped', exitCode: 0, writes, probe };
+    }
+    const policy = policyState();
+    const why = outcome.answering
+      ? `${outcome.answering.target} still answered at ${rfc3339(clock.wallAt(outcome.answering.at))}`
+      : `no run of ${policy.confirm} consecutive rounds in which every deny target went unanswered`;
+    const failure = {
+      reason: 'PolicyDeadline' as const,
+      message: `policy not in force within ${formatDuration(config.timeoutMs)}: ${why} (${policy.attempts} attempts against ${policy.targets.join(', ')})`,
+      ts: rfc3339(clock.wallAt(clock.now())),
+      policy,
+    };
+    await send('patch failure', failurePatch({ failure }));
+    log.error('the datapath works, but the policy was not seen in force before the deadline', { message: failure.message });
+    return { outcome: 'deadline', exitCode: ErrorCodes.DPR_PROBE_DEADLINE.exitCode, writes, probe };
+  };
+
   try {
-    if (decided.keepReady !== undefined) return await finishReceive();
+    if (decided.keepReady !== undefined) {
+      if (deps.receive && !decided.keepReceived) {
+        const r = await finishReceive();
+        if (r.outcome !== 'ready') return r;
+      }
+      return await finishPolicy();
+    }
     if (probe.outcome === 'ready') {
       const details = probeDetails(probe.results, { readyAt: probe.readyAt, processStart: origin, startKept });
       const ready = rfc3339(clock.wallAt(probe.readyAt));
       const received = early === undefined ? undefined : rfc3339(clock.wallAt(early));
-      await send('patch ready', readyPatch({ ...(start ? { start } : {}), ready, details, ...(received ? { received } : {}) }));
-      log.info(deps.receive && !received ? 'datapath ready to send; awaiting an inbound probe' : 'datapath ready',
+      const policy = deny ? policyState() : undefined;
+      namedAnswering = policy?.answering !== undefined;
+      await send('patch ready', readyPatch({ ...(start ? { start } : {}), ready, details, ...(received ? { received } : {}), ...(policy ? { policy } : {}) }));
+      log.info(deps.receive && !received ? 'datapath ready to send; awaiting an inbound probe' : deny ? 'datapath ready; awaiting the policy' : 'datapath ready',
         { ready, ...(received ? { received } : {}), startToReadyMs: details.startToReadyMs, attempts: details.attempts, writes: writes.length });
-      if (deps.receive && !received) return await finishReceive();
-      return { outcome: 'ready', exitCode: 0, writes, probe };
+      if (deps.receive && !received) {
+        const r = await finishReceive();
+        if (r.outcome !== 'ready') return r;
+      }
+      return await finishPolicy();
     }
     if (probe.outcome === 'deadline') {
       const details = probeDetails(probe.results, { processStart: origin, startKept });
@@ -204,6 +293,7 @@ export async function run(deps: RunDeps): Promise<RunResult> {
     return failed(err, writes, probe, log);
   } finally {
     endReceive.abort(); // no timer may keep an init container's process alive
+    stopDeny.abort();
   }
 }
 

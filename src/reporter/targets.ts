@@ -9,10 +9,13 @@ export type Target =
   | { kind: 'http' | 'https'; raw: string; url: URL; host: string; port: number }
   | { kind: 'dns'; raw: string; name: string };
 
-const VARIABLE = 'PROBE_TARGET';
+/** The variable the entries came from, named in every error (PROBE_TARGET or PROBE_DENY_TARGET). */
+type Variable = 'PROBE_TARGET' | 'PROBE_DENY_TARGET';
 const FORMS = 'http://host[:port]/path, https://…, tcp://host:port, host:port, [ipv6]:port or dns://name';
 // RFC 1123 host names (DNS labels, dots, optional trailing dot for an absolute name).
 const HOSTNAME = /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/i;
+
+let VARIABLE: Variable = 'PROBE_TARGET';
 
 function fail(entry: string, why: string): never {
   throw new DpreadyError('DPR_BAD_TARGET',
@@ -48,6 +51,21 @@ function parseHostPort(entry: string, text: string): { host: string; port: numbe
 }
 
 export function parseTarget(entry: string): Target {
+  return parseTargetOf(entry, 'PROBE_TARGET');
+}
+
+function parseTargetOf(entry: string, variable: Variable): Target {
+  // Parsing is synchronous, so the variable named in errors can be set for its duration.
+  const outer = VARIABLE;
+  VARIABLE = variable;
+  try {
+    return parseOne(entry);
+  } finally {
+    VARIABLE = outer;
+  }
+}
+
+function parseOne(entry: string): Target {
   const raw = entry.trim();
   if (raw === '') fail(entry, 'empty entry (check for doubled or trailing commas)');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1]?.toLowerCase();
@@ -81,9 +99,23 @@ export function parseTarget(entry: string): Target {
 }
 
 /** Comma-separated list; the datapath is ready when every entry has succeeded once. */
-export function parseTargets(text: string): Target[] {
+export function parseTargets(text: string, variable: Variable = 'PROBE_TARGET'): Target[] {
   if (text.trim() === '') {
-    throw new DpreadyError('DPR_BAD_TARGET', `${VARIABLE}=${JSON.stringify(text)}: empty; expected one or more of ${FORMS}, comma-separated`);
+    throw new DpreadyError('DPR_BAD_TARGET', `${variable}=${JSON.stringify(text)}: empty; expected one or more of ${FORMS}, comma-separated`);
   }
-  return text.split(',').map(parseTarget);
+  return text.split(',').map((entry) => parseTargetOf(entry, variable));
+}
+
+/**
+ * PROBE_DENY_TARGET: the same forms as PROBE_TARGET except dns://, since a name that does or does
+ * not resolve says nothing about a NetworkPolicy (which acts on connections, not on lookups).
+ */
+export function parseDenyTargets(text: string): Target[] {
+  const targets = parseTargets(text, 'PROBE_DENY_TARGET');
+  for (const t of targets) {
+    if (t.kind === 'dns') {
+      throw new DpreadyError('DPR_BAD_TARGET', `PROBE_DENY_TARGET entry ${JSON.stringify(t.raw)}: a dns:// entry cannot be denied by a NetworkPolicy; expected tcp://host:port, host:port, http://… or https://…`);
+    }
+  }
+  return targets;
 }

@@ -12,12 +12,12 @@
 // hand-written template (the pre-webhook way) keeps working unchanged.
 import type { V1Container, V1EnvVar, V1Pod, V1Volume } from '@kubernetes/client-node';
 import {
-  CONDITION_TYPE, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_RECEIVE_PORT_ANNOTATION, INJECT_TARGET_ANNOTATION, INJECT_TIMEOUT_ANNOTATION,
+  CONDITION_TYPE, INJECT_DENY_TARGET_ANNOTATION, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_RECEIVE_PORT_ANNOTATION, INJECT_TARGET_ANNOTATION, INJECT_TIMEOUT_ANNOTATION,
   RECEIVE_PORT_NAME,
   INJECTED_ANNOTATION, REPORT_AUDIENCE, REPORTER_CONTAINER,
 } from '../contract.ts';
 import { parseDuration } from '../durations.ts';
-import { parseTargets } from '../reporter/targets.ts';
+import { parseDenyTargets, parseTargets } from '../reporter/targets.ts';
 import { DEFAULT_REPORTER_RESOURCES, type ReporterResources } from './config.ts';
 
 export interface InjectSettings {
@@ -80,6 +80,11 @@ export function decideInjection(pod: V1Pod, namespace: string, s: InjectSettings
   if (receivePort !== undefined && !(receivePort >= 1 && receivePort <= 65535)) {
     return skip('invalid', `${INJECT_RECEIVE_PORT_ANNOTATION}=${JSON.stringify(receive)}: expected a port number from 1 to 65535`);
   }
+  // The policy check: the deny targets go to the reporter as PROBE_DENY_TARGET (docs/policy.md).
+  const deny = ann[INJECT_DENY_TARGET_ANNOTATION];
+  if (deny !== undefined) {
+    try { parseDenyTargets(deny); } catch (err) { return skip('invalid', `${INJECT_DENY_TARGET_ANNOTATION}=${JSON.stringify(deny)}: ${(err as Error).message}`); }
+  }
 
   const patch: JsonPatchOp[] = [];
   const prepend = (path: string, list: unknown[] | undefined, value: unknown) => {
@@ -89,7 +94,7 @@ export function decideInjection(pod: V1Pod, namespace: string, s: InjectSettings
     patch.push(list?.length ? { op: 'add', path: `${path}/-`, value } : { op: 'add', path, value: [value] });
   };
   appendTo('/spec/readinessGates', pod.spec?.readinessGates, { conditionType: CONDITION_TYPE });
-  prepend('/spec/initContainers', pod.spec?.initContainers, reporterContainer(s, target, timeout, mode, receivePort));
+  prepend('/spec/initContainers', pod.spec?.initContainers, reporterContainer(s, target, timeout, mode, receivePort, deny));
   appendTo('/spec/volumes', pod.spec?.volumes, tokenVolume());
   const stamp = new Date(now).toISOString();
   if (pod.metadata?.annotations) patch.push({ op: 'add', path: `/metadata/annotations/${escapePointer(INJECTED_ANNOTATION)}`, value: stamp });
@@ -101,7 +106,8 @@ function skip(reason: SkipReason, message: string): InjectDecision {
   return { inject: false, reason, message };
 }
 
-export function reporterContainer(s: InjectSettings, target: string, timeout: string | undefined, mode: 'sidecar' | 'init', receivePort?: number): V1Container {
+export function reporterContainer(s: InjectSettings, target: string, timeout: string | undefined, mode: 'sidecar' | 'init', receivePort?: number,
+  denyTarget?: string): V1Container {
   const field = (path: string) => ({ valueFrom: { fieldRef: { fieldPath: path } } });
   const env: V1EnvVar[] = [
     { name: 'MY_POD_NAME', ...field('metadata.name') },
@@ -110,6 +116,7 @@ export function reporterContainer(s: InjectSettings, target: string, timeout: st
     ...(timeout !== undefined ? [{ name: 'PROBE_TIMEOUT', value: timeout }] : []),
     { name: 'PROBE_MODE', value: mode },
     ...(receivePort !== undefined ? [{ name: 'PROBE_RECEIVE_PORT', value: String(receivePort) }] : []),
+    ...(denyTarget !== undefined ? [{ name: 'PROBE_DENY_TARGET', value: denyTarget }] : []),
     { name: 'DPREADY_REPORT_URL', value: s.reportUrl },
     { name: 'DPREADY_REPORT_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
     { name: 'DPREADY_REPORT_CA', value: s.caBundle },

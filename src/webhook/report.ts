@@ -5,10 +5,16 @@
 // worth nothing against the API server (wrong audience) and, here, only for its own pod.
 // The pure parts (who is this, is this body acceptable) are apart from the I/O.
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
-import { ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PREFIX, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START } from '../contract.ts';
+import {
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE, ANNOTATION_PREFIX, ANNOTATION_PROBE,
+  ANNOTATION_RECEIVE_TS, ANNOTATION_START,
+} from '../contract.ts';
 
 /** The annotations a reporter writes (the contract), and nothing else under the prefix. */
-export const REPORT_ANNOTATIONS: readonly string[] = [ANNOTATION_START, ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_FAILURE, ANNOTATION_RECEIVE_TS];
+export const REPORT_ANNOTATIONS: readonly string[] = [
+  ANNOTATION_START, ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_FAILURE, ANNOTATION_RECEIVE_TS,
+  ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE,
+];
 /** Per value: a timestamp is ~30 bytes, probe details of a few targets well under 2 KiB. */
 export const REPORT_VALUE_LIMIT = 4 * 1024;
 
