@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { KubeConfig, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START, ProbeDetails, ReporterFailure, Rfc3339,
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE, ANNOTATION_PROBE, ANNOTATION_START,
+  PolicyProbe, ProbeDetails, ReporterFailure, Rfc3339,
 } from '../../src/contract.ts';
 import { core, eventually, uniqueName, useControlPlane } from '../support/cluster.ts';
 import { applyReporterManifest, createPodWithToken, runReporter as spawnReporter } from '../support/reporter.ts';
@@ -42,7 +43,7 @@ describe('reporter on the real control plane', { concurrency: false }, () => {
     ns = uniqueName('rep');
     await cp.ensureNamespace(ns);
     await applyReporterManifest(cp, ns);
-    for (const name of ['p1', 'p2', 'p3']) {
+    for (const name of ['p1', 'p2', 'p3', 'p4']) {
       pods[name] = await createPodWithToken(cp, ns, name, { annotations: { 'example.com/owner': 'team-a' } });
     }
     // A new policy takes a moment to be loaded; wait until it denies (on p3, whose
@@ -148,6 +149,36 @@ describe('reporter on the real control plane', { concurrency: false }, () => {
     assert.match(failure.message, /no success within 3s from http:\/\/127\.0\.0\.1:\d+\/healthz after \d+ attempts; last error: no answer within/);
     assert.ok(Date.parse(failure.ts) - Date.parse(a[ANNOTATION_START]!) >= 3_000);
   });
+  test('policy check: a deny target that stops answering (its listener closed) gives policy-enforced-ts at the closing, not before', async () => {
+    // The deny target is a loopback listener that answers; closing it makes every later attempt
+    // refused, as a REJECT rule would. It is closed once the reporter has written ready.
+    const deny = createServer((s) => s.end());
+    const denyPort = await listen(deny);
+    let closedAt = 0;
+    const { code, stderr } = await spawnReporter({
+      PROBE_MODE: 'init', KUBECONFIG: pods.p4!.kubeconfig, MY_POD_NAME: 'p4', MY_POD_NAMESPACE: ns,
+      PROBE_TARGET: `tcp://127.0.0.1:${tcpPort}`, PROBE_DENY_TARGET: `tcp://127.0.0.1:${denyPort}`, PROBE_TIMEOUT: '20s',
+    }, {
+      onStderr: (all) => {
+        if (closedAt === 0 && all.includes('datapath ready; awaiting the policy')) {
+          // Let it see the target answering for a while first (the progress write).
+          setTimeout(() => { closedAt = Date.now(); deny.close(); }, 500);
+          closedAt = -1;
+        }
+      },
+    });
+    assert.equal(code, 0, stderr);
+    assert.ok(closedAt > 0, 'the listener was closed');
+    const a = (await annotationsOf('p4')).annotations!;
+    const enforced = Date.parse(Rfc3339.parse(a[ANNOTATION_POLICY_ENFORCED]));
+    assert.ok(enforced >= closedAt - 2 && enforced - closedAt < 200, `enforced ${enforced - closedAt} ms after the listener closed`);
+    assert.ok(enforced > Date.parse(a[ANNOTATION_DP_READY]!));
+    const policy = PolicyProbe.parse(JSON.parse(a[ANNOTATION_POLICY_PROBE]!));
+    assert.deepEqual(policy.targets, [`tcp://127.0.0.1:${denyPort}`]);
+    assert.equal(policy.answering, undefined);
+    assert.equal(policy.confirm, 3);
+  });
+
   test('the policy checks the namespace too: granted patch elsewhere, the reporter still cannot patch a pod of the same name there', async () => {
     const cp = cluster();
     const other = uniqueName('rep-other');

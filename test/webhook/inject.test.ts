@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  ANNOTATION_START, CONDITION_TYPE, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_RECEIVE_PORT_ANNOTATION, INJECT_TARGET_ANNOTATION,
+  ANNOTATION_START, CONDITION_TYPE, INJECT_DENY_TARGET_ANNOTATION, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_RECEIVE_PORT_ANNOTATION, INJECT_TARGET_ANNOTATION,
   INJECT_TIMEOUT_ANNOTATION, INJECTED_ANNOTATION, RECEIVE_PORT_NAME, REPORT_AUDIENCE, REPORTER_CONTAINER,
 } from '../../src/contract.ts';
 import { decideInjection, type InjectSettings, type JsonPatchOp } from '../../src/webhook/inject.ts';
@@ -237,6 +237,25 @@ describe('decideInjection: the receive check', () => {
     const d = decideInjection(pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80', [INJECT_RECEIVE_PORT_ANNOTATION]: '99999' } }), 'apps', S, NOW);
     assert.equal(d.inject, false);
     assert.ok(!d.inject && d.reason === 'invalid' && /receive-port="99999": expected a port number/.test(d.message));
+  });
+});
+
+describe('decideInjection: the policy check', () => {
+  test('a deny-target annotation becomes PROBE_DENY_TARGET; without it, no such variable', () => {
+    const p = pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80', [INJECT_DENY_TARGET_ANNOTATION]: 'tcp://forbidden.other:8080' } });
+    const d = decideInjection(p, 'apps', S, NOW);
+    assert.ok(d.inject);
+    const reporter = apply(p, d.patch).spec!.initContainers!.find((c) => c.name === REPORTER_CONTAINER)!;
+    assert.equal(reporter.env!.find((e) => e.name === 'PROBE_DENY_TARGET')?.value, 'tcp://forbidden.other:8080');
+    const plain = pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80' } });
+    const d2 = decideInjection(plain, 'apps', S, NOW);
+    assert.ok(d2.inject);
+    assert.equal(apply(plain, d2.patch).spec!.initContainers![0]!.env!.some((e) => e.name === 'PROBE_DENY_TARGET'), false);
+  });
+
+  test('a bad deny target is not injected, and the reason names the annotation and the variable', () => {
+    const d = decideInjection(pod({ annotations: { [INJECT_TARGET_ANNOTATION]: 'tcp://backend:80', [INJECT_DENY_TARGET_ANNOTATION]: 'dns://x' } }), 'apps', S, NOW);
+    assert.ok(!d.inject && d.reason === 'invalid' && /deny-target="dns:\/\/x": PROBE_DENY_TARGET entry "dns:\/\/x"/.test(d.message), JSON.stringify(d));
   });
 });
 
