@@ -325,7 +325,10 @@ export function formatReport(r: BenchReport): string {
       if (c.processStartMs) out.push(`     first attempt split, p50/max: Node's process start − CRI start ${c.processStartMs.p50}/${c.processStartMs.max} ms; first attempt − process start ${c.sinceProcessStartMs.p50}/${c.sinceProcessStartMs.max} ms${c.cpuToFirstAttemptMs ? `; CPU used by then ${c.cpuToFirstAttemptMs.p50}/${c.cpuToFirstAttemptMs.max} ms` : ''}`);
     }
     for (const [mode, b] of Object.entries(n.baseline ?? {})) {
-      out.push(`   bare node -e beside the ${mode} reporters (${b.pods} pods), p50/max: its line ${b.printMs.p50}/${b.printMs.max} ms after CRI start, of which Node's process start ${b.processStartMs.p50}/${b.processStartMs.max} ms${b.cpuMs ? `; CPU used by then ${b.cpuMs.p50}/${b.cpuMs.max} ms` : ''}`);
+      const c = n.cost?.[mode as keyof typeof n.cost];
+      // CPU to the first line moves far less with the node's load than wall time does.
+      const cpuRatio = c?.cpuToFirstAttemptMs?.n && b.cpuMs?.n ? ` (the reporter's CPU to its first attempt ÷ this: ${r2(c.cpuToFirstAttemptMs.p50 / Math.max(1, b.cpuMs.p50))}×)` : '';
+      out.push(`   bare node -e beside the ${mode} reporters (${b.pods} pods), p50/max: its line ${b.printMs.p50}/${b.printMs.max} ms after CRI start, of which Node's process start ${b.processStartMs.p50}/${b.processStartMs.max} ms${b.cpuMs ? `; CPU used by then ${b.cpuMs.p50}/${b.cpuMs.max} ms${cpuRatio}` : ''}`);
     }
     if (n.imageSize) out.push(`   image ${n.imageSize} (ctr images ls)`);
     if (n.afterHandover) {
