@@ -155,7 +155,9 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
       createConnection: () => socket,
       headers: { host: target.url.host, 'user-agent': 'dpready-reporter', connection: 'close' },
     });
-    const onAbort = () => { req.destroy(); socket.destroy(); reject(abortError(signal)); };
+    // The TLS socket and the connection under it, explicitly (for http they are one; a second destroy does nothing).
+    const close = () => { socket.destroy(); tcp.destroy(); };
+    const onAbort = () => { req.destroy(); close(); reject(abortError(signal)); };
     signal.addEventListener('abort', onAbort, { once: true });
     req.once('response', (res) => {
       const doneAt = opts.now();
@@ -169,7 +171,7 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
     });
     req.once('error', (err) => {
       signal.removeEventListener('abort', onAbort);
-      socket.destroy();
+      close();
       reject(err);
     });
     req.end();

@@ -8,7 +8,6 @@ import { RECEIVE_PATH } from '../contract-names.ts';
 import { DpreadyError } from '../errors.ts';
 import type { Clock } from './clock.ts';
 
-
 export interface ReceiveListener {
   /** The bound port (useful when asked for port 0 in tests). */
   port: number;
