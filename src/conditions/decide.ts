@@ -2,7 +2,7 @@
 // every tracked pod gets a status, a reason from the fixed set in the contract and a message
 // a person can act on, and every pending pod gets an instant at which to look again, so no
 // gate waits silently or forever.
-import { ConditionReason, type Outcome } from '../contract.ts';
+import { ConditionReason, INJECT_DENY_TARGET_ANNOTATION, type Outcome } from '../contract.ts';
 import { formatDuration } from '../durations.ts';
 import { describeProblems, readReporterReport, type ReporterReport } from './reporter-report.ts';
 
@@ -13,6 +13,11 @@ export interface DecisionInput {
   /** The receive check's port (the pod's container port named dpready-receive), when it is on. */
   receivePort?: number;
   report: ReporterReport;
+  /**
+   * The policy check is on by the pod's own spec (the webhook's deny-target annotation), even
+   * before its reporter has said so. The reporter's policy-probe annotation turns it on too.
+   */
+  policyCheck?: boolean;
   /** The pod's creationTimestamp (ms): the same on every replica. */
   createdAtMs: number;
   now: number;
@@ -68,6 +73,7 @@ export function decisionInput(pod: DecisionPod, policy: DecisionPolicy, now: num
   return {
     hasGate: pod.hasGate, report: readReporterReport(pod.annotations), createdAtMs: pod.creationTimestampMs, now,
     ...(pod.receivePort !== undefined ? { receivePort: pod.receivePort } : {}),
+    ...(pod.annotations[INJECT_DENY_TARGET_ANNOTATION] !== undefined ? { policyCheck: true } : {}),
     timeoutMs: policy.timeoutMs, policy: policy.policy, pendingGraceMs: policy.pendingGraceMs,
   };
 }
@@ -93,13 +99,19 @@ export function decide(input: DecisionInput): Decision {
   }
 
   const receiveCheck = input.receivePort !== undefined;
+  // Deny targets configured: the gate also waits for the policy (docs/policy.md).
+  const policyCheck = input.policyCheck === true || report.policy !== undefined;
+  const policyDone = !policyCheck || report.policyEnforced !== undefined;
   const sent = report.ready
     ? `${targets(report)} answered ${Math.round(report.ready.ms - createdAtMs)} ms after pod creation`
       + (report.probe?.rttMs !== undefined ? `, probe round trip ${Math.round(report.probe.rttMs)} ms` : '')
     : undefined;
-  if (report.ready && (!receiveCheck || report.received)) {
+  const denied = report.policy?.targets.join(', ') ?? 'the deny targets';
+  if (report.ready && (!receiveCheck || report.received) && policyDone) {
     const received = report.received ? `; an inbound probe reached it on :${input.receivePort} ${Math.round(report.received.ms - createdAtMs)} ms after pod creation` : '';
-    const message = `datapath ready: ${sent}${received}`;
+    const enforced = report.policyEnforced
+      ? `; policy in force: ${denied} unanswered from ${Math.round(report.policyEnforced.ms - createdAtMs)} ms after pod creation` : '';
+    const message = `datapath ready: ${sent}${received}${enforced}`;
     return {
       condition: { status: 'True', reason: ConditionReason.DatapathReady, message },
       outcome: { outcome: 'Succeeded', reason: ConditionReason.DatapathReady, message },
@@ -112,13 +124,32 @@ export function decide(input: DecisionInput): Decision {
 
   if (report.failure) {
     const lastError = report.probe?.lastError ? ` (last error: ${report.probe.lastError})` : '';
-    const why = `reporter gave up on ${targets(report)}: ${report.failure.reason}: ${report.failure.message}${lastError}`;
+    const policyFailed = report.failure.reason === 'PolicyDeadline';
+    const why = policyFailed
+      ? `datapath works, but the policy was not seen in force: the reporter gave up: ${report.failure.message}`
+      : `reporter gave up on ${targets(report)}: ${report.failure.reason}: ${report.failure.message}${lastError}`;
     return {
       condition: failOpen
         ? { status: 'True', reason: ConditionReason.DatapathTimeoutFailOpen, message: openMessage(why) }
-        : { status: 'False', reason: ConditionReason.ReporterFailed, message: why },
+        : { status: 'False', reason: policyFailed ? ConditionReason.PolicyNotEnforced : ConditionReason.ReporterFailed, message: why },
       outcome: { outcome: 'Failed', reason: report.failure.reason, message: why },
       recheckAt: timedOut || policy === 'fail-closed' ? undefined : deadline,
+    };
+  }
+
+  const receiveDone = !receiveCheck || report.received !== undefined;
+  const answering = report.policy?.answering
+    ? `${report.policy.answering} still answered at ${report.policy.lastAnswerTs ?? 'an unknown instant'}`
+    : report.policy
+    ? `no deny target answering; confirming over ${report.policy.confirm} rounds in a row in which ${denied} go unanswered`
+    : 'the reporter has not reported on its deny targets yet';
+  if (timedOut && report.ready && receiveDone) {
+    const why = `policy not in force within ${formatDuration(timeoutMs)} of pod creation: ${answering} (datapath works: ${sent})`;
+    return {
+      condition: policy === 'fail-open'
+        ? { status: 'True', reason: ConditionReason.DatapathTimeoutFailOpen, message: openMessage(why) }
+        : { status: 'False', reason: ConditionReason.PolicyNotEnforced, message: why },
+      outcome: { outcome: 'TimedOut', reason: ConditionReason.PolicyNotEnforced, message: why },
     };
   }
 
@@ -141,7 +172,10 @@ export function decide(input: DecisionInput): Decision {
     return { recheckAt: Math.min(createdAtMs + input.pendingGraceMs, deadline) };
   }
 
-  const condition: DesiredCondition = report.ready
+  const condition: DesiredCondition = report.ready && receiveDone
+    ? { status: 'False', reason: ConditionReason.AwaitingPolicy,
+        message: `datapath ready (${sent}); awaiting the NetworkPolicy: ${answering}; gives up ${formatDuration(timeoutMs)} after pod creation` }
+    : report.ready
     ? { status: 'False', reason: ConditionReason.AwaitingReceive,
         message: `sending works (${sent}); receiving: no inbound probe has reached the pod on :${input.receivePort} yet`
           + ` (the controller knocks on the pod IP; the reporter listens with PROBE_RECEIVE_PORT=${input.receivePort}); gives up ${formatDuration(timeoutMs)} after pod creation` }

@@ -2,8 +2,8 @@
 // every malformed value kept as a problem that quotes it, so a bad annotation becomes a
 // visible, fixable failure instead of a crash or a silently ignored pod.
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START,
-  ProbeDetails, ReporterFailure, Rfc3339,
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE, ANNOTATION_PROBE,
+  ANNOTATION_RECEIVE_TS, ANNOTATION_START, PolicyProbe, ProbeDetails, ReporterFailure, Rfc3339,
 } from '../contract.ts';
 
 export interface Instant {
@@ -25,6 +25,10 @@ export interface ReporterReport {
   /** The first inbound probe that reached the pod (receive check). */
   received?: Instant;
   probe?: ProbeDetails;
+  /** The policy seen in force (deny targets configured). */
+  policyEnforced?: Instant;
+  /** The policy check's state; its presence means the pod's reporter has deny targets. */
+  policy?: PolicyProbe;
   failure?: ReporterFailure;
   problems: AnnotationProblem[];
   /** True when any of the reporter's annotations is present, valid or not. */
@@ -76,9 +80,12 @@ export function readReporterReport(annotations: Record<string, string> | undefin
     ready: readInstant(ANNOTATION_DP_READY, a[ANNOTATION_DP_READY], problems),
     received: readInstant(ANNOTATION_RECEIVE_TS, a[ANNOTATION_RECEIVE_TS], problems),
     probe: readJson(ANNOTATION_PROBE, a[ANNOTATION_PROBE], ProbeDetails, problems),
+    policyEnforced: readInstant(ANNOTATION_POLICY_ENFORCED, a[ANNOTATION_POLICY_ENFORCED], problems),
+    policy: readJson(ANNOTATION_POLICY_PROBE, a[ANNOTATION_POLICY_PROBE], PolicyProbe, problems),
     failure: readJson(ANNOTATION_FAILURE, a[ANNOTATION_FAILURE], ReporterFailure, problems),
     problems,
-    present: [ANNOTATION_START, ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_FAILURE, ANNOTATION_RECEIVE_TS].some((k) => k in a),
+    present: [ANNOTATION_START, ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_FAILURE, ANNOTATION_RECEIVE_TS,
+      ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE].some((k) => k in a),
   };
   if (report.start && report.ready && report.ready.ms < report.start.ms) {
     problems.push({ annotation: ANNOTATION_DP_READY, value: report.ready.raw, why: `is before the start time ${report.start.raw}` });

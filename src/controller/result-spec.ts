@@ -31,17 +31,20 @@ export function buildResultSpec(pod: TrackedPod, report: ReporterReport,
       ...(report.start ? { startTs: iso(report.start.ms) } : {}),
       ...(report.ready ? { dpReadyTs: iso(report.ready.ms) } : {}),
       ...(report.received ? { receiveTs: iso(report.received.ms) } : {}),
+      ...(report.policyEnforced ? { policyEnforcedTs: iso(report.policyEnforced.ms) } : {}),
       recordedAt: iso(now),
     },
     metrics: {
       ...(report.start ? { latStartMs: latency(report.start.ms) } : {}),
       ...(report.ready ? { latDpReadyMs: latency(report.ready.ms) } : {}),
       ...(report.received ? { latReceiveMs: latency(report.received.ms) } : {}),
+      ...(report.policyEnforced ? { latPolicyMs: latency(report.policyEnforced.ms) } : {}),
       ...(report.probe?.startToReadyMs !== undefined ? { reporterStartToReadyMs: report.probe.startToReadyMs } : {}),
     },
     ...watchTimestamps(pod),
     labels: { ...pod.labels },
     ...(pod.receivePort !== undefined ? { receivePort: pod.receivePort } : {}),
+    ...(report.policy ? { denyTargets: report.policy.targets } : {}),
     outcome: outcome.outcome,
     reason: outcome.reason,
     message: outcome.message,
@@ -108,6 +111,8 @@ export function resultLabels(spec: Pick<DatapathResultSpec, 'labels' | 'podRef'>
  */
 export function outcomeFingerprint(spec: Pick<DatapathResultSpec, 'outcome' | 'reason' | 'timestamps'>): string {
   return createHash('sha1')
-    .update(`${spec.outcome}\0${spec.reason ?? ''}\0${spec.timestamps.startTs ?? ''}\0${spec.timestamps.dpReadyTs ?? ''}\0${spec.timestamps.receiveTs ?? ''}`)
+    .update(`${spec.outcome}\0${spec.reason ?? ''}\0${spec.timestamps.startTs ?? ''}\0${spec.timestamps.dpReadyTs ?? ''}\0${spec.timestamps.receiveTs ?? ''}`
+      // Appended only when present, so the fingerprints of results without it do not change.
+      + (spec.timestamps.policyEnforcedTs ? `\0${spec.timestamps.policyEnforcedTs}` : ''))
     .digest('base64');
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS, ANNOTATION_START, ConditionReason,
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE, ANNOTATION_PROBE, ANNOTATION_RECEIVE_TS,
+  ANNOTATION_START, ConditionReason, INJECT_DENY_TARGET_ANNOTATION,
 } from '../../src/contract.ts';
-import { decide, type DecisionInput } from '../../src/conditions/decide.ts';
+import { decide, decisionInput, type DecisionInput } from '../../src/conditions/decide.ts';
 import { readReporterReport } from '../../src/conditions/reporter-report.ts';
 import { conditionPatch } from '../../src/conditions/condition-patch.ts';
 
@@ -192,5 +193,72 @@ describe('decide with the receive check on (a container port named dpready-recei
     const d = decide(input(sent, { receivePort: 9376, now: CREATED + 61_000 }));
     assert.equal(d.condition?.reason, ConditionReason.DatapathTimeout);
     assert.match(d.condition!.message, /no inbound probe reached the pod on :9376 within 1m/);
+  });
+});
+
+describe('decide with deny targets (the policy check)', () => {
+  const sent = { [ANNOTATION_START]: '2026-11-22T10:00:00.250Z', [ANNOTATION_DP_READY]: '2026-11-22T10:00:01.000Z', [ANNOTATION_PROBE]: probe };
+  const policy = (over: Record<string, unknown> = {}) => JSON.stringify({ targets: ['tcp://forbidden.other:8080'], attempts: 12, confirm: 3, ...over });
+
+  test('datapath ready, a deny target still answering: AwaitingPolicy names it and when it answered', () => {
+    const d = decide(input({ ...sent, [ANNOTATION_POLICY_PROBE]: policy({ answering: 'tcp://forbidden.other:8080', lastAnswerTs: '2026-11-22T10:00:01.200Z' }) }));
+    assert.equal(d.condition?.status, 'False');
+    assert.equal(d.condition?.reason, ConditionReason.AwaitingPolicy);
+    assert.match(d.condition!.message, /^datapath ready \(tcp:\/\/10\.0\.0\.9:80 answered 1000 ms after pod creation.*\); awaiting the NetworkPolicy: tcp:\/\/forbidden\.other:8080 still answered at 2026-11-22T10:00:01\.200Z; gives up 1m after pod creation$/);
+    assert.equal(d.outcome, undefined);
+    assert.equal(d.recheckAt, CREATED + 60_000);
+  });
+
+  test('none answering yet, not yet confirmed: AwaitingPolicy says it is confirming', () => {
+    const d = decide(input({ ...sent, [ANNOTATION_POLICY_PROBE]: policy() }));
+    assert.equal(d.condition?.reason, ConditionReason.AwaitingPolicy);
+    assert.match(d.condition!.message, /no deny target answering; confirming over 3 rounds in a row in which tcp:\/\/forbidden\.other:8080 go unanswered/);
+  });
+
+  test('enforced: True, and the message gives the instant', () => {
+    const d = decide(input({ ...sent, [ANNOTATION_POLICY_PROBE]: policy(), [ANNOTATION_POLICY_ENFORCED]: '2026-11-22T10:00:02.340Z' }));
+    assert.equal(d.condition?.status, 'True');
+    assert.equal(d.condition?.reason, ConditionReason.DatapathReady);
+    assert.match(d.condition!.message, /policy in force: tcp:\/\/forbidden\.other:8080 unanswered from 2340 ms after pod creation$/);
+    assert.equal(d.outcome?.outcome, 'Succeeded');
+  });
+
+  test('the webhook\'s deny-target annotation turns the check on before the reporter says anything about it', () => {
+    const pod = { hasGate: true, annotations: { ...sent, [INJECT_DENY_TARGET_ANNOTATION]: 'tcp://forbidden.other:8080' }, creationTimestampMs: CREATED };
+    const d = decide(decisionInput(pod, { timeoutMs: 60_000, policy: 'fail-closed', pendingGraceMs: 2_000 }, CREATED + 5_000));
+    assert.equal(d.condition?.reason, ConditionReason.AwaitingPolicy);
+    assert.match(d.condition!.message, /the reporter has not reported on its deny targets yet/);
+    assert.equal(decide(input(sent)).condition?.status, 'True', 'without deny targets, the datapath alone opens the gate');
+  });
+
+  test('the controller\'s timeout with the datapath working: PolicyNotEnforced (fail-closed) naming the target; fail-open opens', () => {
+    const ann = { ...sent, [ANNOTATION_POLICY_PROBE]: policy({ answering: 'tcp://forbidden.other:8080', lastAnswerTs: '2026-11-22T10:00:59.000Z' }) };
+    const d = decide(input(ann, { now: CREATED + 61_000 }));
+    assert.equal(d.condition?.status, 'False');
+    assert.equal(d.condition?.reason, ConditionReason.PolicyNotEnforced);
+    assert.match(d.condition!.message, /^policy not in force within 1m of pod creation: tcp:\/\/forbidden\.other:8080 still answered at 2026-11-22T10:00:59\.000Z/);
+    assert.deepEqual([d.outcome?.outcome, d.outcome?.reason], ['TimedOut', ConditionReason.PolicyNotEnforced]);
+    const open = decide(input(ann, { now: CREATED + 61_000, policy: 'fail-open' }));
+    assert.deepEqual([open.condition?.status, open.condition?.reason], ['True', ConditionReason.DatapathTimeoutFailOpen]);
+  });
+
+  test('the reporter\'s PolicyDeadline failure: PolicyNotEnforced with its message', () => {
+    const failure = JSON.stringify({ reason: 'PolicyDeadline', message: 'policy not in force within 1m: tcp://forbidden.other:8080 still answered at 2026-11-22T10:00:59.000Z (40 attempts against tcp://forbidden.other:8080)', ts: '2026-11-22T10:01:00.000Z' });
+    const d = decide(input({ ...sent, [ANNOTATION_POLICY_PROBE]: policy(), [ANNOTATION_FAILURE]: failure }));
+    assert.equal(d.condition?.reason, ConditionReason.PolicyNotEnforced);
+    assert.match(d.condition!.message, /datapath works, but the policy was not seen in force: the reporter gave up: policy not in force within 1m: tcp:\/\/forbidden\.other:8080 still answered/);
+    assert.deepEqual([d.outcome?.outcome, d.outcome?.reason], ['Failed', 'PolicyDeadline']);
+  });
+
+  test('with the receive check too: AwaitingReceive first, then AwaitingPolicy', () => {
+    const ann = { ...sent, [ANNOTATION_POLICY_PROBE]: policy() };
+    assert.equal(decide(input(ann, { receivePort: 9376 })).condition?.reason, ConditionReason.AwaitingReceive);
+    assert.equal(decide(input({ ...ann, [ANNOTATION_RECEIVE_TS]: '2026-11-22T10:00:02.000Z' }, { receivePort: 9376 })).condition?.reason, ConditionReason.AwaitingPolicy);
+  });
+
+  test('a malformed policy annotation is an InvalidAnnotation that quotes it', () => {
+    const d = decide(input({ ...sent, [ANNOTATION_POLICY_ENFORCED]: 'soon' }));
+    assert.equal(d.condition?.reason, ConditionReason.InvalidAnnotation);
+    assert.match(d.condition!.message, /perf\.github\.com\/policy-enforced-ts="soon"/);
   });
 });
