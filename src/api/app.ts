@@ -56,7 +56,7 @@ export interface AppDeps {
 
 /** Routes open without a token: probes from the kubelet carry none. */
 const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/']);
-export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-receive', '/api/v1/pod-health', '/api/v1/phases', '/api/v1/results'] as const;
+export const DATA_ROUTES = ['/api/v1/time-to-start', '/api/v1/time-to-datapath-ready', '/api/v1/time-to-datapath-receive', '/api/v1/time-to-policy-enforced', '/api/v1/pod-health', '/api/v1/phases', '/api/v1/results'] as const;
 const GET_ONLY = new Set<string>([...DATA_ROUTES, '/metrics', '/healthz', '/readyz', '/']);
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -148,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           'time-to-start': 'Pod creation to reporter start',
           'time-to-datapath-ready': 'Pod creation to first successful datapath probe',
           'time-to-datapath-receive': 'Pod creation to the first inbound probe reaching the pod (pods with the receive check on only)',
+          'time-to-policy-enforced': 'Pod creation to its NetworkPolicy seen in force: every deny target unanswered (pods with deny targets only)',
         }[metric],
         tags: ['stats'],
         querystring: timeQuery(now),

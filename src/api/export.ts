@@ -28,6 +28,9 @@ export interface ExportRecord {
   /** The receive check's instant and latency ('' and null when the check was off or nothing arrived). */
   receiveTs: string;
   latReceiveMs: number | null;
+  /** The policy check's instant and latency ('' and null when the pod had no deny targets or the policy was not seen in force). */
+  policyEnforcedTs: string;
+  latPolicyMs: number | null;
   /** Each phase of GET /api/v1/phases, ms (null when unknown), keyed by phase name. */
   phases: Record<string, number | null>;
   message: string;
@@ -40,7 +43,7 @@ export interface ExportRecord {
  */
 export const CSV_COLUMNS: readonly string[] = [
   'namespace', 'name', 'uid', 'nodeName', 'outcome', 'reason', 'createdAt', 'startTs', 'dpReadyTs', 'latStartMs', 'latDpReadyMs',
-  'receiveTs', 'latReceiveMs', ...PHASES.map((p) => `phase:${p.name}`), 'message', 'labels',
+  'receiveTs', 'latReceiveMs', 'policyEnforcedTs', 'latPolicyMs', ...PHASES.map((p) => `phase:${p.name}`), 'message', 'labels',
 ];
 
 function column(rec: ExportRecord, c: string): unknown {
@@ -54,6 +57,7 @@ export function toRecord(r: IndexedResult): ExportRecord {
     createdAt: r.createdAt, startTs: r.startTs, dpReadyTs: r.dpReadyTs,
     latStartMs: num(r.latStartMs), latDpReadyMs: num(r.latDpReadyMs),
     receiveTs: r.receiveTs, latReceiveMs: num(r.latReceiveMs),
+    policyEnforcedTs: r.policyEnforcedTs, latPolicyMs: num(r.latPolicyMs),
     phases: Object.fromEntries(PHASES.map((p) => [p.name, num(p.value(r))])),
     message: r.message, labels: r.labels,
   };

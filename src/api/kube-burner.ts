@@ -15,6 +15,8 @@ export const KUBE_BURNER_NAMES: Record<string, string> = {
   ready: 'Ready',
   'reporter-start': 'ReporterStart',
   'reporter-ready': 'ReporterReady',
+  'policy-enforced': 'PolicyEnforced',
+  'policy-after-datapath': 'PolicyAfterDatapath',
   'ready-without-datapath': 'ReadyWithoutDatapath',
 };
 

@@ -27,6 +27,13 @@ export const PHASES: readonly PhaseDef[] = [
   { name: 'ready', from: CREATED, to: 'Ready True seen on the watch (after our gate)', clock: WATCH, value: sinceCreated('readyMs') },
   { name: 'reporter-start', from: CREATED, to: 'the reporter\'s start instant (azure-start-ts)', clock: 'controller → node (reporter)', value: (r) => r.latStartMs },
   { name: 'reporter-ready', from: CREATED, to: 'the reporter\'s first successful probe (azure-dp-ready-ts)', clock: 'controller → node (reporter)', value: (r) => r.latDpReadyMs },
+  { name: 'policy-enforced', from: CREATED, to: 'the reporter\'s policy-enforced-ts (pods with deny targets)', clock: 'controller → node (reporter)', value: (r) => r.latPolicyMs },
+  {
+    // The window in which the new pod could reach what its policy denies: both instants from the
+    // reporter's clock, so no skew between them.
+    name: 'policy-after-datapath', from: 'the reporter\'s first successful probe (azure-dp-ready-ts)', to: 'the reporter\'s policy-enforced-ts (pods with deny targets)',
+    clock: 'node (reporter)', value: (r) => r.latPolicyMs - r.latDpReadyMs,
+  },
   {
     name: 'ready-without-datapath', from: 'ContainersReady True seen on the watch', to: 'the reporter\'s datapath-ready annotation seen on the watch',
     clock: WATCH, value: (r) => r.dpReadySeenMs - r.containersReadyMs,

@@ -6,8 +6,8 @@
 import type { DatapathResult, Outcome } from '../contract.ts';
 import type { Labels } from '../labels/match.ts';
 
-export type Metric = 'time-to-start' | 'time-to-datapath-ready' | 'time-to-datapath-receive';
-export const METRICS: readonly Metric[] = ['time-to-start', 'time-to-datapath-ready', 'time-to-datapath-receive'];
+export type Metric = 'time-to-start' | 'time-to-datapath-ready' | 'time-to-datapath-receive' | 'time-to-policy-enforced';
+export const METRICS: readonly Metric[] = ['time-to-start', 'time-to-datapath-ready', 'time-to-datapath-receive', 'time-to-policy-enforced'];
 
 /** Which entry fields hold a metric's value and the instant it was measured at. */
 export const METRIC_FIELDS = {
@@ -15,7 +15,9 @@ export const METRIC_FIELDS = {
   'time-to-datapath-ready': { value: 'latDpReadyMs', measuredTs: 'dpReadyTs' },
   // Only pods with the receive check on count here: the others were never asked.
   'time-to-datapath-receive': { value: 'latReceiveMs', measuredTs: 'receiveTs', only: 'receiveCheck' },
-} as const satisfies Record<Metric, { value: keyof IndexedResult; measuredTs: keyof IndexedResult; only?: 'receiveCheck' }>;
+  // Only pods with deny targets count here (docs/policy.md).
+  'time-to-policy-enforced': { value: 'latPolicyMs', measuredTs: 'policyEnforcedTs', only: 'policyCheck' },
+} as const satisfies Record<Metric, { value: keyof IndexedResult; measuredTs: keyof IndexedResult; only?: 'receiveCheck' | 'policyCheck' }>;
 
 export interface IndexedResult {
   readonly uid: string;
@@ -33,12 +35,16 @@ export interface IndexedResult {
   readonly latStartMs: number;
   readonly latDpReadyMs: number;
   readonly latReceiveMs: number;
+  readonly latPolicyMs: number;
   /** When each was measured ('' when not). */
   readonly startTs: string;
   readonly dpReadyTs: string;
   readonly receiveTs: string;
+  readonly policyEnforcedTs: string;
   /** The receive check was on for this pod. */
   readonly receiveCheck: boolean;
+  /** The policy check was on for this pod (it had deny targets). */
+  readonly policyCheck: boolean;
   /** Watch instants (controller clock, ms since epoch; NaN when unknown), see spec.watchTimestamps. */
   readonly scheduledMs: number;
   readonly initializedMs: number;
@@ -193,10 +199,13 @@ function toEntry(r: DatapathResult): IndexedResult {
     latStartMs: num(metrics.latStartMs),
     latDpReadyMs: num(metrics.latDpReadyMs),
     latReceiveMs: num(metrics.latReceiveMs),
+    latPolicyMs: num(metrics.latPolicyMs),
     startTs: timestamps.startTs ?? '',
     dpReadyTs: timestamps.dpReadyTs ?? '',
     receiveTs: timestamps.receiveTs ?? '',
+    policyEnforcedTs: timestamps.policyEnforcedTs ?? '',
     receiveCheck: r.spec.receivePort !== undefined,
+    policyCheck: r.spec.denyTargets !== undefined,
     scheduledMs: instant(w?.scheduled),
     initializedMs: instant(w?.initialized),
     containersReadyMs: instant(w?.containersReady),
@@ -219,14 +228,14 @@ class MutableView implements MetricView {
   readonly values: number[] = [];
   readonly unmeasured: IndexedResult[] = [];
   measuredTimedOut = 0;
-  readonly #field: 'latStartMs' | 'latDpReadyMs' | 'latReceiveMs';
+  readonly #field: 'latStartMs' | 'latDpReadyMs' | 'latReceiveMs' | 'latPolicyMs';
   readonly #applies: (e: IndexedResult) => boolean;
   // Strict total orders (uid breaks every tie), so binary search finds an entry's exact slot.
   readonly #measuredOrder: (a: IndexedResult, b: IndexedResult) => number;
   readonly #unmeasuredOrder = (a: IndexedResult, b: IndexedResult): number => cmp(a.reason, b.reason) || byName(a, b);
 
   constructor(entries: Iterable<IndexedResult>, metric: Metric) {
-    const fields: { value: 'latStartMs' | 'latDpReadyMs' | 'latReceiveMs'; only?: 'receiveCheck' } = METRIC_FIELDS[metric];
+    const fields: { value: 'latStartMs' | 'latDpReadyMs' | 'latReceiveMs' | 'latPolicyMs'; only?: 'receiveCheck' | 'policyCheck' } = METRIC_FIELDS[metric];
     const field = (this.#field = fields.value);
     const only = fields.only;
     this.#applies = only ? (e) => e[only] : () => true;

@@ -28,7 +28,7 @@ export const FailedPodSchema = z.object({
 });
 
 export const MetricStatsSchema = z.object({
-  metric: z.enum(['time-to-start', 'time-to-datapath-ready', 'time-to-datapath-receive']),
+  metric: z.enum(['time-to-start', 'time-to-datapath-ready', 'time-to-datapath-receive', 'time-to-policy-enforced']),
   unit: z.literal('ms'),
   count: z.number().int().meta({ description: 'Results with a value for this metric (the percentile sample)' }),
   totalSuccessful: z.number().int().meta({ description: 'Same as count (kept from the existing system)' }),

@@ -27,7 +27,7 @@ describe('GET /api/v1/results', () => {
     assert.deepEqual([lines[0].latDpReadyMs, lines[0].latStartMs, lines[0].outcome, lines[0].reason], [null, 30, 'Failed', 'ReporterFailed']);
     assert.deepEqual([lines[2].latDpReadyMs, lines[2].labels], [250.5, { app: 'web', tier: 'x' }]);
     assert.deepEqual(lines[2].phases, { scheduled: null, initialized: null, 'containers-ready': null, 'datapath-ready': null, ready: null,
-      'reporter-start': 20, 'reporter-ready': 250.5, 'ready-without-datapath': null });
+      'reporter-start': 20, 'reporter-ready': 250.5, 'policy-enforced': null, 'policy-after-datapath': null, 'ready-without-datapath': null });
     const web = await app.inject({ url: '/api/v1/results?labelSelector=app%3Dweb&namespace=perf&format=ndjson' });
     assert.equal(web.body.trimEnd().split('\n').length, 2);
     await app.close();
@@ -41,10 +41,11 @@ describe('GET /api/v1/results', () => {
     const rows = res.body.split('\r\n');
     assert.equal(rows[0], CSV_COLUMNS.join(','));
     // … latStartMs 30, no datapath, no receive; phases: only reporter-start (30) is known.
-    assert.match(rows[1]!, /^other,c,uid-other-c,node-1,Failed,ReporterFailed,2025-03-01T12:00:00.000Z,2025-03-01T12:00:00.030Z,,30,,,,,,,,,30,,,"no answer, ""x""\nthen gave up",app=db$/);
-    assert.equal(rows[0]!.split(',').slice(13, 21).join(','),
-      'phase:scheduled,phase:initialized,phase:containers-ready,phase:datapath-ready,phase:ready,phase:reporter-start,phase:reporter-ready,phase:ready-without-datapath');
-    assert.match(rows[3]!, /,250\.5,,,,,,,,20,250\.5,,,"app=web,tier=x"$/);
+    assert.match(rows[1]!, /^other,c,uid-other-c,node-1,Failed,ReporterFailed,2025-03-01T12:00:00.000Z,2025-03-01T12:00:00.030Z,,30,,,,,,,,,,,30,,,,,"no answer, ""x""\nthen gave up",app=db$/);
+    assert.equal(rows[0]!.split(',').slice(13, 15).join(','), 'policyEnforcedTs,latPolicyMs');
+    assert.equal(rows[0]!.split(',').slice(15, 25).join(','),
+      'phase:scheduled,phase:initialized,phase:containers-ready,phase:datapath-ready,phase:ready,phase:reporter-start,phase:reporter-ready,phase:policy-enforced,phase:policy-after-datapath,phase:ready-without-datapath');
+    assert.match(rows[3]!, /,250\.5,,,,,,,,,,20,250\.5,,,,,"app=web,tier=x"$/);
     assert.equal(rows.at(-1), '');
     await app.close();
   });

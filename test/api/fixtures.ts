@@ -10,6 +10,8 @@ export interface ResultInit {
   node?: string;
   start?: number;
   dp?: number;
+  /** The policy check: ms after creation when the policy was seen in force; null: deny targets, never enforced. */
+  policy?: number | null;
   outcome?: Outcome;
   reason?: string;
   message?: string;
@@ -40,12 +42,15 @@ export function result(init: ResultInit): DatapathResult {
         createdAtSource: 'controllerFirstSeen',
         ...(init.start !== undefined ? { startTs: iso(created + init.start) } : {}),
         ...(init.dp !== undefined ? { dpReadyTs: iso(created + init.dp) } : {}),
+        ...(typeof init.policy === 'number' ? { policyEnforcedTs: iso(created + init.policy) } : {}),
         recordedAt: iso(created + 60_000),
       },
       metrics: {
         ...(init.start !== undefined ? { latStartMs: init.start } : {}),
         ...(init.dp !== undefined ? { latDpReadyMs: init.dp } : {}),
+        ...(typeof init.policy === 'number' ? { latPolicyMs: init.policy } : {}),
       },
+      ...(init.policy !== undefined ? { denyTargets: ['tcp://forbidden.other:8080'] } : {}),
       ...(init.watch ? { watchTimestamps: Object.fromEntries(Object.entries(init.watch).map(([k, v]) => [k, iso(created + v)])) } : {}),
       labels: init.labels ?? {},
       outcome,

@@ -10,9 +10,10 @@ import { result } from './fixtures.ts';
 function index(): ResultIndex {
   const idx = new ResultIndex();
   // containers ready at 1000, datapath seen at 1800: 800 ms Ready without datapath.
-  idx.upsert(result({ ns: 'perf', name: 'a', start: 300, dp: 1750, labels: { app: 'web' },
+  // a: the policy in force 450 ms after its datapath worked; b: 20 ms after.
+  idx.upsert(result({ ns: 'perf', name: 'a', start: 300, dp: 1750, policy: 2200, labels: { app: 'web' },
     watch: { scheduled: 12.4, initialized: 400, containersReady: 1000, datapathReady: 1800, ready: 1850 } }));
-  idx.upsert(result({ ns: 'perf', name: 'b', start: 200, dp: 600, labels: { app: 'web' },
+  idx.upsert(result({ ns: 'perf', name: 'b', start: 200, dp: 600, policy: 620, labels: { app: 'web' },
     watch: { scheduled: 20, initialized: 300, containersReady: 900, datapathReady: 650, ready: 950 } }));
   // A result written by a controller that started late: no watch instants.
   idx.upsert(result({ ns: 'perf', name: 'c', start: 100, dp: 200, labels: { app: 'db' } }));
@@ -24,7 +25,7 @@ describe('phaseStats', () => {
   it('measures each phase from creation on the watch clock, and the Ready-without-datapath gap', () => {
     const s = phaseStats(index().values(), undefined, 5);
     assert.deepEqual(s.phases.map((p) => p.phase), PHASE_NAMES);
-    assert.deepEqual(PHASE_NAMES, ['scheduled', 'initialized', 'containers-ready', 'datapath-ready', 'ready', 'reporter-start', 'reporter-ready', 'ready-without-datapath']);
+    assert.deepEqual(PHASE_NAMES, ['scheduled', 'initialized', 'containers-ready', 'datapath-ready', 'ready', 'reporter-start', 'reporter-ready', 'policy-enforced', 'policy-after-datapath', 'ready-without-datapath']);
     const by = Object.fromEntries(s.phases.map((p) => [p.phase, p]));
     assert.equal(s.results, 3);
     assert.deepEqual([by.scheduled!.count, by.scheduled!.min, by.scheduled!.max], [2, 12, 20], 'whole ms; the result without instants is not counted');
@@ -34,6 +35,10 @@ describe('phaseStats', () => {
     assert.deepEqual([gap.count, gap.min, gap.max, gap.p50], [2, -250, 800, 275]);
     assert.deepEqual(gap.worstPods.map((w) => [w.name, w.value]), [['a', 800], ['b', -250]]);
     assert.match(gap.from, /ContainersReady/);
+    assert.deepEqual([by['policy-enforced']!.count, by['policy-enforced']!.min, by['policy-enforced']!.max], [2, 620, 2200], 'pods with deny targets only');
+    const open = by['policy-after-datapath']!;
+    assert.deepEqual(open.worstPods.map((w) => [w.name, w.value]), [['a', 450], ['b', 20]]);
+    assert.equal(open.clock, 'node (reporter)');
     assert.equal(by.ready!.clock, 'controller (watch)');
     assert.match(by['reporter-ready']!.clock, /node/);
   });
@@ -68,6 +73,25 @@ describe('phaseStats', () => {
     }
     const bad = await app.inject({ url: '/api/v1/phases?phase=ready' });
     assert.deepEqual([bad.statusCode, bad.json().parameter], [400, 'phase']);
+    await app.close();
+  });
+
+  it('GET /api/v1/time-to-policy-enforced: the shape of the other series, over pods with deny targets only', async () => {
+    const idx = index();
+    // Deny targets, but the policy never seen in force: a failed pod of this series.
+    idx.upsert(result({ ns: 'perf', name: 'd', start: 100, dp: 300, policy: null, outcome: 'TimedOut', reason: 'PolicyNotEnforced', labels: { app: 'web' } }));
+    const app = await buildApp({ results: idx, pods: NO_PODS, registry: new Registry(), isReady: () => true });
+    const res = await app.inject({ url: '/api/v1/time-to-policy-enforced?topN=5' });
+    assert.equal(res.statusCode, 200);
+    const body = res.json();
+    assert.equal(body.metric, 'time-to-policy-enforced');
+    assert.equal(body.unit, 'ms');
+    assert.deepEqual([body.count, body.totalSuccessful, body.totalFailed], [2, 2, 1], 'c had no deny targets: not in this series');
+    assert.deepEqual(body.worstPods.map((w: { name: string; value: number; measuredTs: string }) => [w.name, w.value]), [['a', 2200], ['b', 620]]);
+    assert.equal(body.worstPods[0].measuredTs, '2025-03-01T12:00:02.200Z');
+    assert.deepEqual(body.failedPods.map((f: { name: string; reason: string }) => [f.name, f.reason]), [['d', 'PolicyNotEnforced']]);
+    const ready = (await app.inject({ url: '/api/v1/time-to-datapath-ready' })).json();
+    assert.deepEqual(Object.keys(body).sort(), Object.keys(ready).sort(), 'same fields as the other series');
     await app.close();
   });
 });

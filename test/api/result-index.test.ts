@@ -29,8 +29,8 @@ describe('ResultIndex', () => {
     assert.ok(idx.version > version);
     assert.deepEqual([...idx.view('time-to-datapath-ready').values], [11], 'kept current in place');
     assert.deepEqual(Object.keys(idx.get('u1')!).sort(), [
-      'containersReadyMs', 'createdAt', 'createdAtMs', 'dpReadySeenMs', 'dpReadyTs', 'initializedMs', 'labels', 'latDpReadyMs', 'latReceiveMs', 'latStartMs',
-      'message', 'name', 'namespace', 'nodeName', 'outcome', 'readyMs', 'reason', 'receiveCheck', 'receiveTs', 'resourceVersion', 'scheduledMs', 'startTs', 'uid',
+      'containersReadyMs', 'createdAt', 'createdAtMs', 'dpReadySeenMs', 'dpReadyTs', 'initializedMs', 'labels', 'latDpReadyMs', 'latPolicyMs', 'latReceiveMs', 'latStartMs',
+      'message', 'name', 'namespace', 'nodeName', 'outcome', 'policyCheck', 'policyEnforcedTs', 'readyMs', 'reason', 'receiveCheck', 'receiveTs', 'resourceVersion', 'scheduledMs', 'startTs', 'uid',
     ].sort());
   });
 

@@ -80,7 +80,7 @@ describe('dpready stats --server', () => {
     const csv = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'csv', '--namespace', 'perf', '--top', '1']);
     assert.equal(csv.code, 0);
     const rows = csv.out.trimEnd().split('\r\n');
-    assert.match(rows[0]!, /^namespace,name,uid,nodeName,outcome,reason,createdAt,startTs,dpReadyTs,latStartMs,latDpReadyMs,receiveTs,latReceiveMs,phase:scheduled,.*,message,labels$/);
+    assert.match(rows[0]!, /^namespace,name,uid,nodeName,outcome,reason,createdAt,startTs,dpReadyTs,latStartMs,latDpReadyMs,receiveTs,latReceiveMs,policyEnforcedTs,latPolicyMs,phase:scheduled,.*,message,labels$/);
     assert.deepEqual(rows.slice(1).map((r) => r.split(',')[1]), ['fast', 'lost', 'slow'], '--top does not cut an export');
     const nd = await run(['--server', srv.url, '--token-file', tokenFile, '--output', 'ndjson', '--outcome', 'TimedOut', '--threshold', 'timedOut==1']);
     assert.equal(nd.code, 0, nd.err);
@@ -127,7 +127,7 @@ describe('dpready stats: machine-readable output for pipelines', () => {
     const { code, out } = await run(['--server', srv.url, '--output', 'kube-burner', '--job-name', 'churn', '--uuid', 'run-1']);
     assert.equal(code, 0);
     const docs = JSON.parse(out) as Array<Record<string, unknown>>;
-    assert.deepEqual(docs.map((d) => d.quantileName), ['PodScheduled', 'Initialized', 'ContainersReady', 'DatapathReady', 'Ready', 'ReporterStart', 'ReporterReady', 'ReadyWithoutDatapath']);
+    assert.deepEqual(docs.map((d) => d.quantileName), ['PodScheduled', 'Initialized', 'ContainersReady', 'DatapathReady', 'Ready', 'ReporterStart', 'ReporterReady', 'PolicyEnforced', 'PolicyAfterDatapath', 'ReadyWithoutDatapath']);
     const dp = docs.find((d) => d.quantileName === 'ReporterReady')!;
     assert.deepEqual(Object.keys(dp).sort(), ['P50', 'P95', 'P99', 'avg', 'jobName', 'max', 'metadata', 'metricName', 'min', 'quantileName', 'timestamp', 'uuid']);
     assert.equal(dp.metricName, 'podLatencyQuantilesMeasurement');
