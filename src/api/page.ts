@@ -58,9 +58,11 @@ async function get(path, extra) {
 const SERIES = {
   'time-to-datapath-ready': { label: 'Time to datapath ready', value: (r) => r.latDpReadyMs },
   'time-to-start': { label: 'Time to start (reporter)', value: (r) => r.latStartMs },
+  // Listed only when some pod had deny targets and the policy was seen in force (docs/policy.md).
+  'time-to-policy-enforced': { label: 'Time to policy enforced', value: (r) => r.latPolicyMs, optional: true },
 };
 function seriesList() {
-  const out = Object.entries(SERIES).map(([k, s]) => [k, s.label]);
+  const out = Object.entries(SERIES).filter(([, s]) => !s.optional || state.records.some((r) => s.value(r) != null)).map(([k, s]) => [k, s.label]);
   const phases = new Set();
   for (const r of state.records) for (const [k, v] of Object.entries(r.phases || {})) if (v != null) phases.add(k);
   for (const p of [...phases].sort()) out.push(['phase:' + p, 'Phase: ' + p]);
@@ -131,10 +133,11 @@ function renderCharts() {
 
 async function refresh() {
   try {
-    const [dp, st, health] = await Promise.all([
+    const [dp, st, health, pol] = await Promise.all([
       get('api/v1/time-to-datapath-ready', { topN: '10' }).then((r) => r.json()),
       get('api/v1/time-to-start', { topN: '10' }).then((r) => r.json()),
       get('api/v1/pod-health', { topN: '25' }).then((r) => r.json()),
+      get('api/v1/time-to-policy-enforced', { topN: '0' }).then((r) => r.json()),
     ]);
     $('auth').style.display = 'none';
     card('c-ready', dp.count, 'datapath ready', 'ok');
@@ -143,7 +146,11 @@ async function refresh() {
     card('c-p50', fmtMs(dp.count ? dp.p50 : null), 'datapath p50');
     card('c-p99', fmtMs(dp.count ? dp.p99 : null), 'datapath p99');
     card('c-start', fmtMs(st.count ? st.p50 : null), 'start p50');
-    const stamp = [dp.count, dp.totalFailed, st.count, st.totalFailed, dp.pending].join('/');
+    // Shown only where some pod had deny targets: the others were never asked.
+    const policyOn = pol.count + pol.totalFailed > 0;
+    $('c-policy').hidden = !policyOn;
+    if (policyOn) card('c-policy', fmtMs(pol.count ? pol.p50 : null), 'policy enforced p50 (' + pol.totalFailed + ' not)', pol.totalFailed ? 'warn' : '');
+    const stamp = [dp.count, dp.totalFailed, st.count, st.totalFailed, dp.pending, pol.count, pol.totalFailed].join('/');
     if (stamp !== state.stamp) {
       const text = await (await get('api/v1/results', { format: 'ndjson' })).text();
       state.records = text.split('\\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -191,7 +198,7 @@ export const PAGE_HTML = `<!doctype html>
 <input id="token" type="password" size="40" placeholder="bearer token"> <button id="save-token">Use token</button>
 <p class="legend">Kept in this tab only (sessionStorage). You can also open the page as …/#token=&lt;token&gt;.</p></section>
 <div class="cards"><div class="card" id="c-ready"></div><div class="card" id="c-pending"></div><div class="card" id="c-failed"></div>
-<div class="card" id="c-p50"></div><div class="card" id="c-p99"></div><div class="card" id="c-start"></div></div>
+<div class="card" id="c-p50"></div><div class="card" id="c-p99"></div><div class="card" id="c-start"></div><div class="card" id="c-policy" hidden></div></div>
 <section><h2>Cumulative distribution</h2><div id="cdf"></div></section>
 <section><h2>Histogram</h2><div id="hist"></div></section>
 <section><h2>Worst pods (time to datapath ready)</h2><div id="worst"></div></section>
