@@ -15,8 +15,8 @@ import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { Agent, fetch } from 'undici';
 import {
-  ANNOTATION_DP_READY, ANNOTATION_START, CONDITION_TYPE, INJECT_LABEL, INJECT_TARGET_ANNOTATION, INJECTED_ANNOTATION,
-  REPORT_AUDIENCE, REPORTER_CONTAINER, resultName,
+  ANNOTATION_DP_READY, ANNOTATION_POLICY_ENFORCED, ANNOTATION_START, CONDITION_TYPE, ConditionReason, INJECT_DENY_TARGET_ANNOTATION, INJECT_LABEL,
+  INJECT_TARGET_ANNOTATION, INJECTED_ANNOTATION, REPORT_AUDIENCE, REPORTER_CONTAINER, resultName,
 } from '../../src/contract.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
@@ -174,6 +174,46 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
       const q = await core(cp).readNamespacedPodStatus({ namespace: ns0, name: name0 });
       return q.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     });
+  });
+
+  test('policy check, injected: the deny-target annotation becomes PROBE_DENY_TARGET; the reporter reports through the controller; AwaitingPolicy until the deny target stops answering, then True', async () => {
+    const ns = uniqueName('inject-pol');
+    await cp.ensureNamespace(ns);
+    const deny = createServer((s) => s.end()).listen(0, '127.0.0.1');
+    await new Promise((r) => deny.once('listening', r));
+    const denyTarget = `tcp://127.0.0.1:${(deny.address() as { port: number }).port}`;
+    try {
+      const created = await eventually('pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+        metadata: { name: 'pol', labels: { [INJECT_LABEL]: 'enabled' },
+          annotations: { [INJECT_TARGET_ANNOTATION]: `tcp://127.0.0.1:${targetPort}`, [INJECT_DENY_TARGET_ANNOTATION]: denyTarget } },
+        spec: { schedulerName: 'none', containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } }));
+      const r = created.spec!.initContainers!.find((c) => c.name === REPORTER_CONTAINER)!;
+      assert.equal(r.env!.find((e) => e.name === 'PROBE_DENY_TARGET')?.value, denyTarget);
+      const tr = await core(cp).createNamespacedServiceAccountToken({ name: 'default', namespace: ns, body: {
+        spec: { audiences: [REPORT_AUDIENCE], expirationSeconds: 600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'pol', uid: created.metadata!.uid! } },
+      } });
+      const tokenFile = join(tokenDir, `${ns}-pol.token`);
+      writeFileSync(tokenFile, tr.status!.token!);
+      const env: Record<string, string> = { MY_POD_NAME: 'pol', MY_POD_NAMESPACE: ns, DPREADY_REPORT_TOKEN_FILE: tokenFile, PROBE_MODE: 'init', PROBE_TIMEOUT: '30s' };
+      for (const e of r.env!) if (e.value !== undefined && !(e.name in env)) env[e.name] = e.value;
+      let closedAt = 0;
+      const awaiting = eventually('AwaitingPolicy, naming the deny target', async () => {
+        const p = await core(cp).readNamespacedPodStatus({ namespace: ns, name: 'pol' });
+        const c = p.status?.conditions?.find((x) => x.type === CONDITION_TYPE);
+        return c?.reason === ConditionReason.AwaitingPolicy && c.message?.includes(`${denyTarget} still answered`) && c;
+      }, 30_000, 50).then((c) => { closedAt = Date.now(); deny.close(); return c; });
+      const run = await runReporter(env, { timeoutMs: 60_000 });
+      assert.equal(run.code, 0, run.stderr);
+      await awaiting;
+      const p = await eventually('gate True', async () => {
+        const q = await core(cp).readNamespacedPodStatus({ namespace: ns, name: 'pol' });
+        return q.status?.conditions?.some((c) => c.type === CONDITION_TYPE && c.status === 'True') && q;
+      });
+      const enforced = Date.parse(p.metadata!.annotations![ANNOTATION_POLICY_ENFORCED]!);
+      assert.ok(enforced >= closedAt - 2 && enforced - closedAt < 300, `enforced ${enforced - closedAt} ms after the listener closed`);
+    } finally {
+      deny.close();
+    }
   });
 
   test('the report token is good for its own pod and the controller only: the API server rejects it, others are refused', async () => {
