@@ -1,5 +1,6 @@
 // Turns the suite's figures into the printed table and the marks list. Pure: figures in, text out.
 import type { RealNodeFigures } from './real-node.ts';
+import type { PolicyFigures } from './policy.ts';
 import type { ReceiveLoadFigures } from './receive-load.ts';
 import type { ApiBenchFigures } from './api.ts';
 import type { BurstFigures } from './burst.ts';
@@ -20,7 +21,7 @@ export interface Machine { cores: number; cpuModel: string; memGiB: number; node
 export type MarkStatus = 'pass' | 'miss' | 'unmeasured' | 'skipped' | 'n/a';
 export interface Mark { what: string; figure: string; mark: string; status: MarkStatus; why?: string }
 
-export const PARTS = ['burst', 'cost', 'accuracy', 'gate', 'scale', 'api', 'reporter', 'receive', 'realnode', 'shards'] as const;
+export const PARTS = ['burst', 'cost', 'accuracy', 'gate', 'scale', 'api', 'reporter', 'receive', 'realnode', 'policy', 'shards'] as const;
 export type Part = typeof PARTS[number];
 /** What each part measures, to name the marks it would have printed when it produced no figure. */
 const PART_MARKS: Record<Part, string> = {
@@ -33,6 +34,7 @@ const PART_MARKS: Record<Part, string> = {
   reporter: 'reported ready − target open mark (the reporter alone)',
   receive: 'receive prober knocks/s mark',
   realnode: 'datapath-ready error and attempts/s marks (real node)',
+  policy: 'policy-enforced error and deny-target attempts/s marks (real node, kube-router)',
   shards: 'every pod handled once (two shards)',
 };
 /** How a part that was asked for ended; parts not asked for are absent. */
@@ -56,6 +58,7 @@ export interface BenchReport {
   statsApi?: ApiBenchFigures;
   reporterAccuracy?: ReporterAccuracyFigures;
   realNode?: RealNodeFigures;
+  policy?: PolicyFigures;
   receiveLoad?: ReceiveLoadFigures;
   notes: string[];
   marks: Mark[];
@@ -153,6 +156,13 @@ export function marksOf(r: BenchReport): Mark[] {
     else marks.push(judged(what, n.dpReadyAbsError.p99, `${n.dpReadyAbsError.p99} ms`, `≤ ${n.markErrorMs} ms`, n.dpReadyAbsError.p99 <= n.markErrorMs));
     marks.push(judged('real node: attempts/s per pod while the path drops packets (max)', n.attemptsPerSecond.max, `${n.attemptsPerSecond.max}/s`, `≤ ${n.markAttemptsPerSecond}/s`, n.attemptsPerSecond.max <= n.markAttemptsPerSecond));
     marks.push(...reporterCostMarks(n));
+  }
+  if (r.policy) {
+    const n = r.policy;
+    const what = `real node: policy-enforced |error| p99 vs the engine's commit (${n.pods} pods)`;
+    if (n.truthProblem || n.enforcedAbsError.n === 0) marks.push({ what, figure: 'not measured', mark: `≤ ${n.markErrorMs} ms`, status: 'unmeasured', why: `no truth: ${n.truthProblem ?? 'no pod measured'}` });
+    else marks.push(judged(what, n.enforcedAbsError.p99, `${n.enforcedAbsError.p99} ms`, `≤ ${n.markErrorMs} ms`, n.enforcedAbsError.p99 <= n.markErrorMs));
+    marks.push(judged('real node: attempts/s per pod against the deny target while it answered (max)', n.denyAttemptsPerSecond.max, `${n.denyAttemptsPerSecond.max}/s`, `≤ ${n.markAttemptsPerSecond}/s`, n.denyAttemptsPerSecond.max <= n.markAttemptsPerSecond));
   }
   if (r.accuracy) {
     const ours = r.accuracy.methods[0]!;
@@ -336,6 +346,14 @@ export function formatReport(r: BenchReport): string {
       out.push(`   sidecars after reporting (${h.programs.join('+')}), p50/max: RSS ${h.rssMiB.p50}/${h.rssMiB.max} MiB, charged ${h.usageMiB.p50}/${h.usageMiB.max} MiB, CPU ${h.cpuMs.p50}/${h.cpuMs.max} ms over ${h.overSeconds} s; restarts ≤ ${h.maxRestarts} over ${h.restartWindowSeconds} s`);
     }
     out.push(`   ${n.versions.kubernetes}; ${n.versions.containerd}; runc ${n.versions.runc}; CNI plugins ${n.versions.cni}; node set-up, s: ${JSON.stringify(n.setupSeconds)}`);
+  }
+  if (r.policy) {
+    const n = r.policy;
+    out.push('', `9. Policy in force (bench/policy.ts): ${n.pods} gated reporters on the real node, a deny target answering until an egress policy; engine ${n.engine}`);
+    out.push(`   policy-enforced error (reported − the engine's commit for the pod, nft monitor), ms: p50 ${n.enforcedError.p50}, p99 ${n.enforcedError.p99}, min ${n.enforcedError.min}, max ${n.enforcedError.max}; |error| p99 ${n.enforcedAbsError.p99}`);
+    out.push(`   policy created → the engine's commit, ms: p50 ${n.policyToCommitMs.p50}, max ${n.policyToCommitMs.max} (${n.commits} commits)`);
+    out.push(`   reported − the last answered attempt's start (the schedule's gap around the commit), ms: p50 ${n.lastAnswerGapMs.p50}, max ${n.lastAnswerGapMs.max}`);
+    out.push(`   attempts/s per pod against the deny target while it answered: p50 ${n.denyAttemptsPerSecond.p50}, max ${n.denyAttemptsPerSecond.max} (${n.denyAttemptsPerSecond.n} pods)`);
   }
   if (r.benchEventLoopDelayMs) out.push('', `benchmark process event-loop delay, ms: p50 ${r.benchEventLoopDelayMs.p50}, p99 ${r.benchEventLoopDelayMs.p99}, max ${r.benchEventLoopDelayMs.max}`);
   out.push('', 'Marks');

@@ -1,6 +1,6 @@
 // The benchmark suite: `npm run bench` (quick, a few minutes on 2 cores) or
 // `npm run bench -- --full` (5,000 pods, 100,000 results). `--only a,b` runs some parts:
-// burst, cost, accuracy, gate, scale, api, reporter, receive, realnode (root only: skipped with the reason elsewhere),
+// burst, cost, accuracy, gate, scale, api, reporter, receive, realnode and policy (root only: skipped with the reason elsewhere),
 // shards (two controllers splitting 5,000 pods by namespace; with --full or when named).
 // `--cpu-prof=DIR` writes a V8 CPU profile of the burst's controller process into DIR (node --cpu-prof);
 // `--node-options="..."` replaces the manifest's NODE_OPTIONS for the burst's controller. `--controller-args=--workers=32` (note the =) passes flags to
@@ -320,6 +320,15 @@ if (only.has('realnode')) {
     // The machine cannot run a real node (not root, no cgroups, packages missing): skipped, not failed.
     if ('skipped' in r) report.parts.realnode = { status: 'skipped', why: r.skipped };
     else report.realNode = r;
+  });
+}
+if (only.has('policy')) {
+  await part('policy', async () => {
+    log('bench: policy in force on the real node (bench/policy.ts), its own control plane and kube-router');
+    const { realNodePolicy } = await import('./policy.ts');
+    const r = await realNodePolicy({ pods: full ? 20 : 10, waitingMs: 1_000, log });
+    if ('skipped' in r) report.parts.policy = { status: 'skipped', why: r.skipped };
+    else report.policy = r;
   });
 }
 finish();

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BurstFigures } from '../../bench/burst.ts';
+import type { PolicyFigures } from '../../bench/policy.ts';
 import type { RealNodeFigures } from '../../bench/real-node.ts';
 import type { ReceiveLoadFigures } from '../../bench/receive-load.ts';
 import type { ScaleFigures } from '../../bench/scale.ts';
@@ -159,4 +160,21 @@ test('the burst judges result p99, CPU and RSS (settled and idle) on the medians
   const over = report({ burst: burst({ controller: { idle: { rssMiB: 111, peakRssMiB: 120, cpuSeconds: 1 } } }) });
   assert.equal(find(over, /RSS idle/)!.status, 'miss');
   assert.match(formatReport(r), /dpready run 2: result p99 1500 ms, condition True p99 1500 ms, CPU 2.8 ms\/pod, RSS settled 120 MiB, idle 95 MiB/);
+});
+
+test('the policy part: its error mark is judged only against the engine\'s commit (nft), its attempts mark always', () => {
+  const figures = (over: Partial<PolicyFigures> = {}): PolicyFigures => ({
+    pods: 10, engine: 'kube-router', enforcedError: { n: 10, p50: 12, p99: 40, max: 40, min: 2 }, enforcedAbsError: { n: 10, median: 12, p99: 40, max: 40 },
+    policyToCommitMs: { n: 10, p50: 300, p99: 320, max: 320 }, commits: 1, denyAttemptsPerSecond: { n: 10, p50: 30, p99: 48, max: 48 },
+    lastAnswerGapMs: { n: 10, p50: 20, p99: 30, max: 30 }, markErrorMs: 50, markAttemptsPerSecond: 50, ...over,
+  });
+  const good = report({ parts: { policy: { status: 'done' } }, policy: figures() });
+  assert.deepEqual(marksOf(good).map((k) => k.status), ['pass', 'pass']);
+  assert.match(formatReport({ ...good, marks: marksOf(good) }), /Policy in force .*\n.*p99 40/);
+  const late = report({ parts: { policy: { status: 'done' } }, policy: figures({ enforcedAbsError: { n: 10, median: 30, p99: 80, max: 80 }, denyAttemptsPerSecond: { n: 10, p50: 30, p99: 60, max: 60 } }) });
+  assert.deepEqual(marksOf(late).map((k) => k.status), ['miss', 'miss']);
+  const noTruth = report({ parts: { policy: { status: 'done' } }, policy: figures({ truthProblem: 'nft reported no commit of the engine\'s rule for pol-1' }) });
+  assert.equal(find(noTruth, /policy-enforced/)!.status, 'unmeasured');
+  const skipped = report({ parts: { policy: { status: 'skipped', why: 'not root' } } });
+  assert.match(formatReport({ ...skipped, marks: marksOf(skipped) }), /SKIP {2}policy: .*\(skipped: not root\)/);
 });

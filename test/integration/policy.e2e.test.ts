@@ -5,15 +5,20 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../src/devcluster/control-plane.ts';
-import { NODE_IMAGES, targetObjects } from '../../src/devcluster/node-workloads.ts';
+import { ANNOTATION_POLICY_ENFORCED, ANNOTATION_START, CONDITION_TYPE, ConditionReason } from '../../src/contract.ts';
+import { gatedDeployment } from '../../src/devcluster/demo-workload.ts';
+import { installDpready } from '../../src/devcluster/install.ts';
+import { egressOnlyTo, NODE_IMAGES, targetObjects } from '../../src/devcluster/node-workloads.ts';
+import { callOptions } from '../../src/kube/request-options.ts';
 import { watchEngineCommits } from '../../src/devcluster/policy-engine.ts';
 import { eventually } from '../support/cluster.ts';
 import { podConnects, podPid } from '../support/policy.ts';
-import { deploymentAvailable, livePods, realNodeSkip } from '../support/real-node.ts';
+import { condition, deploymentAvailable, livePods, realNodeSkip } from '../support/real-node.ts';
 
 const skip = realNodeSkip();
 const NS = 'real-policy';
 let cp: ControlPlane | undefined;
+let installed: Promise<void> | undefined;
 
 before(async () => {
   if (skip) return;
@@ -29,6 +34,15 @@ after(async () => {
 function cluster(): ControlPlane {
   if (!cp) throw new Error('control plane not started');
   return cp;
+}
+
+/** dpready's controller, once, for the gate tests (the engine's own test needs none). */
+function dpreadyInstalled(c: ControlPlane): Promise<void> {
+  installed ??= (async () => {
+    await installDpready(c, { workloadNamespaces: [NS], image: NODE_IMAGES.dpready });
+    await deploymentAvailable(c, 'dpready-system', 'dpready-controller', 2);
+  })();
+  return installed;
 }
 
 function pauseDeployment(name: string): k8s.V1Deployment {
@@ -85,5 +99,114 @@ test('the engine enforces an egress policy: the pod\'s connections to the target
     await eventually('the client reaches the target again once the policy is gone', async () => podConnects(pid, targetIp, 8080, 500), 60_000, 100);
   } finally {
     engine.stop();
+  }
+});
+
+// ---- the gate waits for policy in force (the reporter's deny targets) ----
+
+// A fixed 20 ms between rounds (no growth while the deny target answers): the test judges how
+// closely the reported instant follows the engine's commit, not the schedule's trade of
+// accuracy against load after a long wait (the bench's policy part runs the default schedule).
+const gated = (name: string, replicas: number, target: string, deny: string, probeTimeout = '10m') => gatedDeployment({
+  name, namespace: NS, replicas, target, probeTimeout,
+  images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] },
+  env: { PROBE_DENY_TARGET: deny, PROBE_INTERVAL_GROWTH: '0' },
+});
+
+async function targets(c: ControlPlane): Promise<{ allowed: string; forbiddenIp: string }> {
+  const core = c.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
+  for (const name of ['target', 'forbidden']) {
+    const [d, s] = targetObjects(name, NS);
+    await apps.createNamespacedDeployment({ namespace: NS, body: d }).catch((e: { code?: number }) => { if (e.code !== 409) throw e; });
+    await core.createNamespacedService({ namespace: NS, body: s }).catch((e: { code?: number }) => { if (e.code !== 409) throw e; });
+    await deploymentAvailable(c, NS, name, 1);
+  }
+  const serviceIp = (await core.readNamespacedService({ name: 'target', namespace: NS })).spec!.clusterIP!;
+  return { allowed: `http://${serviceIp}/healthz`, forbiddenIp: (await livePods(c, NS, 'app=forbidden'))[0]!.status!.podIP! };
+}
+
+test('a deny policy applied while pods roll keeps each new pod not Ready until the engine programmed it; the reported instant is within 50 ms of its commit', { skip, timeout: 10 * 60_000 }, async (t) => {
+  const c = cluster();
+  await dpreadyInstalled(c);
+  const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const net = c.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+  const { allowed, forbiddenIp } = await targets(c);
+  const deny = `tcp://${forbiddenIp}:8080`;
+  // A first generation without deny targets, then a rollout that asks for policy in force.
+  await apps.createNamespacedDeployment({ namespace: NS, body: gatedDeployment({ name: 'web', namespace: NS, replicas: 2, target: allowed,
+    images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] } }) });
+  await deploymentAvailable(c, NS, 'web', 2);
+  const firstGen = new Set((await livePods(c, NS, 'app=web')).map((p) => p.metadata!.uid!));
+  await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { template: gated('web', 2, allowed, deny).spec!.template } } },
+    callOptions({ timeoutMs: 10_000, patch: k8s.PatchStrategy.MergePatch }));
+  const waiting = await eventually('a new pod waiting on policy, naming the deny target', async () => {
+    const p = (await livePods(c, NS, 'app=web')).find((x) => !firstGen.has(x.metadata!.uid!));
+    const cond = p && condition(p, CONDITION_TYPE);
+    return cond?.reason === ConditionReason.AwaitingPolicy && p;
+  }, 180_000);
+  const cond = condition(waiting, CONDITION_TYPE)!;
+  t.diagnostic(`waiting: ${cond.reason}: ${cond.message}`);
+  assert.equal(cond.status, 'False');
+  assert.match(cond.message ?? '', new RegExp(forbiddenIp.replaceAll('.', '\\.')), 'the message names the deny target still answering');
+  assert.equal(condition(waiting, 'Ready')?.status, 'False', 'not Ready while the deny target answers');
+  await new Promise((r) => setTimeout(r, 2_000));
+  assert.equal(condition((await livePods(c, NS, 'app=web')).find((x) => x.metadata!.uid === waiting.metadata!.uid)!, 'Ready')?.status, 'False', 'still not Ready 2 s later: the rollout waits');
+
+  const engine = await watchEngineCommits();
+  try {
+    const policyAt = Date.now();
+    await net.createNamespacedNetworkPolicy({ namespace: NS, body: egressOnlyTo('web-egress', NS, 'web', 'target') });
+    await deploymentAvailable(c, NS, 'web', 2, 300_000);
+    await new Promise((r) => setTimeout(r, 500)); // nft's report of the last commit
+    const pods = await livePods(c, NS, 'app=web');
+    let observed = 0;
+    for (const p of pods) {
+      const name = p.metadata!.name!;
+      const enforced = Date.parse(p.metadata!.annotations![ANNOTATION_POLICY_ENFORCED]!);
+      const start = Date.parse(p.metadata!.annotations![ANNOTATION_START]!);
+      const committed = engine.programmedAt(p.status!.podIP!, policyAt);
+      assert.ok(committed !== undefined, `nft reported the engine's commit for ${name} (${p.status!.podIP})`);
+      t.diagnostic(`${name}: policy → commit ${committed - policyAt} ms; reporter started ${start - committed} ms after the commit; reported − commit ${enforced - committed} ms`);
+      if (start < committed) {
+        // The reporter saw the deny target answer, then stop: the instant it reports is the commit's.
+        assert.ok(Math.abs(enforced - committed) <= 50, `${name}: policy-enforced ${new Date(enforced).toISOString()} within 50 ms of the commit ${new Date(committed).toISOString()}`);
+        observed++;
+      } else {
+        // Programmed before the reporter ran: it can only report its first attempt, never earlier than the commit.
+        assert.ok(enforced >= committed - 50, `${name}: policy-enforced not before the commit`);
+      }
+      assert.equal(condition(p, CONDITION_TYPE)?.status, 'True');
+      // Ready's transition (whole seconds) is not before the commit's second.
+      const readyAt = Date.parse(String(condition(p, 'Ready')!.lastTransitionTime!));
+      assert.ok(readyAt >= Math.floor(committed / 1000) * 1000, `${name} Ready (${new Date(readyAt).toISOString()}) not before the commit's second`);
+    }
+    assert.ok(observed >= 1, 'the pod that waited saw the commit happen');
+  } finally {
+    engine.stop();
+  }
+});
+
+test('a policy never enforced (the engine stopped): the gate times out with a reason that says so', { skip, timeout: 8 * 60_000 }, async (t) => {
+  const c = cluster();
+  await dpreadyInstalled(c);
+  const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const net = c.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
+  const { allowed, forbiddenIp } = await targets(c);
+  await c.realNode!.policyEngine!.stop();
+  try {
+    await net.createNamespacedNetworkPolicy({ namespace: NS, body: egressOnlyTo('late-egress', NS, 'late', 'target') });
+    await apps.createNamespacedDeployment({ namespace: NS, body: gated('late', 1, allowed, `tcp://${forbiddenIp}:8080`, '20s') });
+    const timedOut = await eventually('the gate gives up on policy', async () => {
+      const p = (await livePods(c, NS, 'app=late'))[0];
+      const cond = p && condition(p, CONDITION_TYPE);
+      return cond && cond.reason !== ConditionReason.AwaitingPolicy && cond.reason !== ConditionReason.AwaitingReporter && cond.reason !== ConditionReason.Probing && cond;
+    }, 120_000, 250);
+    t.diagnostic(`${timedOut.reason}: ${timedOut.message}`);
+    assert.equal(timedOut.status, 'False', 'never True: the policy was never in force');
+    assert.equal(timedOut.reason, ConditionReason.PolicyNotEnforced);
+    assert.match(timedOut.message ?? '', new RegExp(forbiddenIp.replaceAll('.', '\\.')), 'the message names the deny target that kept answering');
+  } finally {
+    await c.realNode!.policyEngine!.start();
   }
 });
