@@ -76,14 +76,28 @@ export function deletedAt(seen: Array<{ at: number; event: NftRuleEvent }>, rule
 }
 
 /**
- * When the policy engine first programmed a pod: the first add, at or after `since`, of a rule
- * in `chain` that sends the pod's traffic (`ip saddr <podIp>`) to one of the engine's per-pod
- * chains (a jump whose target starts with `jumpPrefix`). kube-router rewrites the filter table
- * whole on each sync in one transaction, so every rule of a sync is seen at its commit; later
- * syncs re-add the rule (under a new chain name) and are not the first.
+ * Events of one transaction reach `nft monitor` together (the kernel queues them all at the
+ * commit) and are printed one by one; a gap longer than this between two arrivals starts
+ * another transaction. Idle here, 300 rules of one iptables-restore arrived with gaps ≤ 6 ms.
+ */
+export const TRANSACTION_GAP_MS = 25;
+
+/**
+ * When the policy engine first programmed a pod: the commit of the first transaction, at or
+ * after `since`, holding a rule in `chain` that sends the pod's traffic (`ip saddr <podIp>`) to
+ * one of the engine's per-pod chains (a jump whose target starts with `jumpPrefix`). kube-router
+ * rewrites the filter table whole on each sync in one transaction, and nft prints its hundreds
+ * of events one by one (slower on a loaded machine), so the pod's rule can be printed well after
+ * the commit: the commit is the arrival of the transaction's first event, found by walking back
+ * over arrivals less than TRANSACTION_GAP_MS apart. Later syncs re-add the rule (under a new
+ * chain name) and are not the first.
  */
 export function firstProgrammedAt(seen: Array<{ at: number; event: NftRuleEvent }>, podIp: string, chain: string,
   jumpPrefix: string, since = 0): number | undefined {
-  return seen.find(({ at, event: e }) => at >= since && (e.op === 'add' || e.op === 'insert') && e.family === 'ip'
-    && e.table === 'filter' && e.chain === chain && e.saddr === podIp && e.jump?.startsWith(jumpPrefix) === true)?.at;
+  const i = seen.findIndex(({ at, event: e }) => at >= since && (e.op === 'add' || e.op === 'insert') && e.family === 'ip'
+    && e.table === 'filter' && e.chain === chain && e.saddr === podIp && e.jump?.startsWith(jumpPrefix) === true);
+  if (i < 0) return undefined;
+  let j = i;
+  while (j > 0 && seen[j]!.at - seen[j - 1]!.at <= TRANSACTION_GAP_MS && seen[j - 1]!.at >= since) j--;
+  return seen[j]!.at;
 }

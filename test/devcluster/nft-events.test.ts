@@ -47,10 +47,14 @@ test('the policy engine\'s truth: the first commit, since a start, of a jump fro
     at(1001, jump('KUBE-ROUTER-FORWARD', '10.244.0.13', 'KUBE-POD-FW-X')), // another pod
     at(1002, jump('KUBE-ROUTER-OUTPUT', '10.244.0.12', 'KUBE-POD-FW-X')), // another chain
     at(1003, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-NWPLCY-X')), // not a per-pod chain
-    at(1004, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-NEW')),
-    at(1010, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-NEWER')), // the next sync re-adds it
+    at(1100, jump('KUBE-ROUTER-FORWARD', '10.244.0.2', 'KUBE-POD-FW-A')), // the same transaction, printed first
+    at(1120, jump('KUBE-ROUTER-FORWARD', '10.244.0.3', 'KUBE-POD-FW-B')),
+    at(1140, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-NEW')),
+    at(1500, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-NEWER')), // the next sync re-adds it
   ];
-  assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', 1000), 1004);
+  assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', 1050), 1100, 'the commit: the first arrival of its transaction');
+  assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', 1120), 1120, 'never before `since`');
+  assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', 1000), 1100, 'the 1001-1003 events are another transaction (gap 97 ms)');
   assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-'), 900);
   assert.equal(firstProgrammedAt(seen, '10.244.0.14', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-'), undefined);
 });
