@@ -30,7 +30,7 @@ export interface ReporterResources { requests: { cpu: string; memory: string }; 
  * starts and probes, and holds 0.2 MiB once a sidecar has handed over to its shell waiter. The
  * request covers the peak; the limit leaves about 1.6× room above it. CPU: 0 after the work.
  */
-export const DEFAULT_REPORTER_RESOURCES: ReporterResources = { requests: { cpu: '10m', memory: '40Mi' }, limits: { memory: '64Mi' } };
+export const DEFAULT_REPORTER_RESOURCES: ReporterResources = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '48Mi' } };
 
 export const WEBHOOK_OPTIONS = {
   'webhook-listen': { type: 'string' }, 'webhook-config-name': { type: 'string' }, 'webhook-secret': { type: 'string' },

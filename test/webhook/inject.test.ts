@@ -202,7 +202,7 @@ describe('webhook flags', () => {
 describe('the injected reporter\'s requests and limits', () => {
   test('defaults as measured; flags override them; a bad quantity names its flag', () => {
     const base = { 'webhook-listen': ':8443', 'reporter-image': 'img' };
-    assert.deepEqual(DEFAULT_REPORTER_RESOURCES, { requests: { cpu: '10m', memory: '40Mi' }, limits: { memory: '64Mi' } });
+    assert.deepEqual(DEFAULT_REPORTER_RESOURCES, { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '48Mi' } });
     const s = parseWebhookArgs({ ...base, 'reporter-cpu-request': '5m', 'reporter-memory-request': '24Mi', 'reporter-memory-limit': '1Gi' }, 'ops')!;
     assert.deepEqual(s.reporterResources, { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '1Gi' } });
     assert.throws(() => parseWebhookArgs({ ...base, 'reporter-memory-limit': '64MB' }, 'ops'), /--reporter-memory-limit="64MB": expected a Kubernetes quantity/);
