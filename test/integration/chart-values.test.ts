@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { ensureBinaries } from '../../src/devcluster/binaries.ts';
+import { parseControllerArgs } from '../../src/controller/config.ts';
 
 const run = promisify(execFile);
 const CHART = fileURLToPath(new URL('../../charts/dpready', import.meta.url));
@@ -21,7 +22,11 @@ interface Obj { apiVersion: string; kind: string; metadata: { name: string; name
 interface PodSpec {
   serviceAccountName: string; imagePullSecrets?: Array<{ name: string }>; priorityClassName?: string;
   securityContext?: Record<string, unknown>; topologySpreadConstraints?: Array<{ topologyKey: string; labelSelector?: { matchLabels: Record<string, string> } }>;
-  containers: Array<{ image: string; args: string[]; env: Array<{ name: string; value?: string }>; securityContext?: Record<string, unknown> }>;
+  terminationGracePeriodSeconds?: number;
+  containers: Array<{
+    image: string; args: string[]; env: Array<{ name: string; value?: string }>; securityContext?: Record<string, unknown>;
+    lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: { command: string[] } } };
+  }>;
 }
 interface Deployment extends Obj { spec: { replicas: number; template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } } }
 
@@ -183,6 +188,33 @@ describe('charts/dpready values', { concurrency: false }, () => {
     const sum = async (token: string) => deployment(await render({ statsApi: { token } })).spec.template.metadata.annotations!['checksum/stats-token'];
     assert.notEqual(await sum('one'), await sum('two'));
     assert.equal(await sum('one'), await sum('one'));
+  });
+
+  test('an upgrade or a drain: each controller pod sleeps in preStop, then drains for --shutdown-delay, within its termination grace period', async () => {
+    // Issue 19 item 6: the pod leaves the webhook Service's endpoints while it still answers
+    // (the preStop sleep: the endpoint removal reaches the API server's webhook client), then on
+    // SIGTERM fails readiness and keeps serving --shutdown-delay (controller-shutdown.test.ts).
+    // Both must fit in the grace period, with room for the close, or the kubelet kills it mid-drain.
+    for (const values of [{}, { controller: { shards: 2 } }]) {
+      const ds = find(await render(values), 'Deployment') as Deployment[];
+      assert.equal(ds.length, (values as { controller?: { shards: number } }).controller?.shards ?? 1);
+      for (const d of ds) {
+        const pod = d.spec.template.spec;
+        const c = pod.containers[0]!;
+        const preStop = c.lifecycle?.preStop;
+        assert.ok(preStop, `${d.metadata.name}: the controller container has a preStop hook`);
+        const sleepS = preStop.sleep?.seconds ?? Number(preStop.exec?.command.join(' ').match(/\bsleep (\d+)/)?.[1] ?? NaN);
+        assert.ok(sleepS >= 3, `${d.metadata.name}: preStop sleeps ${sleepS} s (at least 3 s for the endpoint removal to reach the API server)`);
+        // The delay the process will use: its rendered flags through the controller's own parser.
+        const cfg = parseControllerArgs(c.args.slice(1), { POD_NAMESPACE: NS });
+        assert.notEqual(cfg, 'help');
+        const delayS = (cfg as Exclude<typeof cfg, 'help'>).shutdownDelayMs / 1000;
+        assert.ok(delayS >= 1, `${d.metadata.name}: --shutdown-delay ${delayS} s`);
+        const grace = pod.terminationGracePeriodSeconds ?? 30;
+        assert.ok(grace >= sleepS + delayS + 5,
+          `${d.metadata.name}: terminationGracePeriodSeconds ${grace} covers the preStop sleep (${sleepS} s), --shutdown-delay (${delayS} s) and 5 s to close`);
+      }
+    }
   });
 
   test('the schema refuses a typo, an unknown value and a wrong type, naming it', async () => {
