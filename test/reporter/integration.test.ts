@@ -2,9 +2,11 @@
 // identity (a TokenRequest token bound to the pod), under the manifests/reporter.yaml RBAC
 // and admission policy applied through the documented per-namespace kustomize overlay.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { KubeConfig, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
 
 import {
   ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE, ANNOTATION_PROBE, ANNOTATION_START,
@@ -22,6 +24,34 @@ function listen(server: Server): Promise<number> {
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+const POD_NAME_CLAIM = 'authentication.kubernetes.io/pod-name';
+const POD_UID_CLAIM = 'authentication.kubernetes.io/pod-uid';
+
+/**
+ * A merge patch of one annotation, sent by the admin impersonating `user` with the given
+ * pod-name and pod-uid claims: the request reaches RBAC and admission with exactly the userInfo
+ * a bound token would give, whether or not the authenticator would still accept such a token.
+ * That isolates one clause of the policy from the others (and from the authenticator).
+ */
+async function patchAs(cp: ReturnType<typeof cluster>, user: string, claims: { podName: string; podUid: string },
+  target: { namespace: string; name: string }): Promise<{ status: number; message: string }> {
+  const agent = new Agent({ connect: { ca: readFileSync(cp.pki.caCert), cert: readFileSync(cp.pki.adminCert), key: readFileSync(cp.pki.adminKey) } });
+  try {
+    const res = await fetch(`${cp.server}/api/v1/namespaces/${target.namespace}/pods/${target.name}`, {
+      method: 'PATCH', dispatcher: agent,
+      headers: {
+        'content-type': 'application/merge-patch+json', 'impersonate-user': user,
+        [`impersonate-extra-${encodeURIComponent(POD_NAME_CLAIM)}`]: claims.podName,
+        [`impersonate-extra-${encodeURIComponent(POD_UID_CLAIM)}`]: claims.podUid,
+      },
+      body: JSON.stringify({ metadata: { annotations: { [ANNOTATION_START]: new Date().toISOString() } } }),
+    });
+    return { status: res.status, message: String((await res.json() as { message?: string }).message ?? '') };
+  } finally {
+    await agent.close();
+  }
+}
 
 describe('reporter on the real control plane', { concurrency: false }, () => {
   let ns: string;
@@ -195,5 +225,58 @@ describe('reporter on the real control plane', { concurrency: false }, () => {
       }
     }, 30_000, 250);
     assert.equal((await core(cp).readNamespacedPod({ name: 'p1', namespace: other })).metadata!.annotations?.[ANNOTATION_START], undefined);
+
+    // The namespace clause on its own: the token's claims name p1 AND carry the UID of the pod in
+    // the other namespace, so only the namespace differs. The same claims from the other
+    // namespace's own reporter account are let through (the control).
+    const otherP1 = (await core(cp).readNamespacedPod({ name: 'p1', namespace: other })).metadata!;
+    await cp.kubectl(['-n', other, 'create', 'serviceaccount', 'dpready-reporter']);
+    await cp.kubectl(['-n', other, 'create', 'rolebinding', 'dpready-reporter-own', '--role=dpready-reporter', `--serviceaccount=${other}:dpready-reporter`]);
+    const claims = { podName: 'p1', podUid: otherP1.uid! };
+    const refused = await patchAs(cp, `system:serviceaccount:${ns}:dpready-reporter`, claims, { namespace: other, name: 'p1' });
+    assert.equal(refused.status, 403, refused.message);
+    assert.match(refused.message, /may only patch the pod its token is bound to \(p1\), not p1 in namespace /);
+    const allowed = await eventually('the other namespace\'s own reporter, same claims, is let through', async () => {
+      const r = await patchAs(cp, `system:serviceaccount:${other}:dpready-reporter`, claims, { namespace: other, name: 'p1' });
+      return r.status === 200 && r;
+    }, 30_000, 250);
+    assert.equal(allowed.status, 200);
+  });
+
+  test('the policy checks the pod UID too: a token bound to an earlier pod of the same name cannot patch the pod recreated under that name', async () => {
+    const cp = cluster();
+    const first = await createPodWithToken(cp, ns, 'p5');
+    await core(cp).deleteNamespacedPod({ name: 'p5', namespace: ns, gracePeriodSeconds: 0 });
+    await eventually('the first p5 gone', async () => {
+      try { await core(cp).readNamespacedPod({ name: 'p5', namespace: ns }); return false; } catch (err) { return (err as { code?: number }).code === 404; }
+    }, 30_000, 100);
+    const second = await createPodWithToken(cp, ns, 'p5');
+    assert.notEqual(second.uid, first.uid);
+    const startOf = async () => (await annotationsOf('p5')).annotations?.[ANNOTATION_START];
+
+    // 1. The stolen token itself: the API server refuses it. Its authenticator already looks the
+    // bound pod up and finds another UID ("the token has been invalidated"), so this is a 401
+    // before admission: defence in depth with the policy's own check below.
+    const kc = new KubeConfig();
+    kc.loadFromFile(first.kubeconfig);
+    await assert.rejects(kc.makeApiClient(CoreV1Api).patchNamespacedPod({ name: 'p5', namespace: ns,
+      body: { metadata: { annotations: { [ANNOTATION_START]: new Date().toISOString() } } } }, mergePatch), (err: unknown) => {
+      assert.equal((err as { code?: number }).code, 401, String(err));
+      return true;
+    });
+    assert.equal(await startOf(), undefined);
+
+    // 2. The policy's UID clause on its own: the request reaches admission with the first pod's
+    // claims (name p5, its UID), as it would from an authenticator that does not look the pod up
+    // (--service-account-lookup=false, an external token authenticator) or from its cache's lag.
+    const user = `system:serviceaccount:${ns}:dpready-reporter`;
+    const refused = await patchAs(cp, user, { podName: 'p5', podUid: first.uid }, { namespace: ns, name: 'p5' });
+    assert.equal(refused.status, 403, refused.message);
+    assert.match(refused.message, new RegExp(`may only patch the pod its token is bound to \\(p5\\), not p5 with uid ${second.uid} \\(the token is bound to uid ${first.uid}, another pod of that name\\)`));
+    assert.equal(await startOf(), undefined);
+    // The control: the same request with the recreated pod's UID goes through.
+    const allowed = await patchAs(cp, user, { podName: 'p5', podUid: second.uid }, { namespace: ns, name: 'p5' });
+    assert.equal(allowed.status, 200, allowed.message);
+    assert.ok(await startOf());
   });
 });
