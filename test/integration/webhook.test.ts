@@ -23,7 +23,7 @@ import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { startAdoption, type Adoption } from '../../src/webhook/adoption.ts';
 import type { WebhookSettings } from '../../src/webhook/config.ts';
 import { core, custom, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
-import { startController, testLog } from '../support/controller.ts';
+import { metricValue, startController, testLog } from '../support/controller.ts';
 import { runReporter } from '../support/reporter.ts';
 
 const cluster = useControlPlane({ nodes: 1 });
@@ -301,6 +301,49 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
     assert.equal(p.spec!.initContainers, undefined);
     assert.equal(p.metadata!.annotations![INJECTED_ANNOTATION], undefined);
     assert.deepEqual(p.spec!.containers.map((c) => c.name), ['app']);
+  });
+
+  test('through the API server: a Windows pod, a pod that already has the token volume and a mirror pod are created as written, not injected; a Linux pod beside them is', async () => {
+    const ns = uniqueName('skip');
+    await cp.ensureNamespace(ns);
+    await cp.kubectl(['label', 'namespace', ns, `${INJECT_LABEL}=enabled`]);
+    const skipped = (reason: string) => metricValue(controller, 'dpready_webhook_admissions_total', { result: 'skipped', reason });
+    const [unsupported0, hasReporter0] = [await skipped('unsupported'), await skipped('has-reporter')];
+    const annotations = { [INJECT_TARGET_ANNOTATION]: `tcp://127.0.0.1:${targetPort}` };
+    const create = (name: string, spec: Partial<k8s.V1PodSpec>) => eventually(`pod ${name} created`, () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name, annotations }, spec: { schedulerName: 'none', containers: [{ name: 'app', image: 'registry.invalid/app:1' }], ...spec } } }));
+    // The control first: the namespace is watched by the webhook (its namespace poll has seen the label).
+    const linux = await eventually('a Linux pod in the namespace is injected', async () => {
+      const p = await create(`linux-${Math.random().toString(36).slice(2, 7)}`, { os: { name: 'linux' } });
+      return p.spec!.initContainers?.some((c) => c.name === REPORTER_CONTAINER) && p;
+    }, 30_000, 250);
+    assert.ok(linux.spec!.readinessGates?.some((g) => g.conditionType === CONDITION_TYPE));
+    const untouched = (p: k8s.V1Pod) => {
+      assert.equal(p.spec!.readinessGates, undefined, `${p.metadata!.name}: no gate`);
+      assert.equal(p.spec!.initContainers, undefined, `${p.metadata!.name}: no reporter`);
+      assert.deepEqual(p.spec!.containers.map((c) => c.name), ['app']);
+      assert.equal(p.metadata!.annotations![INJECTED_ANNOTATION], undefined);
+    };
+    // Injected, each of these would be refused by the API server's own validation (the reporter's
+    // Linux securityContext on a Windows pod; a second volume of the same name): skipping is what
+    // lets them be created at all.
+    untouched(await create('windows-os', { os: { name: 'windows' } }));
+    untouched(await create('windows-selector', { nodeSelector: { 'kubernetes.io/os': 'windows' } }));
+    assert.equal(await skipped('unsupported') - unsupported0, 2, 'the webhook saw both Windows pods and skipped them as unsupported');
+    const own = await create('own-token-volume', { volumes: [{ name: 'dpready-report-token', emptyDir: {} }] });
+    untouched(own);
+    const mine = own.spec!.volumes!.filter((v) => v.name === 'dpready-report-token');
+    assert.equal(mine.length, 1);
+    assert.ok(mine[0]!.emptyDir && !mine[0]!.projected, 'the pod\'s own volume, as written');
+    assert.equal(await skipped('has-reporter') - hasReporter0, 1, 'the webhook saw the pod with the token volume and skipped it');
+    // A mirror pod, as a kubelet posts one for a static pod (here by the admin: the API server's
+    // NodeRestriction would limit a node to its own). The ServiceAccount admission plugin refuses a
+    // mirror pod that uses a service-account token projection, so an injected one would not exist.
+    const mirror = await eventually('mirror pod created', () => core(cp).createNamespacedPod({ namespace: ns, body: {
+      metadata: { name: 'static-web', annotations: { ...annotations, 'kubernetes.io/config.mirror': 'mirror-hash' } },
+      spec: { nodeName: cp.nodeNames[0]!, containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } }));
+    untouched(mirror);
+    assert.equal(await skipped('unsupported') - unsupported0, 3, 'the webhook saw the mirror pod and skipped it as unsupported');
   });
 
   test('with every webhook replica stopped, pods are still created, and each un-gated one is reported (metric and Event)', async () => {
