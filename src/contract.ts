@@ -48,7 +48,10 @@ export const PolicyProbe = z.object({
   confirm: z.number().int().min(1),
   /** The deny target that answered most recently, while the policy is not confirmed. */
   answering: z.string().optional(),
-  /** Start of the attempt that answered most recently (RFC3339, node clock). */
+  /**
+   * Start of the attempt that answered most recently (RFC3339, node clock); once the policy is
+   * enforced, the last answer before it, so enforced − this bounds the schedule's share of the error.
+   */
   lastAnswerTs: Rfc3339.optional(),
   /** Process start to the enforced instant, reporter's monotonic clock. */
   startToEnforcedMs: z.number().nonnegative().optional(),

@@ -34,6 +34,7 @@ export class DenyConfirmer {
   #runStart: number | undefined;
   #runLength = 0;
   #answering: Answering | undefined;
+  #lastAnswer: Answering | undefined;
   #enforcedAt: number | undefined;
   #lastVerdict: Verdict | undefined;
 
@@ -74,6 +75,11 @@ export class DenyConfirmer {
   get enforcedAt(): number | undefined { return this.#enforcedAt; }
   /** The deny target that answered most recently (in judged rounds), until the policy is confirmed. */
   get answering(): Answering | undefined { return this.#answering; }
+  /**
+   * The latest answered round, kept once the policy is confirmed: the enforced instant minus its
+   * start is the window the schedule left around the policy's arrival (its quantisation).
+   */
+  get lastAnswer(): Answering | undefined { return this.#lastAnswer; }
   /** The verdict of the latest judged round. */
   get lastVerdict(): Verdict | undefined { return this.#lastVerdict; }
   /** Denied rounds in the current run (towards the window). */
@@ -99,7 +105,7 @@ export class DenyConfirmer {
       } else {
         this.#runStart = undefined;
         this.#runLength = 0;
-        if (head.verdict === 'answered') this.#answering = { target: head.answered!, at: head.start };
+        if (head.verdict === 'answered') this.#answering = this.#lastAnswer = { target: head.answered!, at: head.start };
       }
       this.#queue.shift();
     }

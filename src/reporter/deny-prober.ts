@@ -41,6 +41,8 @@ export interface DenyRun {
   /** Attempts started so far, all deny targets together. */
   attempts(): number;
   answering(): Answering | undefined;
+  /** The latest answered round, also after the policy is confirmed. */
+  lastAnswer(): Answering | undefined;
 }
 
 /**
@@ -155,5 +157,6 @@ export function startDenyProber(opts: DenyProberOptions): DenyRun {
     datapathReady: (at) => { confirmer.datapathReady(at); check(); },
     attempts: () => attempts,
     answering: () => confirmer.answering,
+    lastAnswer: () => confirmer.lastAnswer,
   };
 }

@@ -116,9 +116,12 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   void probing.then((p) => { if (p.outcome === 'ready') deny?.datapathReady(p.readyAt); });
   const policyState = (enforcedAt?: number): PolicyProbe => {
     const answering = enforcedAt === undefined ? deny!.answering() : undefined;
+    // Once enforced, the last answer still says how long before the instant a target answered.
+    const last = answering ?? deny!.lastAnswer();
     return {
       targets: config.denyTargets!.map((t) => t.raw), attempts: deny!.attempts(), confirm: config.denyConfirm ?? 3,
-      ...(answering ? { answering: answering.target, lastAnswerTs: rfc3339(clock.wallAt(answering.at)) } : {}),
+      ...(answering ? { answering: answering.target } : {}),
+      ...(last ? { lastAnswerTs: rfc3339(clock.wallAt(last.at)) } : {}),
       ...(enforcedAt !== undefined ? { startToEnforcedMs: round(enforcedAt - origin) } : {}),
     };
   };

@@ -37,6 +37,7 @@ test('confirmer: the instant is the first round of the confirmed run, and an ans
   c.settle(r[4]!, 'a', 'denied');
   assert.equal(c.enforcedAt, 20, 'the run started at 20, not at its end (40)');
   assert.equal(c.answering, undefined);
+  assert.deepEqual(c.lastAnswer, { target: 'a', at: 10 }, 'the last answer is kept once enforced');
 });
 
 test('confirmer: rounds are judged in start order, whatever order they settle in', () => {
@@ -211,6 +212,8 @@ test('run: the ready patch says the gate waits for the policy, one progress writ
   assert.ok(enforced >= 3_000 && enforced < 3_050, `enforced at ${enforced}`);
   const final = PolicyProbe.parse(JSON.parse(pod.annotations[ANNOTATION_POLICY_PROBE]!));
   assert.equal(final.answering, undefined);
+  const lastAnswer = Date.parse(final.lastAnswerTs!) - WALL0;
+  assert.ok(lastAnswer < 3_000 && enforced - lastAnswer <= 50, `the last answer (${lastAnswer}) is the round before the policy, within one interval of the instant (${enforced})`);
   assert.ok(Math.abs(final.startToEnforcedMs! - enforced) < 1, `monotonic ${final.startToEnforcedMs} vs annotation ${enforced}`);
 });
 
