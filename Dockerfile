@@ -4,7 +4,8 @@
 #   docker build -t ghcr.io/dpready/dpready:0.1.0 .
 # TypeScript is compiled here, at build time; the image runs plain JavaScript from dist/ and
 # has neither TypeScript nor tsx, so the reporter's start-up (which it measures) compiles nothing.
-# The reporter runs from its own bundle, dist/reporter.js (`dpready reporter` loads it); after
+# The reporter runs from its own bundle, dist/reporter.js (`dpready reporter` loads it), the
+# controller from dist/controller.js; after
 # its work a sidecar reporter execs /bin/sh + sleep (both in the base image) to wait for SIGTERM.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -19,12 +20,15 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
-# Also bundles the reporter into dist/reporter.js (esbuild): what every pod loads.
+# Also bundles the reporter into dist/reporter.js (esbuild): what every pod loads; and the
+# controller into dist/controller.js and its dist/controller-*.js chunks (its libraries bundled;
+# client-node, node-forge and @fastify/swagger-ui stay in node_modules, loaded when used).
 RUN npm run build \
  # dev-cluster builds Kubernetes from source with Go and reads test/ scripts: not for an image.
  && rm -rf dist/devcluster \
  && node dist/cli.js --help >/dev/null \
- && node dist/cli.js reporter --help >/dev/null
+ && node dist/cli.js reporter --help >/dev/null \
+ && node dist/cli.js controller --help >/dev/null
 
 # ---- deps: production dependencies only ------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

@@ -20,7 +20,7 @@ import type { ControlPlane } from '../src/devcluster/control-plane.ts';
 import { startControllerProcess } from '../src/devcluster/controller-process.ts';
 import { startProcess } from '../src/devcluster/processes.ts';
 import { controllerArgs } from './controller-args.ts';
-import { deploymentNodeOptions } from './deployment-env.ts';
+import { deploymentNodeOptions, describeRuntimeEnv } from './deployment-env.ts';
 import { freePort } from './ports.ts';
 import { Kube, mapLimit, sleep, until, type Obj } from './kube.ts';
 import { childUsage, type ProcUsage } from './proc-usage.ts';
@@ -199,8 +199,9 @@ async function dpreadyRun(cp: ControlPlane, o: BurstOptions): Promise<BurstFigur
   if (nodes.length < o.nodes) throw new Error(`burst needs ${o.nodes} KWOK nodes; the control plane has ${cp.nodeNames.length}`);
   const writer = new Kube(cp.server, cp, 64);
   const observer = new Kube(cp.server, cp, 4);
-  const env = o.nodeOptions !== undefined ? { NODE_OPTIONS: o.nodeOptions } : deploymentNodeOptions();
-  const heapCap = env.NODE_OPTIONS;
+  // --node-options replaces the manifest's NODE_OPTIONS only; its MALLOC_ARENA_MAX stays.
+  const env = o.nodeOptions !== undefined ? { ...deploymentNodeOptions(), NODE_OPTIONS: o.nodeOptions } : deploymentNodeOptions();
+  const heapCap = describeRuntimeEnv(env);
   if (o.cpuProfDir) {
     mkdirSync(o.cpuProfDir, { recursive: true });
     env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${o.cpuProfDir}`.trim();

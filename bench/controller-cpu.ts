@@ -18,7 +18,7 @@ import { freePort } from './ports.ts';
 import { childUsage } from './proc-usage.ts';
 import { sleep, until } from './kube.ts';
 
-export interface ControllerCpuFigures { pods: number; cpuSeconds: number; cpuMsPerPod: number; rssMiB: number; peakRssMiB: number; burstMs: number; writesPerPod: Record<string, number> }
+export interface ControllerCpuFigures { pods: number; idleRssMiB: number; cpuSeconds: number; cpuMsPerPod: number; rssMiB: number; peakRssMiB: number; burstMs: number; writesPerPod: Record<string, number> }
 
 export async function controllerCpu(o: { pods: number; cpuProfDir?: string; extraArgs?: string[]; nodeOptions?: string; log: (l: string) => void }): Promise<ControllerCpuFigures> {
   const api = await startFakeApiServer();
@@ -28,7 +28,7 @@ export async function controllerCpu(o: { pods: number; cpuProfDir?: string; extr
     apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'fake', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
     users: [{ name: 'u', user: { token: 'x' } }], contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'u' } }], 'current-context': 'fake',
   }));
-  const env = o.nodeOptions !== undefined ? { NODE_OPTIONS: o.nodeOptions } : deploymentNodeOptions();
+  const env = o.nodeOptions !== undefined ? { ...deploymentNodeOptions(), NODE_OPTIONS: o.nodeOptions } : deploymentNodeOptions();
   if (o.cpuProfDir) {
     mkdirSync(o.cpuProfDir, { recursive: true });
     env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${o.cpuProfDir}`.trim();
@@ -40,6 +40,8 @@ export async function controllerCpu(o: { pods: number; cpuProfDir?: string; extr
   });
   try {
     const pid = controller.process.child.pid;
+    // Idle as burst.ts reads it: synced (ready), a few seconds before the first pod.
+    await sleep(3_000);
     const before = childUsage(pid)!;
     const names = Array.from({ length: o.pods }, (_, i) => `burst-${i}`);
     for (const [i, n] of names.entries()) { api.addPod(ns, n); if (i % 100 === 99) await sleep(5); }
@@ -58,8 +60,8 @@ export async function controllerCpu(o: { pods: number; cpuProfDir?: string; extr
     const after = childUsage(pid)!;
     const cpu = Math.round((after.cpuSeconds - before.cpuSeconds) * 100) / 100;
     const writesPerPod = Object.fromEntries(Object.entries(api.writes).map(([k, v]) => [k, Math.round((v / o.pods) * 100) / 100]));
-    const f = { pods: o.pods, cpuSeconds: cpu, cpuMsPerPod: Math.round((cpu * 1000 / o.pods) * 100) / 100, rssMiB: after.rssMiB, peakRssMiB: after.peakRssMiB, burstMs, writesPerPod };
-    o.log(`controller alone (fake API server), ${o.pods} pods: CPU ${f.cpuSeconds} s (${f.cpuMsPerPod} ms/pod), RSS ${f.rssMiB} MiB (peak ${f.peakRssMiB}), burst done in ${burstMs} ms; writes/pod ${JSON.stringify(writesPerPod)}`);
+    const f = { pods: o.pods, idleRssMiB: before.rssMiB, cpuSeconds: cpu, cpuMsPerPod: Math.round((cpu * 1000 / o.pods) * 100) / 100, rssMiB: after.rssMiB, peakRssMiB: after.peakRssMiB, burstMs, writesPerPod };
+    o.log(`controller alone (fake API server), ${o.pods} pods: idle RSS ${f.idleRssMiB} MiB; CPU ${f.cpuSeconds} s (${f.cpuMsPerPod} ms/pod), RSS ${f.rssMiB} MiB (peak ${f.peakRssMiB}), burst done in ${burstMs} ms; writes/pod ${JSON.stringify(writesPerPod)}`);
     return f;
   } finally {
     await controller.stop();

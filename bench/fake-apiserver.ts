@@ -21,6 +21,8 @@ export interface FakeApiServer {
   pods(): Pod[];
   results(): number;
   writes: Record<string, number>;
+  /** Every distinct Authorization header the server was sent (a test's check that a credential was used). */
+  authorizations: Set<string>;
   close(): Promise<void>;
 }
 
@@ -73,7 +75,9 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     }, 20);
   };
 
+  const authorizations = new Set<string>();
   const server: Server = createServer((req, res) => {
+    if (req.headers.authorization) authorizations.add(req.headers.authorization);
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://x');
       const p = url.pathname;
@@ -122,7 +126,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     put(pods, 'MODIFIED', next);
   };
   return {
-    url, writes,
+    url, writes, authorizations,
     addPod(ns, name) {
       const pod = realisticPod(ns, name, `00000000-0000-4000-8000-${String(++uidSeq).padStart(12, '0')}`);
       put(pods, 'ADDED', pod);

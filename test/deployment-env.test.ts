@@ -2,7 +2,7 @@
 // given as a share of the memory limit becomes the same heap in MiB (a plain process has no limit).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deploymentNodeOptions, heapForLimit } from '../bench/deployment-env.ts';
+import { deploymentNodeOptions, describeRuntimeEnv, heapForLimit } from '../bench/deployment-env.ts';
 
 test('a heap share of the memory limit becomes MiB for a process run outside the container', () => {
   assert.equal(heapForLimit('--max-old-space-size-percentage=75 --max-semi-space-size=8', '512Mi'), '--max-old-space-size=384 --max-semi-space-size=8');
@@ -11,6 +11,8 @@ test('a heap share of the memory limit becomes MiB for a process run outside the
   assert.equal(heapForLimit('--max-old-space-size-percentage=75', undefined), '--max-old-space-size-percentage=75');
 });
 
-test('the manifest\'s controller gets 384 MiB of old space from its 512Mi limit, as before', () => {
-  assert.equal(deploymentNodeOptions().NODE_OPTIONS, '--max-old-space-size=384 --max-semi-space-size=8');
+test('the manifest\'s controller gets 384 MiB of old space from its 512Mi limit, as before, and its malloc arena cap', () => {
+  assert.deepEqual(deploymentNodeOptions(), { NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=8', MALLOC_ARENA_MAX: '2' });
+  assert.equal(describeRuntimeEnv(deploymentNodeOptions()), 'MALLOC_ARENA_MAX=2 --max-old-space-size=384 --max-semi-space-size=8');
+  assert.equal(describeRuntimeEnv({ NODE_OPTIONS: '--max-old-space-size=384' }), '--max-old-space-size=384');
 });
