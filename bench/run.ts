@@ -136,6 +136,8 @@ function ensureBuilt(): void {
   if (existsSync(cli) && statSync(cli).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
   log('bench: building dist/ (src/ is newer)');
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  // As `npm run build`: dist/cli.js runs the reporter and the controller from their bundles.
+  for (const script of ['scripts/bundle-reporter.ts', 'scripts/bundle-controller.ts']) execFileSync(process.execPath, [script], { cwd: ROOT, stdio: 'inherit' });
 }
 
 const notes: string[] = [
