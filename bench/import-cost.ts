@@ -1,6 +1,7 @@
 // What each dependency costs a process before it does anything: RSS of a bare `node` that
 // imports one module (then settles 300 ms and runs a full GC), median of 3 fresh processes.
-// The controller's own entry points are measured from dist/ (npm run build first). Writes
+// The controller's own entry points are measured from dist/ (npm run build first): its modules
+// as tsc writes them, and dist/controller.js, the bundle the CLI runs. Writes
 // bench/results/import-cost-<date>-<commit>.json.
 //   node --import tsx bench/import-cost.ts
 import { execFileSync } from 'node:child_process';
@@ -18,6 +19,8 @@ export const MODULES = [
   '', '@kubernetes/client-node', 'fastify', '@fastify/swagger', '@fastify/swagger-ui', 'fastify-type-provider-zod', 'zod', 'pino', 'prom-client',
   'undici', 'undici (Agent + request only)', 'yaml', 'simple-statistics',
   './dist/contract.js', './dist/api/server.js', './dist/controller/controller.js', './dist/controller/main.js',
+  // What `dpready controller` loads (scripts/bundle-controller.ts): the same entry as one bundle.
+  './dist/controller.js',
 ] as const;
 
 const loader = (m: string) => (m.startsWith('undici (')
