@@ -27,9 +27,12 @@ const loader = (m: string) => (m.startsWith('undici (')
   ? "require('undici/lib/dispatcher/agent.js'); require('undici/lib/api/api-request.js');"
   : `await import(${JSON.stringify(m)});`);
 
-/** `m` is one module, or several joined by ' + '. */
+/** Joins several modules into one `m`: not ' + ', which 'undici (Agent + request only)' holds. */
+const SEP = ' | ';
+
+/** `m` is one module, or several joined by SEP. */
 const SCRIPT = (m: string) => `
-  const load = async () => { ${m === '' ? '' : m.split(' + ').map(loader).join(' ')} };
+  const load = async () => { ${m === '' ? '' : m.split(SEP).map(loader).join(' ')} };
   load().then(() => setTimeout(() => { globalThis.gc(); const u = process.memoryUsage();
     console.log(JSON.stringify({ rss: u.rss, heapUsed: u.heapUsed })); }, 300));`;
 
@@ -40,7 +43,7 @@ function once(m: string): { rssMiB: number; heapUsedMiB: number } {
 }
 
 export function importCost(runs = 3): Array<{ module: string; rssMiB: number; heapUsedMiB: number }> {
-  const sets = [LIBRARIES.join(' + '), ...LIBRARIES.map((l) => LIBRARIES.filter((x) => x !== l).join(' + '))];
+  const sets = [LIBRARIES.join(SEP), ...LIBRARIES.map((l) => LIBRARIES.filter((x) => x !== l).join(SEP))];
   const names = ['all the libraries above but client-node', ...LIBRARIES.map((l) => `all of them but ${l}`)];
   return [...MODULES, ...sets].map((m, i) => {
     const r = Array.from({ length: runs }, () => once(m)).sort((a, b) => a.rssMiB - b.rssMiB)[Math.floor(runs / 2)]!;
