@@ -56,6 +56,15 @@ describe('dashboards and alerts name only exported metrics', () => {
     }
   });
 
+  test('every dpready histogram is charted: a figure the controller measures has a panel', async () => {
+    const metrics = await exported();
+    const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const charted = new Set(dash.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricsIn(t.expr).map((n) => n.replace(/_(bucket|sum|count)$/, '')))));
+    const histograms = [...metrics].filter(([name, type]) => type === 'histogram' && name.startsWith('dpready_')).map(([name]) => name);
+    assert.ok(histograms.includes('dpready_ready_without_datapath_seconds'), histograms.join(', '));
+    assert.deepEqual(histograms.filter((h) => !charted.has(h)), []);
+  });
+
   test('every PrometheusRule expression, and the five alerts the issue asks for', async () => {
     const metrics = await exported();
     const rules = (parse(readFileSync(ALERTS, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
