@@ -31,6 +31,14 @@ export interface RealNodeFigures {
   /** Reported datapath-ready − the instant the DROP rule was removed, ms (signed), and absolute. */
   dpReadyError: ReturnType<typeof p50p99> & { min: number };
   dpReadyAbsError: Summary;
+  /**
+   * That error in two parts, from each pod's probe details: the successful attempt's start −
+   * the truth (the schedule's part: how soon after the path opened an attempt went out), and
+   * its round trip (connect, request, the target's answer, the reporter's event loop).
+   */
+  dpReadySplit?: { attemptStartMs: ReturnType<typeof p50p99> & { min: number }; roundTripMs: ReturnType<typeof p50p99> };
+  /** Pods were created one per this many ms (reporters and baselines interleaved). */
+  createIntervalMs?: number;
   /** The true instant lies between the commit being sent and iptables-restore exiting: this wide, ms. */
   ruleRemovalMs: number;
   /** Where the true instant came from: only nft's report of the rule's own delete is truth; the part fails without it. */
@@ -214,13 +222,22 @@ function baselineDeployment(name: string): k8s.V1Deployment {
   });
 }
 
-/** One baseline pod after every fourth reporter pod. */
-const BASELINE_EVERY = 4;
+/** One baseline pod after every second reporter pod: with one per four (5 and 7 pods), the baseline's p50 swung 8× between runs. */
+const BASELINE_EVERY = 2;
+
+/**
+ * Pods are created one per this many ms. Each pod's start costs the node ~0.2 s of CPU (the
+ * sandbox, the CNI, Node's own start), so 25 pods created at once kept both cores busy for
+ * seconds: containerd then recorded StartedAt up to 1.1 s after Node had started in the container,
+ * and the start error measured that lag, not the reporter (2026-12-05-7f731a7.json). Two pods a
+ * second on one node is still well above a density test's per-node arrival rate.
+ */
+const CREATE_INTERVAL_MS = 500;
 const baselineCount = (reporters: number) => Math.floor(reporters / BASELINE_EVERY);
 
 /**
- * Creates the pods of these Deployments' templates as bare pods, one at a time, taking the
- * groups in turn and a baseline pod after every fourth reporter pod: a Deployment's ReplicaSet
+ * Creates the pods of these Deployments' templates as bare pods, one every CREATE_INTERVAL_MS,
+ * taking the groups in turn and a baseline pod after every BASELINE_EVERY reporter pods: a Deployment's ReplicaSet
  * creates its pods in doubling batches (1, 2, 4, 8, …), so a small baseline Deployment would be
  * all created, and started, before the last and most loaded reporters. Interleaved, the
  * baseline starts under the load the reporters start under.
@@ -242,7 +259,11 @@ async function createInterleaved(core: k8s.CoreV1Api, groups: { of: k8s.V1Deploy
       if (++reporters % BASELINE_EVERY === 0) order.push(podOf(baseline, baselines++));
     }
   }
-  for (const body of order) await core.createNamespacedPod({ namespace: NS, body });
+  const t0 = Date.now();
+  for (const [i, body] of order.entries()) {
+    await sleep(t0 + i * CREATE_INTERVAL_MS - Date.now());
+    await core.createNamespacedPod({ namespace: NS, body });
+  }
 }
 
 /** Each baseline pod's line − its container's CRI start, and Node's own start within it. */
@@ -342,6 +363,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     }, 60_000);
     const startErr: number[] = [];
     const dpErr: number[] = [];
+    const attemptStart: number[] = [];
+    const roundTrip: number[] = [];
     const rates: number[] = [];
     const rateOf = new Map<string, number>();
     for (const p of pods) {
@@ -352,8 +375,13 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         const startedAt = await criStartedAt(criRoot, id);
         if (startedAt) startErr.push(Date.parse(a[ANNOTATION_START]!) - startedAt);
       }
-      dpErr.push(Date.parse(a[ANNOTATION_DP_READY]!) - healedAt);
+      const err = Date.parse(a[ANNOTATION_DP_READY]!) - healedAt;
+      dpErr.push(err);
       const probe = ProbeDetails.safeParse(JSON.parse(a[ANNOTATION_PROBE] ?? '{}'));
+      if (probe.success && probe.data.rttMs !== undefined) {
+        roundTrip.push(probe.data.rttMs);
+        attemptStart.push(Math.round((err - probe.data.rttMs) * 10) / 10);
+      }
       if (probe.success && probe.data.startToReadyMs) {
         rates.push(probe.data.attempts / (probe.data.startToReadyMs / 1000));
         rateOf.set(p.metadata!.name!, probe.data.attempts / (probe.data.startToReadyMs / 1000));
@@ -442,6 +470,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       pods: pods.length,
       startError: signed(startErr), startAbsError: summarizeAbs(startErr),
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
+      dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]) },
+      createIntervalMs: CREATE_INTERVAL_MS,
       ruleRemovalMs: removal.after - removal.before,
       truth: removal.committed !== undefined ? 'nft monitor' : 'commit sent',
       ...(removal.noTruth ? { truthProblem: removal.noTruth } : {}),

@@ -15,7 +15,12 @@ export const NODE_IMAGES = {
   agnhost: 'dpready.local/agnhost:dev',
 } as const;
 
-/** agnhost netexec on 8080 behind Service `name` on port 80. */
+/**
+ * agnhost netexec on 8080 behind Service `name` on port 80. It requests CPU: a BestEffort pod
+ * shares the node's besteffort cgroup (cpu.shares 2) against the reporters' Burstable 10m each,
+ * so on a busy node the target answered hundreds of ms late and its slowness was counted as the
+ * reporters' error. A real test's target runs with its own resources, usually on another node.
+ */
 export function targetObjects(name: string, namespace: string): [V1Deployment, V1Service] {
   const labels = { app: name };
   return [{
@@ -26,6 +31,7 @@ export function targetObjects(name: string, namespace: string): [V1Deployment, V
       template: { metadata: { labels }, spec: { containers: [{
         name: 'netexec', image: NODE_IMAGES.agnhost, args: ['netexec', '--http-port=8080'],
         ports: [{ containerPort: 8080, name: 'http' }],
+        resources: { requests: { cpu: '250m', memory: '32Mi' } },
         readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
       }] } },
     },
