@@ -33,8 +33,9 @@ export interface RealNodeFigures {
   dpReadyAbsError: Summary;
   /**
    * That error in two parts, from each pod's probe details: the successful attempt's start −
-   * the truth (the schedule's part: how soon after the path opened an attempt went out), and
-   * its round trip (connect, request, the target's answer, the reporter's event loop).
+   * the truth (how soon after the path opened an attempt went out; about −1 s when an older
+   * attempt's retransmitted SYN won, as in 2026-12-05-d38fa52.json), and its round trip
+   * (connect, request, the target's answer, the reporter's event loop).
    */
   dpReadySplit?: { attemptStartMs: ReturnType<typeof p50p99> & { min: number }; roundTripMs: ReturnType<typeof p50p99> };
   /** Pods were created one per this many ms (reporters and baselines interleaved). */

@@ -18,8 +18,9 @@ export const NODE_IMAGES = {
 /**
  * agnhost netexec on 8080 behind Service `name` on port 80. It requests CPU: a BestEffort pod
  * shares the node's besteffort cgroup (cpu.shares 2) against the reporters' Burstable 10m each,
- * so on a busy node the target answered hundreds of ms late and its slowness was counted as the
- * reporters' error. A real test's target runs with its own resources, usually on another node.
+ * so on a busy node its answers could wait for CPU and be counted as the reporters' error
+ * (not measured alone: 2026-12-05-d38fa52.json, the first run with the request, still shows
+ * round trips of ~1.2 s, from SYN retransmission). A real test's target runs with its own resources, usually on another node.
  */
 export function targetObjects(name: string, namespace: string): [V1Deployment, V1Service] {
   const labels = { app: name };
