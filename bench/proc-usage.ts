@@ -18,3 +18,16 @@ export function childUsage(pid: number | undefined): ProcUsage | undefined {
   if (pid === undefined) return undefined;
   try { return procUsage(pid); } catch { return undefined; }
 }
+
+/** The machine's CPU time from /proc/stat's first line, in ticks: busy (not idle or iowait) and in all. */
+export function machineCpu(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3]! - ticks[4]!, total };
+}
+
+/** Share of all CPUs busy between two machineCpu() readings, %. */
+export function busyPercent(from: { busy: number; total: number }, to: { busy: number; total: number }): number {
+  return Math.round(((to.busy - from.busy) / Math.max(1, to.total - from.total)) * 1000) / 10;
+}

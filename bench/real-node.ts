@@ -21,6 +21,7 @@ import {
   BASELINE_MSG, baselineScript, containerCgroup, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
   type CgroupSample, type ContainerCgroup,
 } from './reporter-cost.ts';
+import { busyPercent, machineCpu } from './proc-usage.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
 
 export interface RealNodeFigures {
@@ -38,6 +39,12 @@ export interface RealNodeFigures {
    * (connect, request, the target's answer, the reporter's event loop).
    */
   dpReadySplit?: { attemptStartMs: ReturnType<typeof p50p99> & { min: number }; roundTripMs: ReturnType<typeof p50p99> };
+  /**
+   * How busy the node's CPUs were (% of all), while the classic reporters waited on the dropped
+   * path and over the second after the rule went: a saturated node starves the reporters'
+   * 10m requests, and their event loops see answers late.
+   */
+  nodeBusyPercent?: { brokenWindow: number; secondAfterHeal: number };
   /** Pods were created one per this many ms (reporters and baselines interleaved). */
   createIntervalMs?: number;
   /** The true instant lies between the commit being sent and iptables-restore exiting: this wide, ms. */
@@ -343,10 +350,13 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const classic = await track(started);
     await sampleAll(classic, 'start');
     const windowStart = Date.now();
+    const cpuAtStart = machineCpu();
     await sleep(opts.brokenMs);
+    const cpuAtHeal = machineCpu();
     await sampleAll(classic, 'end');
     for (const t of classic) t.windowMs = Date.now() - windowStart;
     const removal = await rule.remove();
+    const cpuAfterHeal = sleep(1_000).then(machineCpu);
     // Truth: the kernel's delete of this rule (its handle) as nft monitor reported it. Without
     // it the figures are against the moment the commit was sent, shown but not judged.
     const healedAt = removal.committed ?? removal.before;
@@ -473,6 +483,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
       dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]) },
       createIntervalMs: CREATE_INTERVAL_MS,
+      nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, await cpuAfterHeal) },
       ruleRemovalMs: removal.after - removal.before,
       truth: removal.committed !== undefined ? 'nft monitor' : 'commit sent',
       ...(removal.noTruth ? { truthProblem: removal.noTruth } : {}),

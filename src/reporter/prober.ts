@@ -10,7 +10,7 @@ import type { Target } from './targets.ts';
 export interface ProberOptions {
   targets: Target[];
   schedule: ScheduleOptions;
-  /** Each attempt is abandoned after this long. */
+  /** Each attempt is abandoned this long after its planned start. */
   attemptTimeoutMs: number;
   /** Per target; at the limit a tick replaces the oldest attempt. */
   maxInFlight: number;
@@ -44,7 +44,7 @@ export type ProbeRun =
 
 /** Why an attempt was aborted; only timeouts and replacements say anything about the path. */
 class AttemptAbort extends Error {
-  constructor(readonly kind: 'timeout' | 'replaced' | 'finished', message: string) {
+  constructor(message: string) {
     // No stack trace: one is made for every replaced attempt (up to 50 a second), and only the
     // message is ever read. Capturing it was the largest item of an attempt's CPU profile.
     const limit = Error.stackTraceLimit;
@@ -54,8 +54,19 @@ class AttemptAbort extends Error {
   }
 }
 
-/** Why a settled attempt's signal is aborted (its timer and socket go); one shared instance. */
-const FINISHED = new AttemptAbort('finished', 'settled');
+/** Why a settled attempt's signal is aborted (its socket goes); one shared instance. */
+const FINISHED = new AttemptAbort('settled');
+/** Why an attempt still connecting is dropped once another attempt's connection is up. */
+const SUPERSEDED = new AttemptAbort('another attempt connected');
+
+interface InFlight {
+  attempt: AbortController;
+  startedAt: number;
+  /** Monotonic instant it is abandoned: its planned start + the attempt timeout. */
+  expiresAt: number;
+  /** Its connection is up (only attempts that connect first and then ask say so). */
+  connected: boolean;
+}
 
 export async function runProber(opts: ProberOptions): Promise<ProbeRun> {
   const { clock } = opts;
@@ -88,27 +99,33 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   const { clock } = opts;
   // One reason for every timed-out attempt of this target: an Error (and its stack) per attempt
   // is CPU spent 50 times a second for a message that never changes.
-  const timedOut = new AttemptAbort('timeout', `no answer within ${opts.attemptTimeoutMs} ms`);
+  const timedOut = new AttemptAbort(`no answer within ${opts.attemptTimeoutMs} ms`);
   const done = new AbortController();
   const stop = AbortSignal.any([end, done.signal]);
-  const inFlight: { attempt: AbortController; startedAt: number }[] = [];
+  const inFlight: InFlight[] = [];
   // Whether the latest failure was an answer (refused, an error status) rather than silence
   // (timeout, replaced): only answers slow the schedule down (see schedule.ts).
   let lastFailureAnswered = false;
   let answeredMs = 0;
 
-  const launch = () => {
+  const launch = (plannedAt: number) => {
     const attempt = new AbortController();
-    const entry = { attempt, startedAt: clock.now() };
+    // Due from its planned start, which is on the schedule's grid: at the floor an attempt's
+    // expiry then falls on a later tick exactly, and the tick that is awake anyway abandons it.
+    // A timer of its own fired a millisecond after that tick, a second wake-up per attempt
+    // (measured as a fifth of an attempt's CPU on this machine's VM).
+    const entry: InFlight = { attempt, startedAt: clock.now(), expiresAt: plannedAt + opts.attemptTimeoutMs, connected: false };
     inFlight.push(entry);
     result.attempts++;
     opts.onAttempt?.(result.target, entry.startedAt);
-    // Bound to the attempt alone: when probing stops, every attempt in flight is aborted below,
-    // which ends this sleep too (no per-attempt AbortSignal.any, measured as CPU per attempt).
-    void clock.sleep(opts.attemptTimeoutMs, attempt.signal).then(() => {
-      if (!attempt.signal.aborted && !stop.aborted) attempt.abort(timedOut);
-    });
-    opts.probe(result.target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now }).then(
+    const onConnected = () => {
+      entry.connected = true;
+      // The path works: attempts still waiting for their SYN's answer can only add load now.
+      // When a dropped path heals, every attempt of the last second is retransmitted by the
+      // kernel within that second, and each would send a request; this one is enough.
+      for (const other of inFlight) if (!other.connected) other.attempt.abort(SUPERSEDED);
+    };
+    opts.probe(result.target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now, onConnected }).then(
       (ok) => {
         // The first success wins; later ones (overlapping attempts) change nothing.
         if (result.doneAt === undefined && !end.aborted) {
@@ -119,7 +136,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       },
       (err: unknown) => {
         const reason: unknown = attempt.signal.aborted ? attempt.signal.reason : err;
-        if (reason instanceof AttemptAbort && reason.kind === 'finished') return;
+        if (reason === FINISHED || reason === SUPERSEDED) return;
         lastFailureAnswered = !(reason instanceof AttemptAbort || reason instanceof NotAttempted);
         if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
       },
@@ -130,17 +147,28 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     });
   };
 
+  /** Abandons every attempt whose time is up (they are in start order). */
+  const expire = () => {
+    const now = clock.now();
+    while (inFlight.length > 0 && inFlight[0]!.expiresAt <= now) inFlight.shift()!.attempt.abort(timedOut);
+  };
+
   let next = t0;
   while (!stop.aborted) {
-    const wait = next - clock.now();
+    // Wake for the next tick, or earlier when an attempt expires before it (intervals above
+    // the attempt timeout).
+    const wake = Math.min(next, inFlight[0]?.expiresAt ?? Infinity);
+    const wait = wake - clock.now();
     if (wait > 0) await clock.sleep(wait, stop);
     if (stop.aborted) break;
+    expire();
+    if (clock.now() < next) continue;
     if (admit(inFlight.length, opts.maxInFlight) === 'replace-oldest') {
       const oldest = inFlight.shift()!;
       const age = Math.round(clock.now() - oldest.startedAt);
-      oldest.attempt.abort(new AttemptAbort('replaced', `no answer within ${age} ms (replaced by a newer attempt)`));
+      oldest.attempt.abort(new AttemptAbort(`no answer within ${age} ms (replaced by a newer attempt)`));
     }
-    launch();
+    launch(next);
     const gap = nextInterval(answeredMs, lastFailureAnswered, opts.schedule);
     if (lastFailureAnswered) answeredMs += gap;
     next += gap;

@@ -15,6 +15,8 @@ export interface ProbeOptions {
   ca?: string | Buffer;
   /** Skip certificate verification for https targets (explicit opt-in only). */
   insecureSkipVerify?: boolean;
+  /** Called when an HTTP(S) attempt's TCP connection is up, before it asks (the prober drops the attempts still connecting). */
+  onConnected?: () => void;
 }
 
 export interface ProbeSuccess {
@@ -136,6 +138,7 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
   // The connection first, the request only once it is up (see openSocket).
   const tcp = await openSocket(ip, target.port, signal);
   if (signal.aborted) { tcp.destroy(); throw abortError(signal); }
+  opts.onConnected?.();
   const socket = secure
     ? tlsModule().connect({
       socket: tcp,

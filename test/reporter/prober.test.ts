@@ -177,3 +177,55 @@ test('an attempt that asked nothing (the DNS lookup limit) is not an answer: the
   const inSecond10 = starts.filter((t) => t >= 10_000 && t < 11_000).length;
   assert.ok(inSecond10 >= 45, `${inSecond10} attempts in second 10`);
 });
+
+test('a black-holed path costs one timer, not one per attempt: attempts expire on the tick that is awake anyway', async () => {
+  const clock = new FakeClock();
+  const { probe, log } = simulated(clock, { 'a:1': { worksAt: Infinity, before: 'hang' } });
+  const running = runProber(options(clock, probe, ['a:1'], { maxInFlight: 200, deadline: 5_000 }));
+  await clock.advance(4_000);
+  // The deadline's sleep and the schedule's: ~100 attempts are waiting, none with a timer.
+  assert.equal(clock.pendingTimers(), 2);
+  assert.ok(log.inFlight >= 95 && log.inFlight <= 101, `${log.inFlight} in flight`);
+  // Each was abandoned exactly at its planned start + 2 s, the instant of a later tick.
+  const starts = new Set(log.starts);
+  assert.ok(log.abortedAt.length > 0 && log.abortedAt.every((t) => starts.has(t - 2_000)), 'an expiry off the schedule grid');
+  // Expired before the next attempt starts: 2 s of attempts at 20 ms, and no replacement.
+  assert.equal(log.maxInFlight, 100);
+  await clock.advance(2_000);
+  assert.equal((await running).outcome, 'deadline');
+});
+
+test('the first connection wins: once one attempt is connected, the attempts still connecting are dropped', async () => {
+  // A dropped path that heals at 5,003: the kernel resends each waiting SYN 1 s after it was
+  // sent, so every attempt of the second before the heal would connect within the next second.
+  const clock = new FakeClock();
+  const healAt = 5_003;
+  const connectedAt: number[] = [];
+  const abandoned: number[] = [];
+  const probe: ProbeFn = (_t, opts) => new Promise((resolve, reject) => {
+    const start = clock.now();
+    const connects = start >= healAt ? start + 1 : start + 1_000 >= healAt ? start + 1_000 : Infinity;
+    opts.signal.addEventListener('abort', () => {
+      if (opts.signal.reason instanceof Error && opts.signal.reason.message === 'another attempt connected') abandoned.push(clock.now());
+      reject(opts.signal.reason as Error);
+    }, { once: true });
+    if (connects === Infinity) return;
+    void clock.sleep(connects - start, opts.signal).then(async () => {
+      if (opts.signal.aborted) return;
+      connectedAt.push(clock.now());
+      opts.onConnected?.();
+      await clock.sleep(3, opts.signal); // the request and its answer
+      if (!opts.signal.aborted) resolve({ doneAt: clock.now(), rttMs: clock.now() - start });
+    });
+  });
+  const running = runProber(options(clock, probe, ['http://a:1/'], { maxInFlight: 100 }));
+  await clock.advance(7_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  assert.ok(run.readyAt - healAt <= 20 + 1 + 3, `ready ${run.readyAt - healAt} ms after the heal`);
+  // ~50 attempts were waiting on their SYN's resend; all went the moment the first connected.
+  assert.ok(abandoned.length >= 45, `${abandoned.length} dropped`);
+  assert.ok(abandoned.every((t) => t === connectedAt[0]));
+  // The one that connected first, and at most the fresh one the schedule started while it waited for its answer.
+  assert.ok(connectedAt.length <= 2, `${connectedAt.length} connections asked before the answer`);
+});
