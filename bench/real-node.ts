@@ -3,6 +3,7 @@
 // "start" is the container's start instant as the runtime recorded it (CRI's status, in
 // nanoseconds); truth for "datapath ready" is the instant the rule was removed. Also the
 // attempts per second each reporter sent while the path dropped its packets.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_START, ProbeDetails } from '../src/contract.ts';
@@ -21,6 +22,7 @@ import {
   BASELINE_MSG, baselineScript, containerCgroup, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
   type CgroupSample, type ContainerCgroup,
 } from './reporter-cost.ts';
+import { traceExecs, type ExecTrace } from './exec-trace.ts';
 import { busyPercent, machineCpu } from './proc-usage.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
 
@@ -29,6 +31,12 @@ export interface RealNodeFigures {
   /** Reported start − the reporter container's start in CRI, ms (signed), and its absolute value. */
   startError: ReturnType<typeof p50p99> & { min: number };
   startAbsError: Summary;
+  /**
+   * The same start against the kernel's exec of the reporter's `node` in its container
+   * (tracefs sched_process_exec, bench/exec-trace.ts): reported − exec, and how far
+   * containerd's StartedAt record lies from that exec (CRI − exec), ms (signed).
+   */
+  startVsExec?: { reportedMinusExec: ReturnType<typeof p50p99> & { min: number }; reportedMinusExecAbs: Summary; criMinusExec: ReturnType<typeof p50p99> & { min: number } } | { unavailable: string };
   /** Reported datapath-ready − the instant the DROP rule was removed, ms (signed), and absolute. */
   dpReadyError: ReturnType<typeof p50p99> & { min: number };
   dpReadyAbsError: Summary;
@@ -313,6 +321,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
   if (unavailable) return { skipped: unavailable };
   const cp = await startControlPlane({ realNode: true, log: (l) => opts.log(`  ${l}`) });
   let rule: PathRule | undefined;
+  let tracing: ExecTrace | undefined;
   try {
     const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const apps = cp.kubeConfig.makeApiClient(k8s.AppsV1Api);
@@ -339,6 +348,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     // The resources the webhook injects and the examples give: without them these pods would be
     // BestEffort, with 2 CPU shares between them all against the injected pods' 10m each.
     accSpec.spec!.template.spec!.initContainers![0]!.resources = REPORTER_RESOURCES;
+    const execTrace = await traceExecs('node');
+    if (!('unavailable' in execTrace)) tracing = execTrace;
     await createInterleaved(core, [{ of: accSpec, count: opts.pods }], baselineDeployment('base-classic'));
     const list = async (app = 'acc') => (await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${app}` })).items;
     const started = await waitUntil(`${opts.pods} reporters started`, async () => {
@@ -373,6 +384,11 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       return ps.length === baselineCount(opts.pods) && ps.every((p) => p.status?.initContainerStatuses?.[0]?.state?.running) && ps;
     }, 60_000);
     const startErr: number[] = [];
+    const vsExec: number[] = [];
+    const criVsExec: number[] = [];
+    const execs = (await tracing?.execs()) ?? [];
+    await tracing?.stop();
+    tracing = undefined;
     const dpErr: number[] = [];
     const attemptStart: number[] = [];
     const roundTrip: number[] = [];
@@ -385,6 +401,14 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         // CRI's own record of the container, with StartedAt in nanoseconds since the epoch.
         const startedAt = await criStartedAt(criRoot, id);
         if (startedAt) startErr.push(Date.parse(a[ANNOTATION_START]!) - startedAt);
+        // The container's processes now (the reporter handed over by execve: same pid).
+        const cg = await containerCgroup(id);
+        const pids = new Set((cg ? await readFile(join(cg.memory, 'cgroup.procs'), 'utf8').catch(() => '') : '').split('\n').filter(Boolean).map(Number));
+        const exec = execs.find((e) => pids.has(e.pid));
+        if (exec) {
+          vsExec.push(Math.round((Date.parse(a[ANNOTATION_START]!) - exec.at) * 10) / 10);
+          if (startedAt) criVsExec.push(Math.round((startedAt - exec.at) * 10) / 10);
+        }
       }
       const err = Date.parse(a[ANNOTATION_DP_READY]!) - healedAt;
       dpErr.push(err);
@@ -480,6 +504,9 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     return {
       pods: pods.length,
       startError: signed(startErr), startAbsError: summarizeAbs(startErr),
+      startVsExec: 'unavailable' in execTrace ? execTrace
+        : vsExec.length === 0 ? { unavailable: `tracefs reported ${execs.length} execs of node, none in a reporter container` }
+        : { reportedMinusExec: signed(vsExec), reportedMinusExecAbs: summarizeAbs(vsExec), criMinusExec: signed(criVsExec.length ? criVsExec : [NaN]) },
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
       dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]) },
       createIntervalMs: CREATE_INTERVAL_MS,
@@ -509,6 +536,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     };
   } finally {
     await rule?.remove().catch(() => {});
+    await tracing?.stop();
     await cp.stop();
   }
 }

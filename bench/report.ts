@@ -329,6 +329,12 @@ export function formatReport(r: BenchReport): string {
     out.push('', `7. Real node (bench/real-node.ts): ${n.pods} reporters in real containers, path dropped by iptables then healed`);
     out.push(`   time-to-start error (reported − CRI container start), ms: p50 ${n.startError.p50}, p99 ${n.startError.p99}, min ${n.startError.min}, max ${n.startError.max}; |error| p99 ${n.startAbsError.p99}`);
     out.push(`   time-to-datapath-ready error (reported − rule removed), ms: p50 ${n.dpReadyError.p50}, p99 ${n.dpReadyError.p99}, min ${n.dpReadyError.min}, max ${n.dpReadyError.max}; |error| p99 ${n.dpReadyAbsError.p99} (truth: ${n.truth === 'nft monitor' ? 'the kernel\'s commit as nft monitor reported it' : 'the instant the commit was sent'}; iptables-restore exited ${n.ruleRemovalMs} ms after the commit was sent)`);
+    if (n.startVsExec) {
+      const x = n.startVsExec;
+      out.push('unavailable' in x
+        ? `     against the kernel's exec of node in the container: not measured (${x.unavailable})`
+        : `     against the kernel's exec of node in the container (tracefs): reported − exec p50 ${x.reportedMinusExec.p50}, p99 ${x.reportedMinusExec.p99}, min ${x.reportedMinusExec.min}, max ${x.reportedMinusExec.max}; |error| p99 ${x.reportedMinusExecAbs.p99}. containerd's StartedAt − exec: p50 ${x.criMinusExec.p50}, min ${x.criMinusExec.min}, max ${x.criMinusExec.max}`);
+    }
     if (n.dpReadySplit) {
       const { attemptStartMs: a, roundTripMs: t } = n.dpReadySplit;
       out.push(`     of which the successful attempt's start − truth: p50 ${a.p50}, p99 ${a.p99}, min ${a.min}, max ${a.max}; its round trip: p50 ${t.p50}, p99 ${t.p99}, max ${t.max}`);
