@@ -56,16 +56,12 @@ class AttemptAbort extends Error {
 
 /** Why a settled attempt's signal is aborted (its socket goes); one shared instance. */
 const FINISHED = new AttemptAbort('settled');
-/** Why an attempt still connecting is dropped once another attempt's connection is up. */
-const SUPERSEDED = new AttemptAbort('another attempt connected');
 
 interface InFlight {
   attempt: AbortController;
   startedAt: number;
   /** Monotonic instant it is abandoned: its planned start + the attempt timeout. */
   expiresAt: number;
-  /** Its connection is up (only attempts that connect first and then ask say so). */
-  connected: boolean;
 }
 
 export async function runProber(opts: ProberOptions): Promise<ProbeRun> {
@@ -114,18 +110,11 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     // expiry then falls on a later tick exactly, and the tick that is awake anyway abandons it.
     // A timer of its own fired a millisecond after that tick, a second wake-up per attempt
     // (measured as a fifth of an attempt's CPU on this machine's VM).
-    const entry: InFlight = { attempt, startedAt: clock.now(), expiresAt: plannedAt + opts.attemptTimeoutMs, connected: false };
+    const entry: InFlight = { attempt, startedAt: clock.now(), expiresAt: plannedAt + opts.attemptTimeoutMs };
     inFlight.push(entry);
     result.attempts++;
     opts.onAttempt?.(result.target, entry.startedAt);
-    const onConnected = () => {
-      entry.connected = true;
-      // The path works: attempts still waiting for their SYN's answer can only add load now.
-      // When a dropped path heals, every attempt of the last second is retransmitted by the
-      // kernel within that second, and each would send a request; this one is enough.
-      for (const other of inFlight) if (!other.connected) other.attempt.abort(SUPERSEDED);
-    };
-    opts.probe(result.target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now, onConnected }).then(
+    opts.probe(result.target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now }).then(
       (ok) => {
         // The first success wins; later ones (overlapping attempts) change nothing.
         if (result.doneAt === undefined && !end.aborted) {
@@ -136,7 +125,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       },
       (err: unknown) => {
         const reason: unknown = attempt.signal.aborted ? attempt.signal.reason : err;
-        if (reason === FINISHED || reason === SUPERSEDED) return;
+        if (reason === FINISHED) return;
         lastFailureAnswered = !(reason instanceof AttemptAbort || reason instanceof NotAttempted);
         if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
       },

@@ -15,8 +15,6 @@ export interface ProbeOptions {
   ca?: string | Buffer;
   /** Skip certificate verification for https targets (explicit opt-in only). */
   insecureSkipVerify?: boolean;
-  /** Called when an HTTP(S) attempt's TCP connection is up, before it asks (the prober drops the attempts still connecting). */
-  onConnected?: () => void;
 }
 
 export interface ProbeSuccess {
@@ -125,21 +123,67 @@ function openSocket(ip: string, port: number, signal: AbortSignal): Promise<Sock
   });
 }
 
-// process.getBuiltinModule, not an ES import: the reporter's bundle loads every static import at
-// start, and an ES import of node:http or node:https reads all their exports, which loads
-// Node's bundled undici (measured: 65-75 ms of start-up against 7 ms for node:http itself).
-// TLS is loaded only when an https target is first probed.
-const httpModule = () => process.getBuiltinModule('node:http');
+// TLS through process.getBuiltinModule, loaded only when an https target is first probed: an ES
+// import would load it at every start, for every reporter, most of which probe plain http.
 const tlsModule = () => process.getBuiltinModule('node:tls');
 
+/** The request of every attempt at a target: the same bytes each time, built once. */
+const requests = new WeakMap<Target, Buffer>();
+function requestOf(target: Extract<Target, { kind: 'http' | 'https' }>): Buffer {
+  let bytes = requests.get(target);
+  if (!bytes) {
+    // The URL parser has percent-encoded the path and validated the host, so neither can hold
+    // a space or a line break.
+    bytes = Buffer.from(`GET ${target.url.pathname}${target.url.search} HTTP/1.1\r\nHost: ${target.url.host}\r\nUser-Agent: dpready-reporter\r\nConnection: close\r\n\r\n`, 'latin1');
+    requests.set(target, bytes);
+  }
+  return bytes;
+}
+
+/** The longest response head read while looking for a final status line. */
+const MAX_HEAD = 16 * 1024;
+
+/**
+ * The final status code at the start of `head`, skipping interim (1xx) responses; `undefined`
+ * while more bytes are needed. Throws when the bytes are not an HTTP/1 response.
+ */
+export function finalStatus(head: string, target: string): number | undefined {
+  let at = 0;
+  for (;;) {
+    const eol = head.indexOf('\n', at);
+    if (eol < 0) {
+      if (head.length - at >= MAX_HEAD) throw new Error(`no HTTP status line in the first ${MAX_HEAD} bytes from ${target}`);
+      return undefined;
+    }
+    const m = /^HTTP\/1\.[01] (\d{3})(?: |\r?$)/.exec(head.slice(at, eol));
+    if (!m) throw new Error(`not an HTTP/1.1 response from ${target}: ${JSON.stringify(head.slice(at, Math.min(eol, at + 40)))}`);
+    const status = Number(m[1]);
+    if (status >= 200) return status;
+    // An interim response (100 Continue, 103 Early Hints): its head ends at a blank line.
+    const end = head.indexOf('\r\n\r\n', eol - 1);
+    if (end < 0) {
+      if (head.length - at >= MAX_HEAD) throw new Error(`an interim response longer than ${MAX_HEAD} bytes from ${target}`);
+      return undefined;
+    }
+    at = end + 4;
+  }
+}
+
+/**
+ * One GET over a fresh connection, read as far as its final status line: 2xx and 3xx are
+ * success, as the kubelet's HTTP probe (redirects are not followed). The request is written
+ * and the status line read on the socket itself, not through node:http: on a dropped path
+ * every attempt ends before it asks, so the process's first exchange comes exactly when the
+ * path heals, and node:http's first ClientRequest and parser ran cold then (25 ms of CPU on
+ * this machine against 2 ms warm). Twenty reporters paid it at once on two cores, and the
+ * last of them saw the healed path 185-317 ms late (2026-12-05-82f529f.json).
+ */
 async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: string, opts: ProbeOptions): Promise<number> {
-  const secure = target.kind === 'https';
   const { signal } = opts;
   // The connection first, the request only once it is up (see openSocket).
   const tcp = await openSocket(ip, target.port, signal);
   if (signal.aborted) { tcp.destroy(); throw abortError(signal); }
-  opts.onConnected?.();
-  const socket = secure
+  const socket: Socket = target.kind === 'https'
     ? tlsModule().connect({
       socket: tcp,
       servername: isIP(target.host) ? undefined : target.host,
@@ -148,36 +192,33 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
     })
     : tcp;
   return new Promise((resolve, reject) => {
-    // This attempt's own connection, closed after it (no Agent: agent:false would build one
-    // per attempt, measured as CPU per attempt).
-    const req = httpModule().request({
-      host: ip,
-      port: target.port,
-      path: `${target.url.pathname}${target.url.search}`,
-      method: 'GET',
-      createConnection: () => socket,
-      headers: { host: target.url.host, 'user-agent': 'dpready-reporter', connection: 'close' },
-    });
-    // The TLS socket and the connection under it, explicitly (for http they are one; a second destroy does nothing).
-    const close = () => { socket.destroy(); tcp.destroy(); };
-    const onAbort = () => { req.destroy(); close(); reject(abortError(signal)); };
+    let head = '';
+    // The TLS socket and the connection under it (for http they are one; a second destroy does nothing).
+    const settle = (outcome: () => void) => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      tcp.destroy();
+      outcome();
+    };
+    const onAbort = () => settle(() => reject(abortError(signal)));
     signal.addEventListener('abort', onAbort, { once: true });
-    req.once('response', (res) => {
+    socket.on('data', (chunk: Buffer) => {
       const doneAt = opts.now();
-      signal.removeEventListener('abort', onAbort);
-      const status = res.statusCode ?? 0;
-      res.destroy();
-      req.destroy();
-      // 2xx and 3xx, as the kubelet's HTTP probe; redirects are not followed.
-      if (status >= 200 && status < 400) resolve(doneAt);
-      else reject(new Error(`HTTP ${status} from ${target.raw}`));
+      head += chunk.toString('latin1');
+      let status: number | undefined;
+      try {
+        status = finalStatus(head, target.raw);
+      } catch (err) {
+        settle(() => reject(err as Error));
+        return;
+      }
+      if (status === undefined) return;
+      if (status < 400) settle(() => resolve(doneAt));
+      else settle(() => reject(new Error(`HTTP ${status} from ${target.raw}`)));
     });
-    req.once('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
-      close();
-      reject(err);
-    });
-    req.end();
+    socket.once('end', () => settle(() => reject(new Error(`${target.raw} closed the connection before an HTTP status line`))));
+    socket.once('error', (err) => settle(() => reject(err)));
+    socket.write(requestOf(target));
   });
 }
 

@@ -194,38 +194,3 @@ test('a black-holed path costs one timer, not one per attempt: attempts expire o
   await clock.advance(2_000);
   assert.equal((await running).outcome, 'deadline');
 });
-
-test('the first connection wins: once one attempt is connected, the attempts still connecting are dropped', async () => {
-  // A dropped path that heals at 5,003: the kernel resends each waiting SYN 1 s after it was
-  // sent, so every attempt of the second before the heal would connect within the next second.
-  const clock = new FakeClock();
-  const healAt = 5_003;
-  const connectedAt: number[] = [];
-  const abandoned: number[] = [];
-  const probe: ProbeFn = (_t, opts) => new Promise((resolve, reject) => {
-    const start = clock.now();
-    const connects = start >= healAt ? start + 1 : start + 1_000 >= healAt ? start + 1_000 : Infinity;
-    opts.signal.addEventListener('abort', () => {
-      if (opts.signal.reason instanceof Error && opts.signal.reason.message === 'another attempt connected') abandoned.push(clock.now());
-      reject(opts.signal.reason as Error);
-    }, { once: true });
-    if (connects === Infinity) return;
-    void clock.sleep(connects - start, opts.signal).then(async () => {
-      if (opts.signal.aborted) return;
-      connectedAt.push(clock.now());
-      opts.onConnected?.();
-      await clock.sleep(3, opts.signal); // the request and its answer
-      if (!opts.signal.aborted) resolve({ doneAt: clock.now(), rttMs: clock.now() - start });
-    });
-  });
-  const running = runProber(options(clock, probe, ['http://a:1/'], { maxInFlight: 100 }));
-  await clock.advance(7_000);
-  const run = await running;
-  assert.ok(run.outcome === 'ready');
-  assert.ok(run.readyAt - healAt <= 20 + 1 + 3, `ready ${run.readyAt - healAt} ms after the heal`);
-  // ~50 attempts were waiting on their SYN's resend; all went the moment the first connected.
-  assert.ok(abandoned.length >= 45, `${abandoned.length} dropped`);
-  assert.ok(abandoned.every((t) => t === connectedAt[0]));
-  // The one that connected first, and at most the fresh one the schedule started while it waited for its answer.
-  assert.ok(connectedAt.length <= 2, `${connectedAt.length} connections asked before the answer`);
-});

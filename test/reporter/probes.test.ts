@@ -9,7 +9,7 @@ import forge from 'node-forge';
 
 import { systemClock } from '../../src/reporter/clock.ts';
 import { runProber } from '../../src/reporter/prober.ts';
-import { probeOnce, type ProbeOptions } from '../../src/reporter/probes.ts';
+import { finalStatus, probeOnce, type ProbeOptions } from '../../src/reporter/probes.ts';
 import { parseTarget } from '../../src/reporter/targets.ts';
 
 const listen = (server: Server | HttpServer, host = '127.0.0.1', port = 0) =>
@@ -118,6 +118,44 @@ test('http: 500 is a failure with the status; probing goes on until 200', async 
 test('http: 3xx counts as success (not followed), 4xx does not', async () => {
   await probeOnce(parseTarget(`http://127.0.0.1:${httpPort}/redirect`), opts());
   await assert.rejects(probeOnce(parseTarget(`http://127.0.0.1:${httpPort}/missing`), opts()), /HTTP 404/);
+});
+
+test('http: what a server sends is read as far as its final status line, whatever the chunks', async () => {
+  // Raw servers: each answers the request with these writes, 5 ms apart, then closes.
+  const answering = async (writes: string[]) => {
+    let request = '';
+    const server = createTcpServer((s) => {
+      s.once('data', async (d: Buffer) => {
+        request = d.toString('latin1');
+        for (const w of writes) { s.write(w); await new Promise((r) => setTimeout(r, 5)); }
+        s.end();
+      });
+    });
+    const port = await listen(server);
+    const target = parseTarget(`http://127.0.0.1:${port}/ready?x=1`);
+    const outcome = await probeOnce(target, opts()).then(() => 'ok', (e: Error) => e.message);
+    await close(server);
+    return { outcome, request, port };
+  };
+  const split = await answering(['HTTP/1.1 2', '04 No Content\r\n\r\n']);
+  assert.equal(split.outcome, 'ok');
+  // The request the kubelet's probe would send: its path and query, Host with the port, and a close.
+  assert.equal(split.request, `GET /ready?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${split.port}\r\nUser-Agent: dpready-reporter\r\nConnection: close\r\n\r\n`);
+  assert.match((await answering(['HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n', 'HTTP/1.1 503 Busy\r\n\r\n'])).outcome, /^HTTP 503 from http:\/\/127\.0\.0\.1:\d+\/ready\?x=1$/);
+  assert.match((await answering(['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n'])).outcome, /^ok$/);
+  assert.match((await answering(['SSH-2.0-OpenSSH_9.2\r\n'])).outcome, /^not an HTTP\/1\.1 response from http:\/\/127\.0\.0\.1:\d+\/ready\?x=1: "SSH-2\.0-OpenSSH_9\.2\\r"$/);
+  assert.match((await answering(['HTTP/1.1 20'])).outcome, /closed the connection before an HTTP status line$/);
+  assert.match((await answering([])).outcome, /closed the connection before an HTTP status line$/);
+});
+
+test('finalStatus: interim responses are skipped, a partial head asks for more, and a long non-answer is refused', () => {
+  assert.equal(finalStatus('HTTP/1.1 200 OK\r\n', 't'), 200);
+  assert.equal(finalStatus('HTTP/1.0 302\r\nLocation: /x\r\n', 't'), 302);
+  assert.equal(finalStatus('HTTP/1.1 200 OK', 't'), undefined);
+  assert.equal(finalStatus('HTTP/1.1 100 Continue\r\n', 't'), undefined);
+  assert.equal(finalStatus('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n', 't'), 404);
+  assert.throws(() => finalStatus('HTTP/2 200\r\n', 't'), /not an HTTP\/1\.1 response from t/);
+  assert.throws(() => finalStatus('x'.repeat(16 * 1024), 't'), /no HTTP status line in the first 16384 bytes from t/);
 });
 
 test('an attempt is aborted by its signal', async () => {
