@@ -53,6 +53,8 @@ export interface RealNodeFigures {
    * 10m requests, and their event loops see answers late.
    */
   nodeBusyPercent?: { brokenWindow: number; secondAfterHeal: number };
+  /** Of that second, the CPU the classic reporter containers used, all together, ms (of 2,000 on 2 cores). */
+  reportersCpuMsSecondAfterHeal?: number;
   /** Pods were created one per this many ms (reporters and baselines interleaved). */
   createIntervalMs?: number;
   /** The true instant lies between the commit being sent and iptables-restore exiting: this wide, ms. */
@@ -367,7 +369,11 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     await sampleAll(classic, 'end');
     for (const t of classic) t.windowMs = Date.now() - windowStart;
     const removal = await rule.remove();
-    const cpuAfterHeal = sleep(1_000).then(machineCpu);
+    const cpuAfterHeal = sleep(1_000).then(async () => {
+      const node = machineCpu();
+      const reporters = await Promise.all(classic.map((t) => sampleCgroup(t.cg).then((x) => x.cpuMs - (t.end?.cpuMs ?? x.cpuMs), () => 0)));
+      return { node, reportersMs: Math.round(reporters.reduce((a, b) => a + b, 0)) };
+    });
     // Truth: the kernel's delete of this rule (its handle) as nft monitor reported it. Without
     // it the figures are against the moment the commit was sent, shown but not judged.
     const healedAt = removal.committed ?? removal.before;
@@ -510,7 +516,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
       dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]) },
       createIntervalMs: CREATE_INTERVAL_MS,
-      nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, await cpuAfterHeal) },
+      nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, (await cpuAfterHeal).node) },
+      reportersCpuMsSecondAfterHeal: (await cpuAfterHeal).reportersMs,
       ruleRemovalMs: removal.after - removal.before,
       truth: removal.committed !== undefined ? 'nft monitor' : 'commit sent',
       ...(removal.noTruth ? { truthProblem: removal.noTruth } : {}),

@@ -340,7 +340,7 @@ export function formatReport(r: BenchReport): string {
       out.push(`     of which the successful attempt's start − truth: p50 ${a.p50}, p99 ${a.p99}, min ${a.min}, max ${a.max}; its round trip: p50 ${t.p50}, p99 ${t.p99}, max ${t.max}`);
     }
     if (n.createIntervalMs) out.push(`   pods created one every ${n.createIntervalMs} ms, reporters and bare node -e baselines interleaved`);
-    if (n.nodeBusyPercent) out.push(`   node CPU busy (all cores): ${n.nodeBusyPercent.brokenWindow} % while the path dropped, ${n.nodeBusyPercent.secondAfterHeal} % over the second after the heal (from just before the rule's removal to 1 s after it)`);
+    if (n.nodeBusyPercent) out.push(`   node CPU busy (all cores): ${n.nodeBusyPercent.brokenWindow} % while the path dropped, ${n.nodeBusyPercent.secondAfterHeal} % over the second after the heal (from just before the rule's removal to 1 s after it)${n.reportersCpuMsSecondAfterHeal !== undefined ? `, of which the ${n.pods} classic reporters ${n.reportersCpuMsSecondAfterHeal} ms of CPU` : ''}`);
     out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
     for (const [mode, c] of Object.entries(n.cost ?? {})) {
       out.push(`   ${mode} mode (${c.pods} pods), p50/max: peak ${c.peakMiB.p50}/${c.peakMiB.max} MiB, RSS probing ${c.probingRssMiB.p50}/${c.probingRssMiB.max} MiB, first attempt ${c.firstAttemptMs.p50}/${c.firstAttemptMs.max} ms after CRI start, CPU ${c.cpuPerAttemptMs.p50}/${c.cpuPerAttemptMs.max} ms per attempt, ${c.cpuStartMs.p50}/${c.cpuStartMs.max} ms to start`);
