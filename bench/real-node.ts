@@ -106,6 +106,8 @@ export interface Baseline {
   pods: number;
   /** Its line − its container's CRI start, ms. */
   printMs: P50Max;
+  /** Its line − the kernel's exec of node in its container (tracefs), ms. */
+  printSinceExecMs?: P50Max;
   /** Node's own start before user code: line − uptime − CRI start, ms. */
   processStartMs: P50Max;
   /** CPU used when it printed (process.cpuUsage), ms. */
@@ -120,6 +122,8 @@ export interface ModeCost {
   probingRssMiB: P50Max;
   /** First probe attempt (its log line) − the container's CRI start, ms. */
   firstAttemptMs: P50Max;
+  /** The same from the kernel's exec of node in the container (tracefs), ms. */
+  firstAttemptSinceExecMs?: P50Max;
   /** Of that, Node's own start before any user code runs: the process's start (line − uptime) − CRI start, ms. */
   processStartMs: P50Max;
   /** And the reporter's part: its first attempt − its process start (Node's uptime then), ms. */
@@ -154,6 +158,15 @@ interface Tracked {
   pod: k8s.V1Pod; id: string; cg: ContainerCgroup; start?: CgroupSample; end?: CgroupSample; windowMs: number;
   /** Peak read after the work was done (v1's max_usage_in_bytes keeps the container's high-water mark). */
   peakMiB?: number;
+  /** Its processes when tracked (an init container's cgroup goes when it exits). */
+  pids: Set<number>;
+}
+
+type Exec = { pid: number; at: number };
+/** The first exec of node by one of these pids (the container's command; a sidecar's handover execs sh under the same pid). */
+const execIn = (pids: Set<number>, execs: Exec[]) => execs.find((e) => pids.has(e.pid))?.at;
+async function pidsOf(cg: ContainerCgroup): Promise<Set<number>> {
+  return new Set((await readFile(join(cg.memory, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number));
 }
 
 async function track(pods: k8s.V1Pod[]): Promise<Tracked[]> {
@@ -161,7 +174,7 @@ async function track(pods: k8s.V1Pod[]): Promise<Tracked[]> {
   for (const pod of pods) {
     const id = reporterId(pod);
     const cg = id ? await containerCgroup(id) : undefined;
-    if (id && cg) out.push({ pod, id, cg, windowMs: 0 });
+    if (id && cg) out.push({ pod, id, cg, windowMs: 0, pids: await pidsOf(cg) });
   }
   return out;
 }
@@ -171,8 +184,9 @@ async function sampleAll(ts: Tracked[], which: 'start' | 'end'): Promise<void> {
 }
 
 /** The cost figures of one mode, given each pod's attempt rate in the window. */
-async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: Tracked) => number | undefined): Promise<ModeCost> {
+async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: Tracked) => number | undefined, execs: Exec[]): Promise<ModeCost> {
   const first: number[] = [];
+  const sinceExec: number[] = [];
   const proc: number[] = [];
   const own: number[] = [];
   const cpuFirst: number[] = [];
@@ -183,6 +197,8 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
     const [at, started] = await Promise.all([firstAttemptAt({ namespace: m.namespace!, name: m.name!, uid: m.uid! }, 'dpready-reporter'), criStartedAt(criRoot, t.id).catch(() => undefined)]);
     if (at !== undefined && started !== undefined) {
       first.push(Math.round((at.at - started) * 10) / 10);
+      const exec = execIn(t.pids, execs);
+      if (exec !== undefined) sinceExec.push(Math.round((at.at - exec) * 10) / 10);
       if (at.sinceProcessStartMs !== undefined) {
         proc.push(Math.round((at.at - at.sinceProcessStartMs - started) * 10) / 10);
         own.push(Math.round(at.sinceProcessStartMs * 10) / 10);
@@ -201,6 +217,7 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
     peakMiB: p50max(ts.flatMap((t) => (t.end || t.peakMiB !== undefined ? [Math.max(t.end?.peakMiB ?? 0, t.peakMiB ?? 0)] : []))),
     probingRssMiB: p50max(ts.flatMap((t) => (t.end ? [t.end.rssMiB] : []))),
     firstAttemptMs: p50max(first),
+    ...(sinceExec.length ? { firstAttemptSinceExecMs: p50max(sinceExec) } : {}),
     processStartMs: p50max(proc),
     sinceProcessStartMs: p50max(own),
     cpuToFirstAttemptMs: p50max(cpuFirst),
@@ -285,8 +302,9 @@ async function createInterleaved(core: k8s.CoreV1Api, groups: { of: k8s.V1Deploy
 }
 
 /** Each baseline pod's line − its container's CRI start, and Node's own start within it. */
-async function baselineOf(pods: k8s.V1Pod[], criRoot: string): Promise<Baseline> {
+async function baselineOf(pods: k8s.V1Pod[], criRoot: string, execs: Exec[]): Promise<Baseline> {
   const print: number[] = [];
+  const sinceExec: number[] = [];
   const proc: number[] = [];
   const cpu: number[] = [];
   for (const p of pods) {
@@ -297,10 +315,13 @@ async function baselineOf(pods: k8s.V1Pod[], criRoot: string): Promise<Baseline>
     const [line, started] = await Promise.all([logLineAt({ namespace: m.namespace!, name: m.name!, uid: m.uid! }, 'baseline', BASELINE_MSG), criStartedAt(criRoot, id).catch(() => undefined)]);
     if (!line || started === undefined) continue;
     print.push(Math.round((line.at - started) * 10) / 10);
+    const cg = await containerCgroup(id);
+    const exec = cg ? execIn(await pidsOf(cg), execs) : undefined;
+    if (exec !== undefined) sinceExec.push(Math.round((line.at - exec) * 10) / 10);
     if (line.sinceProcessStartMs !== undefined) proc.push(Math.round((line.at - line.sinceProcessStartMs - started) * 10) / 10);
     if (line.cpuMs !== undefined) cpu.push(Math.round(line.cpuMs * 10) / 10);
   }
-  return { pods: pods.length, printMs: p50max(print), processStartMs: p50max(proc), cpuMs: p50max(cpu) };
+  return { pods: pods.length, printMs: p50max(print), ...(sinceExec.length ? { printSinceExecMs: p50max(sinceExec) } : {}), processStartMs: p50max(proc), cpuMs: p50max(cpu) };
 }
 
 async function version(cmd: string, args: string[]): Promise<string> {
@@ -393,8 +414,6 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const vsExec: number[] = [];
     const criVsExec: number[] = [];
     const execs = (await tracing?.execs()) ?? [];
-    await tracing?.stop();
-    tracing = undefined;
     const dpErr: number[] = [];
     const attemptStart: number[] = [];
     const roundTrip: number[] = [];
@@ -409,11 +428,10 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         if (startedAt) startErr.push(Date.parse(a[ANNOTATION_START]!) - startedAt);
         // The container's processes now (the reporter handed over by execve: same pid).
         const cg = await containerCgroup(id);
-        const pids = new Set((cg ? await readFile(join(cg.memory, 'cgroup.procs'), 'utf8').catch(() => '') : '').split('\n').filter(Boolean).map(Number));
-        const exec = execs.find((e) => pids.has(e.pid));
-        if (exec) {
-          vsExec.push(Math.round((Date.parse(a[ANNOTATION_START]!) - exec.at) * 10) / 10);
-          if (startedAt) criVsExec.push(Math.round((startedAt - exec.at) * 10) / 10);
+        const exec = cg ? execIn(await pidsOf(cg), execs) : undefined;
+        if (exec !== undefined) {
+          vsExec.push(Math.round((Date.parse(a[ANNOTATION_START]!) - exec) * 10) / 10);
+          if (startedAt) criVsExec.push(Math.round((startedAt - exec) * 10) / 10);
         }
       }
       const err = Date.parse(a[ANNOTATION_DP_READY]!) - healedAt;
@@ -434,7 +452,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const handedOverAt = Date.now();
     const after0 = await Promise.all(classic.map((t) => sampleCgroup(t.cg)));
     classic.forEach((t, i) => { t.peakMiB = after0[i]!.peakMiB; });
-    const classicCost = await modeCost(classic, criRoot, (t) => rateOf.get(t.pod.metadata!.name!));
+    const classicCost = await modeCost(classic, criRoot, (t) => rateOf.get(t.pod.metadata!.name!), execs);
     const programs = [...new Set((await Promise.all(classic.map((t) => containerPrograms(t.cg)))).flat())].sort();
 
     // Report mode (what the webhook injects) and init mode, each through a broken window of its own.
@@ -493,11 +511,12 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         const d = ProbeDetails.safeParse(JSON.parse(a[ANNOTATION_PROBE] ?? '{}'));
         return d.success && d.data.startToReadyMs ? d.data.attempts / (d.data.startToReadyMs / 1000) : undefined;
       };
-      other = { report: await modeCost(report, criRoot, sinkRate), init: await modeCost(init, criRoot, initRate) };
+      const execsNow = (await tracing?.execs()) ?? [];
+      other = { report: await modeCost(report, criRoot, sinkRate, execsNow), init: await modeCost(init, criRoot, initRate, execsNow) };
       baseOther = await baselineOf(await waitUntil('the other baseline pods', async () => {
         const ps = await list('base-other');
         return ps.length === baselineCount(opts.pods + Math.ceil(opts.pods / 2)) && ps.every((p) => p.status?.initContainerStatuses?.[0]?.state?.running) && ps;
-      }, 60_000), criRoot);
+      }, 60_000), criRoot, execsNow);
     } finally {
       await sink.close();
     }
@@ -531,7 +550,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       },
       setupSeconds: cp.realNode?.timings ?? {},
       cost: { classic: classicCost, ...other },
-      baseline: { classic: await baselineOf(baseClassic, criRoot), report: baseOther, init: baseOther },
+      baseline: { classic: await baselineOf(baseClassic, criRoot, execs), report: baseOther, init: baseOther },
       ...(await imageSize(cp) ?? {}),
       afterHandover: {
         pods: classic.length, programs,

@@ -351,6 +351,10 @@ export function formatReport(r: BenchReport): string {
       // CPU to the first line moves far less with the node's load than wall time does.
       const cpuRatio = c?.cpuToFirstAttemptMs?.n && b.cpuMs?.n ? ` (the reporter's CPU to its first attempt ÷ this: ${r2(c.cpuToFirstAttemptMs.p50 / Math.max(1, b.cpuMs.p50))}×)` : '';
       out.push(`   bare node -e beside the ${mode} reporters (${b.pods} pods), p50/max: its line ${b.printMs.p50}/${b.printMs.max} ms after CRI start, of which Node's process start ${b.processStartMs.p50}/${b.processStartMs.max} ms${b.cpuMs ? `; CPU used by then ${b.cpuMs.p50}/${b.cpuMs.max} ms${cpuRatio}` : ''}`);
+      // From the kernel's exec instead of containerd's StartedAt record (shown, not judged).
+      const x = c?.firstAttemptSinceExecMs;
+      const y = b.printSinceExecMs;
+      if (x && y) out.push(`     from the kernel's exec of node instead (tracefs), p50/max: the ${mode} reporter's first attempt ${x.p50}/${x.max} ms (${x.n} pods), this line ${y.p50}/${y.max} ms (${y.n} pods): ${r2(x.p50 / Math.max(1, y.p50))}×`);
     }
     if (n.imageSize) out.push(`   image ${n.imageSize} (ctr images ls)`);
     if (n.afterHandover) {
