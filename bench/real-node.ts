@@ -162,6 +162,9 @@ interface Tracked {
   pids: Set<number>;
 }
 
+/** A sidecar's handover is complete: Node is gone and the waiter's sleep runs. */
+const handedOver = (programs: string[]) => !programs.includes('node') && programs.includes('sleep');
+
 type Exec = { pid: number; at: number };
 /** The first exec of node by one of these pids (the container's command; a sidecar's handover execs sh under the same pid). */
 const execIn = (pids: Set<number>, execs: Exec[]) => execs.find((e) => pids.has(e.pid))?.at;
@@ -446,9 +449,11 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         rateOf.set(p.metadata!.name!, probe.data.attempts / (probe.data.startToReadyMs / 1000));
       }
     }
-    // After the work: each sidecar hands over to a shell waiter. Its memory and CPU from then on.
+    // After the work: each sidecar hands over to a shell waiter. Its memory and CPU from then on,
+    // once the handover is complete: node gone and the shell's sleep started (seen as soon as
+    // node was gone, the window took in the shell's own start: 3.1 ms in 2026-12-05-5a9c43f.json).
     await waitUntil('every classic reporter handed over', async () =>
-      (await Promise.all(classic.map(async (t) => !(await containerPrograms(t.cg)).includes('node')))).every(Boolean), 60_000);
+      (await Promise.all(classic.map(async (t) => handedOver(await containerPrograms(t.cg))))).every(Boolean), 60_000);
     const handedOverAt = Date.now();
     const after0 = await Promise.all(classic.map((t) => sampleCgroup(t.cg)));
     classic.forEach((t, i) => { t.peakMiB = after0[i]!.peakMiB; });
@@ -497,7 +502,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       await waitUntil('init-mode reporters ready', async () => (await list('ini')).every((p) => p.metadata?.annotations?.[ANNOTATION_DP_READY]), 120_000);
       // Report mode's peak can come after the window (its ready patch): read it once it handed over.
       await waitUntil('every report-mode reporter handed over', async () =>
-        (await Promise.all(report.map(async (t) => !(await containerPrograms(t.cg)).includes('node')))).every(Boolean), 60_000);
+        (await Promise.all(report.map(async (t) => handedOver(await containerPrograms(t.cg))))).every(Boolean), 60_000);
       await Promise.all(report.map(async (t) => { t.peakMiB = (await sampleCgroup(t.cg)).peakMiB; }));
       const sinkRate = (t: Tracked) => {
         // The ready patch's details (the start patch carries details too, without startToReadyMs).
