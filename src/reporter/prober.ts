@@ -109,7 +109,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     // Due from its planned start, which is on the schedule's grid: at the floor an attempt's
     // expiry then falls on a later tick exactly, and the tick that is awake anyway abandons it.
     // A timer of its own fired a millisecond after that tick, a second wake-up per attempt
-    // (measured as a fifth of an attempt's CPU on this machine's VM).
+    // (by hand, about a fifth of an attempt's CPU on this machine's VM).
     const entry: InFlight = { attempt, startedAt: clock.now(), expiresAt: plannedAt + opts.attemptTimeoutMs };
     inFlight.push(entry);
     result.attempts++;

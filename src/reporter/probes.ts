@@ -174,8 +174,8 @@ export function finalStatus(head: string, target: string): number | undefined {
  * success, as the kubelet's HTTP probe (redirects are not followed). The request is written
  * and the status line read on the socket itself, not through node:http: on a dropped path
  * every attempt ends before it asks, so the process's first exchange comes exactly when the
- * path heals, and node:http's first ClientRequest and parser ran cold then (25 ms of CPU on
- * this machine against 2 ms warm). Twenty reporters paid it at once on two cores, and the
+ * path heals, and node:http's first ClientRequest and parser ran cold then (by hand, an order of
+ * magnitude more CPU than a warm exchange). Twenty reporters paid it at once on two cores, and the
  * last of them saw the healed path 185-317 ms late (2026-12-05-82f529f.json).
  */
 async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: string, opts: ProbeOptions): Promise<number> {
