@@ -3,7 +3,6 @@
 // "start" is the container's start instant as the runtime recorded it (CRI's status, in
 // nanoseconds); truth for "datapath ready" is the instant the rule was removed. Also the
 // attempts per second each reporter sent while the path dropped its packets.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_START, ProbeDetails } from '../src/contract.ts';
@@ -19,7 +18,7 @@ import { REPORT_AUDIENCE } from '../src/contract.ts';
 import { DEFAULT_REPORTER_RESOURCES } from '../src/webhook/config.ts';
 import { waiterCommand } from '../src/reporter/handover.ts';
 import {
-  BASELINE_MSG, baselineScript, containerCgroup, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
+  BASELINE_MSG, baselineScript, containerCgroup, containerPids, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
   type CgroupSample, type ContainerCgroup,
 } from './reporter-cost.ts';
 import { traceExecs, type ExecTrace } from './exec-trace.ts';
@@ -168,9 +167,7 @@ const handedOver = (programs: string[]) => !programs.includes('node') && program
 type Exec = { pid: number; at: number };
 /** The first exec of node by one of these pids (the container's command; a sidecar's handover execs sh under the same pid). */
 const execIn = (pids: Set<number>, execs: Exec[]) => execs.find((e) => pids.has(e.pid))?.at;
-async function pidsOf(cg: ContainerCgroup): Promise<Set<number>> {
-  return new Set((await readFile(join(cg.memory, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number));
-}
+const pidsOf = async (cg: ContainerCgroup) => new Set(await containerPids(cg));
 
 async function track(pods: k8s.V1Pod[]): Promise<Tracked[]> {
   const out: Tracked[] = [];

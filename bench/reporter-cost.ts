@@ -66,9 +66,13 @@ export async function sampleCgroup(c: ContainerCgroup): Promise<CgroupSample> {
 }
 
 /** The programs running in the container now (their /proc/<pid>/comm). */
+/** The pids of a container's processes (none once its cgroup is gone). */
+export async function containerPids(c: ContainerCgroup): Promise<number[]> {
+  return (await readFile(join(c.memory, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+}
+
 export async function containerPrograms(c: ContainerCgroup): Promise<string[]> {
-  const procs = (await readFile(join(c.memory, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  return Promise.all(procs.map(async (pid) => (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim()));
+  return Promise.all((await containerPids(c)).map(async (pid) => (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim()));
 }
 
 /** A JSON log line of a container as the kubelet keeps it: its wall-clock instant and Node's uptime then. */
