@@ -12,9 +12,12 @@ import { join } from 'node:path';
 
 const TRACEFS = '/sys/kernel/tracing';
 
+/** One exec: its pid (in the node's PID namespace) and its wall-clock instant, ms. */
+export interface Exec { pid: number; at: number }
+
 export interface ExecTrace {
-  /** Every exec of the program so far: its pid (in the node's PID namespace) and wall-clock ms. */
-  execs(): Promise<Array<{ pid: number; at: number }>>;
+  /** Every exec of the program so far. */
+  execs(): Promise<Exec[]>;
   stop(): Promise<void>;
 }
 

@@ -21,7 +21,7 @@ import {
   BASELINE_MSG, baselineScript, containerCgroup, containerPids, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
   type CgroupSample, type ContainerCgroup,
 } from './reporter-cost.ts';
-import { traceExecs, type ExecTrace } from './exec-trace.ts';
+import { traceExecs, type Exec, type ExecTrace } from './exec-trace.ts';
 import { busyPercent, machineCpu } from './proc-usage.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
 
@@ -164,7 +164,6 @@ interface Tracked {
 /** A sidecar's handover is complete: Node is gone and the waiter's sleep runs. */
 const handedOver = (programs: string[]) => !programs.includes('node') && programs.includes('sleep');
 
-type Exec = { pid: number; at: number };
 /** The first exec of node by one of these pids (the container's command; a sidecar's handover execs sh under the same pid). */
 const execIn = (pids: Set<number>, execs: Exec[]) => execs.find((e) => pids.has(e.pid))?.at;
 const pidsOf = async (cg: ContainerCgroup) => new Set(await containerPids(cg));
@@ -426,9 +425,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         // CRI's own record of the container, with StartedAt in nanoseconds since the epoch.
         const startedAt = await criStartedAt(criRoot, id);
         if (startedAt) startErr.push(Date.parse(a[ANNOTATION_START]!) - startedAt);
-        // The container's processes now (the reporter handed over by execve: same pid).
-        const cg = await containerCgroup(id);
-        const exec = cg ? execIn(await pidsOf(cg), execs) : undefined;
+        const pids = classic.find((t) => t.id === id)?.pids;
+        const exec = pids ? execIn(pids, execs) : undefined;
         if (exec !== undefined) {
           vsExec.push(Math.round((Date.parse(a[ANNOTATION_START]!) - exec) * 10) / 10);
           if (startedAt) criVsExec.push(Math.round((startedAt - exec) * 10) / 10);
@@ -527,6 +525,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     await sleep(Math.max(0, handedOverAt + 30_000 - Date.now()));
     const after30 = await Promise.all(classic.map((t) => sampleCgroup(t.cg)));
     await sleep(Math.max(0, handedOverAt + 60_000 - Date.now()));
+    const afterHeal = await cpuAfterHeal;
     const restarts = (await list()).map((p) => [...(p.status?.initContainerStatuses ?? [])].find((c) => c.name === 'dpready-reporter')?.restartCount ?? 0);
     return {
       pods: pods.length,
@@ -537,8 +536,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
       dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]) },
       createIntervalMs: CREATE_INTERVAL_MS,
-      nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, (await cpuAfterHeal).node) },
-      reportersCpuMsSecondAfterHeal: (await cpuAfterHeal).reportersMs,
+      nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, afterHeal.node) },
+      reportersCpuMsSecondAfterHeal: afterHeal.reportersMs,
       ruleRemovalMs: removal.after - removal.before,
       truth: removal.committed !== undefined ? 'nft monitor' : 'commit sent',
       ...(removal.noTruth ? { truthProblem: removal.noTruth } : {}),
