@@ -7,6 +7,8 @@
 # The reporter runs from its own bundle, dist/reporter.js (`dpready reporter` loads it), the
 # controller from dist/controller.js; after
 # its work a sidecar reporter execs /bin/sh + sleep (both in the base image) to wait for SIGTERM.
+# The entrypoint is dpready-start, a small static C program that stamps the container's start
+# before Node's own start-up (which the reporter would otherwise count as start error).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -30,6 +32,17 @@ RUN npm run build \
  && node dist/cli.js reporter --help >/dev/null \
  && node dist/cli.js controller --help >/dev/null
 
+# ---- dpready-start: the start stamp every container runs first (src/reporter/dpready-start.c) ---
+# Static, so it runs before (and without) the dynamic loader; the compiler stays in this stage.
+FROM ${NODE_IMAGE} AS start
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
+COPY src/reporter/dpready-start.c /src/
+RUN gcc -static -O2 -Wall -Wextra -Werror -o /dpready-start /src/dpready-start.c \
+ && strip /dpready-start \
+ && /dpready-start /bin/sh -c 'case "$DPREADY_START_NS" in [1-9]*) ;; *) exit 1;; esac'
+
 # ---- deps: production dependencies only ------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -50,8 +63,11 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
+COPY --from=start /dpready-start /usr/local/bin/dpready-start
 # 65532: the conventional "nonroot" uid (distroless); numeric, so runAsNonRoot can verify it.
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+# dpready-start stamps the instant the container's command ran (DPREADY_START_NS), then execs
+# node under the same PID; the reporter records that instant as its start.
+ENTRYPOINT ["/usr/local/bin/dpready-start", "node", "/app/dist/cli.js"]
 CMD ["--help"]

@@ -1,8 +1,9 @@
 // Accuracy on real parts: reporters in real containers on the real node probe a Service whose
 // path is broken by an iptables DROP rule; the rule is removed at a known instant. Truth for
-// "start" is the container's start instant as the runtime recorded it (CRI's status, in
-// nanoseconds); truth for "datapath ready" is the instant the rule was removed. Also the
-// attempts per second each reporter sent while the path dropped its packets.
+// "start" is the kernel's exec of the container's command (exec-trace.ts; containerd's
+// StartedAt, CRI's status, is shown beside it); truth for "datapath ready" is the kernel's
+// commit of the rule's removal (commit-trace.ts). Also the attempts per second each reporter
+// sent while the path dropped its packets, and the reporter's cost per pod (reporter-cost.ts).
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATION_DP_READY, ANNOTATION_PROBE, ANNOTATION_START, ProbeDetails } from '../src/contract.ts';
@@ -21,18 +22,25 @@ import {
   BASELINE_MSG, baselineScript, containerCgroup, containerPids, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
   type CgroupSample, type ContainerCgroup,
 } from './reporter-cost.ts';
+import { traceCommit, type CommitTrace } from './commit-trace.ts';
 import { traceExecs, type Exec, type ExecTrace } from './exec-trace.ts';
 import { busyPercent, machineCpu } from './proc-usage.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
 
 export interface RealNodeFigures {
   pods: number;
+  /**
+   * The measured (classic) reporters' CPU request when it was not the webhook's default
+   * (--realnode-reporter-cpu): a run that asks how the start's error depends on it.
+   */
+  reporterCpuRequest?: string;
   /** Reported start − the reporter container's start in CRI, ms (signed), and its absolute value. */
   startError: ReturnType<typeof p50p99> & { min: number };
   startAbsError: Summary;
   /**
-   * The same start against the kernel's exec of the reporter's `node` in its container
-   * (tracefs sched_process_exec, bench/exec-trace.ts): reported − exec, and how far
+   * The same start against the kernel's exec of the reporter container's command (the image's
+   * entrypoint, dpready-start, which then execs node under the same pid; tracefs
+   * sched_process_exec, bench/exec-trace.ts): reported − exec, and how far
    * containerd's StartedAt record lies from that exec (CRI − exec), ms (signed).
    */
   startVsExec?: { reportedMinusExec: ReturnType<typeof p50p99> & { min: number }; reportedMinusExecAbs: Summary; criMinusExec: ReturnType<typeof p50p99> & { min: number } } | { unavailable: string };
@@ -45,7 +53,21 @@ export interface RealNodeFigures {
    * attempt's retransmitted SYN won, as in 2026-12-05-d38fa52.json), and its round trip
    * (connect, request, the target's answer, the reporter's event loop).
    */
-  dpReadySplit?: { attemptStartMs: ReturnType<typeof p50p99> & { min: number }; roundTripMs: ReturnType<typeof p50p99> };
+  dpReadySplit?: {
+    attemptStartMs: ReturnType<typeof p50p99> & { min: number }; roundTripMs: ReturnType<typeof p50p99>;
+    /** How many pods recorded the attempt's start (it completed within 1 s) and how many its answer (probe details' readyFrom). */
+    recordedAs?: { sent: number; done: number };
+    /** Of the attempt's start − truth, how late its tick fired against the schedule (probe details' lateMs); the rest is the interval's quantisation. */
+    lateMs?: ReturnType<typeof p50p99>;
+    /**
+     * Per pod, the attempt's start − truth − its lateness: where the heal fell before the
+     * attempt's planned tick. At most one interval (20 ms) when the first tick planned after the
+     * heal brought the success; more means a later attempt did.
+     */
+    plannedAfterTruthMs?: ReturnType<typeof p50p99> & { min: number };
+    /** Each pod's figures, by name (acc-N is the N-th created), to see which pod set the p99. */
+    perPod?: Array<{ pod: string; errorMs: number; attemptStartMs?: number; lateMs?: number; rttMs?: number; attempts?: number; startVsExecMs?: number }>;
+  };
   /**
    * How busy the node's CPUs were (% of all), while the classic reporters waited on the dropped
    * path and over the second after the rule went: a saturated node starves the reporters'
@@ -58,8 +80,16 @@ export interface RealNodeFigures {
   createIntervalMs?: number;
   /** The true instant lies between the commit being sent and iptables-restore exiting: this wide, ms. */
   ruleRemovalMs: number;
-  /** Where the true instant came from: only nft's report of the rule's own delete is truth; the part fails without it. */
-  truth: 'nft monitor' | 'commit sent';
+  /**
+   * Where the true instant came from: the kernel's commit (the exit of the sendmsg carrying the
+   * batch, tracefs) or, before it was traced, nft's report of the rule's own delete, read by this
+   * process's event loop; the part fails without either.
+   */
+  truth: 'kernel commit' | 'nft monitor' | 'commit sent';
+  /** How long the sendmsg that committed took (its entry to its exit), ms: the truth's own width. */
+  commitSyscallMs?: number;
+  /** nft monitor's report of the delete, as this process read it, − the kernel's commit, ms. */
+  nftMonitorLateMs?: number;
   /** Why nft gave no truth (then the error figures are against the instant the commit was sent, and unjudged). */
   truthProblem?: string;
   attemptsPerSecond: ReturnType<typeof p50p99>;
@@ -105,7 +135,7 @@ export interface Baseline {
   pods: number;
   /** Its line − its container's CRI start, ms. */
   printMs: P50Max;
-  /** Its line − the kernel's exec of node in its container (tracefs), ms. */
+  /** Its line − the kernel's exec of its container's command, node (tracefs), ms. */
   printSinceExecMs?: P50Max;
   /** Node's own start before user code: line − uptime − CRI start, ms. */
   processStartMs: P50Max;
@@ -121,7 +151,7 @@ export interface ModeCost {
   probingRssMiB: P50Max;
   /** First probe attempt (its log line) − the container's CRI start, ms. */
   firstAttemptMs: P50Max;
-  /** The same from the kernel's exec of node in the container (tracefs), ms. */
+  /** The same from the kernel's exec of the container's command (tracefs), ms. */
   firstAttemptSinceExecMs?: P50Max;
   /** Of that, Node's own start before any user code runs: the process's start (line − uptime) − CRI start, ms. */
   processStartMs: P50Max;
@@ -144,7 +174,7 @@ const p50max = (xs: number[]): P50Max => {
   const { p50, max } = p50p99(xs.length ? xs : [NaN]);
   return { n: xs.length, p50, max };
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** A reporter container of a pod: its id, whether it runs as an init (or native sidecar) container. */
 function reporterId(p: k8s.V1Pod): string | undefined {
@@ -164,7 +194,11 @@ interface Tracked {
 /** A sidecar's handover is complete: Node is gone and the waiter's sleep runs. */
 const handedOver = (programs: string[]) => !programs.includes('node') && programs.includes('sleep');
 
-/** The first exec of node by one of these pids (the container's command; a sidecar's handover execs sh under the same pid). */
+/**
+ * The first traced exec by one of these pids: the container's command. A reporter's is
+ * dpready-start, which execs node under the same pid (as the sidecar's handover later execs sh);
+ * a baseline's is node itself.
+ */
 const execIn = (pids: Set<number>, execs: Exec[]) => execs.find((e) => pids.has(e.pid))?.at;
 const pidsOf = async (cg: ContainerCgroup) => new Set(await containerPids(cg));
 
@@ -338,7 +372,7 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | fals
   }
 }
 
-export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; log: (line: string) => void }): Promise<RealNodeResult> {
+export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; reporterCpu?: string; log: (line: string) => void }): Promise<RealNodeResult> {
   const unavailable = realNodeUnavailable();
   if (unavailable) return { skipped: unavailable };
   const cp = await startControlPlane({ realNode: true, log: (l) => opts.log(`  ${l}`) });
@@ -369,8 +403,9 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     });
     // The resources the webhook injects and the examples give: without them these pods would be
     // BestEffort, with 2 CPU shares between them all against the injected pods' 10m each.
-    accSpec.spec!.template.spec!.initContainers![0]!.resources = REPORTER_RESOURCES;
-    const execTrace = await traceExecs('node');
+    accSpec.spec!.template.spec!.initContainers![0]!.resources = opts.reporterCpu === undefined ? REPORTER_RESOURCES
+      : { ...REPORTER_RESOURCES, requests: { ...REPORTER_RESOURCES.requests, cpu: opts.reporterCpu } };
+    const execTrace = await traceExecs(['dpready-start', 'node']);
     if (!('unavailable' in execTrace)) tracing = execTrace;
     await createInterleaved(core, [{ of: accSpec, count: opts.pods }], baselineDeployment('base-classic'));
     const list = async (app = 'acc') => (await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${app}` })).items;
@@ -388,15 +423,21 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const cpuAtHeal = machineCpu();
     await sampleAll(classic, 'end');
     for (const t of classic) t.windowMs = Date.now() - windowStart;
-    const removal = await rule.remove();
+    let commitTrace: CommitTrace | { unavailable: string } | undefined;
+    const removal = await rule.remove({ beforeCommit: async (pid) => { commitTrace = await traceCommit(pid); } });
+    const kernelCommit = commitTrace && !('unavailable' in commitTrace) ? await commitTrace.commit() : undefined;
+    if (commitTrace && !('unavailable' in commitTrace)) await commitTrace.stop();
     const cpuAfterHeal = sleep(1_000).then(async () => {
       const node = machineCpu();
       const reporters = await Promise.all(classic.map((t) => sampleCgroup(t.cg).then((x) => x.cpuMs - (t.end?.cpuMs ?? x.cpuMs), () => 0)));
       return { node, reportersMs: Math.round(reporters.reduce((a, b) => a + b, 0)) };
     });
-    // Truth: the kernel's delete of this rule (its handle) as nft monitor reported it. Without
-    // it the figures are against the moment the commit was sent, shown but not judged.
-    const healedAt = removal.committed ?? removal.before;
+    // Truth: the kernel's commit, at the exit of the sendmsg that carried iptables-restore's batch
+    // (bench/commit-trace.ts); else the delete of this rule (its handle) as nft monitor reported
+    // it, stamped by this process's event loop. Without either the figures are against the
+    // moment the commit was sent, shown but not judged.
+    const healedAt = kernelCommit?.exit ?? removal.committed ?? removal.before;
+    if (!kernelCommit) opts.log(`bench: no kernel commit from tracefs: ${commitTrace && 'unavailable' in commitTrace ? commitTrace.unavailable : 'no sendmsg by iptables-restore traced'}`);
     if (removal.noTruth) opts.log(`bench: no truth from nft: ${removal.noTruth}`);
     rule = undefined;
     const pods = await waitUntil('every reporter ready', async () => {
@@ -416,11 +457,16 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const dpErr: number[] = [];
     const attemptStart: number[] = [];
     const roundTrip: number[] = [];
+    const recordedAs = { sent: 0, done: 0 };
+    const lateness: number[] = [];
+    const plannedAfter: number[] = [];
+    const perPod: NonNullable<NonNullable<RealNodeFigures['dpReadySplit']>['perPod']> = [];
     const rates: number[] = [];
     const rateOf = new Map<string, number>();
     for (const p of pods) {
       const a = p.metadata!.annotations!;
       const id = reporterId(p);
+      let startVsExec: number | undefined;
       if (id) {
         // CRI's own record of the container, with StartedAt in nanoseconds since the epoch.
         const startedAt = await criStartedAt(criRoot, id);
@@ -428,7 +474,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
         const pids = classic.find((t) => t.id === id)?.pids;
         const exec = pids ? execIn(pids, execs) : undefined;
         if (exec !== undefined) {
-          vsExec.push(Math.round((Date.parse(a[ANNOTATION_START]!) - exec) * 10) / 10);
+          startVsExec = Math.round((Date.parse(a[ANNOTATION_START]!) - exec) * 10) / 10;
+          vsExec.push(startVsExec);
           if (startedAt) criVsExec.push(Math.round((startedAt - exec) * 10) / 10);
         }
       }
@@ -437,7 +484,19 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
       const probe = ProbeDetails.safeParse(JSON.parse(a[ANNOTATION_PROBE] ?? '{}'));
       if (probe.success && probe.data.rttMs !== undefined) {
         roundTrip.push(probe.data.rttMs);
-        attemptStart.push(Math.round((err - probe.data.rttMs) * 10) / 10);
+        // The recorded instant is the successful attempt's start ('sent') or its answer ('done').
+        const from = probe.data.perTarget?.[0]?.readyFrom ?? 'done';
+        recordedAs[from]++;
+        const late = probe.data.perTarget?.[0]?.lateMs;
+        const start = Math.round((from === 'sent' ? err : err - probe.data.rttMs) * 10) / 10;
+        attemptStart.push(start);
+        if (late !== undefined) {
+          lateness.push(late);
+          plannedAfter.push(Math.round((start - late) * 10) / 10);
+        }
+        perPod.push({ pod: p.metadata!.name!, errorMs: err, attemptStartMs: start, lateMs: late, rttMs: probe.data.rttMs, attempts: probe.data.attempts, startVsExecMs: startVsExec });
+      } else {
+        perPod.push({ pod: p.metadata!.name!, errorMs: err, startVsExecMs: startVsExec });
       }
       if (probe.success && probe.data.startToReadyMs) {
         rates.push(probe.data.attempts / (probe.data.startToReadyMs / 1000));
@@ -529,17 +588,20 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; l
     const restarts = (await list()).map((p) => [...(p.status?.initContainerStatuses ?? [])].find((c) => c.name === 'dpready-reporter')?.restartCount ?? 0);
     return {
       pods: pods.length,
+      ...(opts.reporterCpu !== undefined ? { reporterCpuRequest: opts.reporterCpu } : {}),
       startError: signed(startErr), startAbsError: summarizeAbs(startErr),
       startVsExec: 'unavailable' in execTrace ? execTrace
-        : vsExec.length === 0 ? { unavailable: `tracefs reported ${execs.length} execs of node, none in a reporter container` }
+        : vsExec.length === 0 ? { unavailable: `tracefs reported ${execs.length} execs of dpready-start or node, none in a reporter container` }
         : { reportedMinusExec: signed(vsExec), reportedMinusExecAbs: summarizeAbs(vsExec), criMinusExec: signed(criVsExec.length ? criVsExec : [NaN]) },
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
-      dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]) },
+      dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]), recordedAs, ...(lateness.length ? { lateMs: p50p99(lateness), plannedAfterTruthMs: signed(plannedAfter) } : {}), perPod },
       createIntervalMs: CREATE_INTERVAL_MS,
       nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, afterHeal.node) },
       reportersCpuMsSecondAfterHeal: afterHeal.reportersMs,
       ruleRemovalMs: removal.after - removal.before,
-      truth: removal.committed !== undefined ? 'nft monitor' : 'commit sent',
+      truth: kernelCommit ? 'kernel commit' : removal.committed !== undefined ? 'nft monitor' : 'commit sent',
+      ...(kernelCommit ? { commitSyscallMs: Math.round((kernelCommit.exit - kernelCommit.enter) * 1000) / 1000 } : {}),
+      ...(kernelCommit && removal.committed !== undefined ? { nftMonitorLateMs: Math.round((removal.committed - kernelCommit.exit) * 10) / 10 } : {}),
       ...(removal.noTruth ? { truthProblem: removal.noTruth } : {}),
       attemptsPerSecond: p50p99(rates),
       markErrorMs: 20, markAttemptsPerSecond: 50,

@@ -81,11 +81,12 @@ function reporterCostMarks(n: RealNodeFigures): Mark[] {
   if (!n.cost) return [];
   const m = n.marks;
   const out: Mark[] = [];
-  // Against the kernel's exec of node where the run traced it: containerd's StartedAt record lies
+  // Against the kernel's exec of the container's command where the run traced it (dpready-start
+  // since the image's entrypoint stamps the start, node before): containerd's StartedAt record lies
   // −50 to +908 ms from that exec on this node (2026-12-05-e68b6fe.json), so it is shown, not judged.
   const x = n.startVsExec && !('unavailable' in n.startVsExec) ? n.startVsExec : undefined;
   if (x) {
-    out.push(judged(`real node: time-to-start |error| p99 vs the kernel's exec of node (${n.pods} pods${n.createIntervalMs ? `, one created every ${n.createIntervalMs} ms` : ''})`, x.reportedMinusExecAbs.p99,
+    out.push(judged(`real node: time-to-start |error| p99 vs the kernel's exec of the container's command (${n.pods} pods${n.createIntervalMs ? `, one created every ${n.createIntervalMs} ms` : ''})`, x.reportedMinusExecAbs.p99,
       `${x.reportedMinusExecAbs.p99} ms (vs CRI's StartedAt: ${n.startAbsError.p99} ms)`, `≤ ${m.errorMs} ms`, x.reportedMinusExecAbs.p99 <= m.errorMs));
   } else {
     out.push(judged(`real node: time-to-start |error| p99 (${n.pods} pods${n.createIntervalMs ? `, one created every ${n.createIntervalMs} ms` : ''})`, n.startAbsError.p99, `${n.startAbsError.p99} ms`, `≤ ${m.errorMs} ms`, n.startAbsError.p99 <= m.errorMs));
@@ -107,7 +108,7 @@ function reporterCostMarks(n: RealNodeFigures): Mark[] {
       // From the kernel's exec: CRI's StartedAt put a bare node -e's line 6 ms after the start and
       // a reporter's first attempt 72 ms before it (2026-12-05-5a9c43f.json), a ratio of nonsense.
       const r = r2(fromExec.p50 / Math.max(1, baseExec.p50));
-      out.push(judged(`real node: first probe attempt − the kernel's exec of node ÷ bare node -e, ${mode} mode p50 (${fromExec.n} / ${baseExec.n} pods)`, r,
+      out.push(judged(`real node: first probe attempt − the kernel's exec of the container's command ÷ bare node -e, ${mode} mode p50 (${fromExec.n} / ${baseExec.n} pods)`, r,
         `${fromExec.p50} / ${baseExec.p50} ms = ${r}× (from CRI's StartedAt: ${ratio}×)`, `≤ ${m.firstAttemptRatio}× (absolute ${m.firstAttemptMs} ms not judged)`, r <= m.firstAttemptRatio));
       continue;
     }
@@ -170,7 +171,7 @@ export function marksOf(r: BenchReport): Mark[] {
   if (r.realNode) {
     const n = r.realNode;
     const what = `real node: time-to-datapath-ready |error| p99 (${n.pods} pods)`;
-    if (n.truth !== 'nft monitor') marks.push({ what, figure: 'not measured', mark: `≤ ${n.markErrorMs} ms`, status: 'unmeasured', why: `no truth: ${n.truthProblem ?? 'nft monitor saw no delete of the rule\'s handle'}` });
+    if (n.truth === 'commit sent') marks.push({ what, figure: 'not measured', mark: `≤ ${n.markErrorMs} ms`, status: 'unmeasured', why: `no truth: ${n.truthProblem ?? 'nft monitor saw no delete of the rule\'s handle'}` });
     else marks.push(judged(what, n.dpReadyAbsError.p99, `${n.dpReadyAbsError.p99} ms`, `≤ ${n.markErrorMs} ms`, n.dpReadyAbsError.p99 <= n.markErrorMs));
     marks.push(judged('real node: attempts/s per pod while the path drops packets (max)', n.attemptsPerSecond.max, `${n.attemptsPerSecond.max}/s`, `≤ ${n.markAttemptsPerSecond}/s`, n.attemptsPerSecond.max <= n.markAttemptsPerSecond));
     marks.push(...reporterCostMarks(n));
@@ -344,18 +345,21 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.realNode) {
     const n = r.realNode;
-    out.push('', `7. Real node (bench/real-node.ts): ${n.pods} reporters in real containers, path dropped by iptables then healed`);
+    out.push('', `7. Real node (bench/real-node.ts): ${n.pods} reporters in real containers, path dropped by iptables then healed${n.reporterCpuRequest ? `; the measured reporters request ${n.reporterCpuRequest} CPU, not the default (--realnode-reporter-cpu)` : ''}`);
     out.push(`   time-to-start error (reported − CRI container start), ms: p50 ${n.startError.p50}, p99 ${n.startError.p99}, min ${n.startError.min}, max ${n.startError.max}; |error| p99 ${n.startAbsError.p99}`);
-    out.push(`   time-to-datapath-ready error (reported − rule removed), ms: p50 ${n.dpReadyError.p50}, p99 ${n.dpReadyError.p99}, min ${n.dpReadyError.min}, max ${n.dpReadyError.max}; |error| p99 ${n.dpReadyAbsError.p99} (truth: ${n.truth === 'nft monitor' ? 'the kernel\'s commit as nft monitor reported it' : 'the instant the commit was sent'}; iptables-restore exited ${n.ruleRemovalMs} ms after the commit was sent)`);
+    out.push(`   time-to-datapath-ready error (reported − rule removed), ms: p50 ${n.dpReadyError.p50}, p99 ${n.dpReadyError.p99}, min ${n.dpReadyError.min}, max ${n.dpReadyError.max}; |error| p99 ${n.dpReadyAbsError.p99} (truth: ${n.truth === 'kernel commit' ? `the kernel's commit, the exit of the sendmsg that carried it (it took ${n.commitSyscallMs} ms)${n.nftMonitorLateMs !== undefined ? `; nft monitor's report of it was read ${n.nftMonitorLateMs} ms later` : ''}` : n.truth === 'nft monitor' ? 'the kernel\'s commit as nft monitor reported it' : 'the instant the commit was sent'}; iptables-restore exited ${n.ruleRemovalMs} ms after the commit was sent)`);
     if (n.startVsExec) {
       const x = n.startVsExec;
       out.push('unavailable' in x
-        ? `     against the kernel's exec of node in the container: not measured (${x.unavailable})`
-        : `     against the kernel's exec of node in the container (tracefs): reported − exec p50 ${x.reportedMinusExec.p50}, p99 ${x.reportedMinusExec.p99}, min ${x.reportedMinusExec.min}, max ${x.reportedMinusExec.max}; |error| p99 ${x.reportedMinusExecAbs.p99}. containerd's StartedAt − exec: p50 ${x.criMinusExec.p50}, min ${x.criMinusExec.min}, max ${x.criMinusExec.max}`);
+        ? `     against the kernel's exec of the container's command: not measured (${x.unavailable})`
+        : `     against the kernel's exec of the container's command (tracefs): reported − exec p50 ${x.reportedMinusExec.p50}, p99 ${x.reportedMinusExec.p99}, min ${x.reportedMinusExec.min}, max ${x.reportedMinusExec.max}; |error| p99 ${x.reportedMinusExecAbs.p99}. containerd's StartedAt − exec: p50 ${x.criMinusExec.p50}, min ${x.criMinusExec.min}, max ${x.criMinusExec.max}`);
     }
     if (n.dpReadySplit) {
       const { attemptStartMs: a, roundTripMs: t } = n.dpReadySplit;
-      out.push(`     of which the successful attempt's start − truth: p50 ${a.p50}, p99 ${a.p99}, min ${a.min}, max ${a.max}; its round trip: p50 ${t.p50}, p99 ${t.p99}, max ${t.max}`);
+      const as = n.dpReadySplit.recordedAs;
+      out.push(`     of which the successful attempt's start − truth: p50 ${a.p50}, p99 ${a.p99}, min ${a.min}, max ${a.max}; its round trip: p50 ${t.p50}, p99 ${t.p99}, max ${t.max}${as ? `; recorded at the attempt's start in ${as.sent} pods, at its answer in ${as.done}` : ''}${n.dpReadySplit.lateMs ? `; that attempt's tick fired late against the schedule by p50 ${n.dpReadySplit.lateMs.p50}, p99 ${n.dpReadySplit.lateMs.p99} ms` : ''}`);
+      const pa = n.dpReadySplit.plannedAfterTruthMs;
+      if (pa) out.push(`     its planned tick − truth (start − truth − lateness; ≤ one interval when the first tick after the heal won): p50 ${pa.p50}, min ${pa.min}, max ${pa.max}`);
     }
     if (n.createIntervalMs) out.push(`   pods created one every ${n.createIntervalMs} ms, reporters and bare node -e baselines interleaved`);
     if (n.nodeBusyPercent) out.push(`   node CPU busy (all cores): ${n.nodeBusyPercent.brokenWindow} % while the path dropped, ${n.nodeBusyPercent.secondAfterHeal} % over the second after the heal (from just before the rule's removal to 1 s after it)${n.reportersCpuMsSecondAfterHeal !== undefined ? `, of which the ${n.pods} classic reporters ${n.reportersCpuMsSecondAfterHeal} ms of CPU` : ''}`);
@@ -372,7 +376,7 @@ export function formatReport(r: BenchReport): string {
       // From the kernel's exec instead of containerd's StartedAt record (shown, not judged).
       const x = c?.firstAttemptSinceExecMs;
       const y = b.printSinceExecMs;
-      if (x && y) out.push(`     from the kernel's exec of node instead (tracefs), p50/max: the ${mode} reporter's first attempt ${x.p50}/${x.max} ms (${x.n} pods), this line ${y.p50}/${y.max} ms (${y.n} pods): ${r2(x.p50 / Math.max(1, y.p50))}×`);
+      if (x && y) out.push(`     from the kernel's exec of the container's command instead (tracefs), p50/max: the ${mode} reporter's first attempt ${x.p50}/${x.max} ms (${x.n} pods), this line ${y.p50}/${y.max} ms (${y.n} pods): ${r2(x.p50 / Math.max(1, y.p50))}×`);
     }
     if (n.imageSize) out.push(`   image ${n.imageSize} (ctr images ls)`);
     if (n.afterHandover) {

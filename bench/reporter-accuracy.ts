@@ -88,7 +88,7 @@ async function inProcessRun(kind: 'tcp' | 'http'): Promise<number> {
   const processStart = systemClock.now();
   const listening = listenAt(server, port, systemClock.wallAt(processStart) + DELAY_MS);
   const result = await run({
-    config, clock: systemClock, probe: probeOnce, log: silentLogger, processStart,
+    config, clock: systemClock, probe: probeOnce, log: silentLogger, start: { at: processStart, from: 'node' },
     podApi: async () => ({ getAnnotations: async () => ({}), patch: async (body) => { patches.push(body); } }),
   });
   const T = await listening;

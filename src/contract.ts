@@ -24,17 +24,34 @@ export const ProbeDetails = z.object({
   startToReadyMs: z.number().nonnegative().optional(),
   /**
    * True when the start annotation was kept from an earlier reporter run (a restart):
-   * startToReadyMs then counts from this run's process start, not from the recorded start.
+   * startToReadyMs then counts from this run's start, not from the recorded start.
    */
   startKept: z.boolean().optional(),
+  /**
+   * Where this run's start came from: `exec`, the instant the container's command ran, stamped
+   * by the image's entrypoint (dpready-start) before Node's own start-up; `node`, Node's start
+   * (a reporter run without dpready-start, such as another image's entrypoint).
+   */
+  startFrom: z.enum(['exec', 'node']).optional(),
   /** One entry per target, same order as `targets`. */
   perTarget: z.array(z.object({
     target: z.string(),
     attempts: z.number().int().nonnegative(),
     lastError: z.string().optional(),
     rttMs: z.number().nonnegative().optional(),
-    /** Process start to this target's success, monotonic clock. */
+    /** Start to this target's success, monotonic clock. */
     readyAfterMs: z.number().nonnegative().optional(),
+    /**
+     * Which instant that success is: `sent`, the start of the successful attempt, which
+     * completed before its first packet could be resent (that packet got through);
+     * `done`, its completion (it took 1 s or more).
+     */
+    readyFrom: z.enum(['sent', 'done']).optional(),
+    /**
+     * How late the successful attempt started against the schedule, ms: the reporter's tick
+     * waited this long for a core. A busy node's share of the error; the interval's is the rest.
+     */
+    lateMs: z.number().nonnegative().optional(),
   })).optional(),
 });
 export type ProbeDetails = z.infer<typeof ProbeDetails>;

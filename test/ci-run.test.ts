@@ -2,14 +2,14 @@
 // them (real node, chromium, IPv6) fail instead, whatever the CI runner's environment says.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './support/temp-dir.ts';
 
 test('.ci/run exports CI=true to npm ci and npm test, even from an environment without it', () => {
-  const bin = mkdtempSync(join(tmpdir(), 'dpready-ci-'));
+  const bin = tempDir('ci');
   const seen = join(bin, 'seen');
   // A stand-in npm that records what it was asked to run and the CI it saw.
   writeFileSync(join(bin, 'npm'), `#!/bin/sh\necho "$* CI=$CI" >> "${seen}"\n`);

@@ -139,6 +139,14 @@ async function refresh() {
       get('api/v1/pod-health', { topN: '25' }).then((r) => r.json()),
       get('api/v1/time-to-policy-enforced', { topN: '0' }).then((r) => r.json()),
     ]);
+    // Every fetch first, then one synchronous render: a panel drawn before the results' fetch
+    // and one after it would disagree for a round trip (10 pods pending in a card, none in the
+    // stuck list: the live page test once read the page in between).
+    const stamp = [dp.count, dp.totalFailed, st.count, st.totalFailed, dp.pending, pol.count, pol.totalFailed].join('/');
+    const records = stamp === state.stamp ? state.records
+      : (await (await get('api/v1/results', { format: 'ndjson' })).text()).split('\\n').filter(Boolean).map((l) => JSON.parse(l));
+    state.records = records;
+    state.stamp = stamp;
     $('auth').style.display = 'none';
     card('c-ready', dp.count, 'datapath ready', 'ok');
     card('c-pending', dp.pending, 'pending now', dp.pending ? 'warn' : '');
@@ -150,12 +158,6 @@ async function refresh() {
     const policyOn = pol.count + pol.totalFailed > 0;
     $('c-policy').hidden = !policyOn;
     if (policyOn) card('c-policy', fmtMs(pol.count ? pol.p50 : null), 'policy enforced p50 (' + pol.totalFailed + ' not)', pol.totalFailed ? 'warn' : '');
-    const stamp = [dp.count, dp.totalFailed, st.count, st.totalFailed, dp.pending, pol.count, pol.totalFailed].join('/');
-    if (stamp !== state.stamp) {
-      const text = await (await get('api/v1/results', { format: 'ndjson' })).text();
-      state.records = text.split('\\n').filter(Boolean).map((l) => JSON.parse(l));
-      state.stamp = stamp;
-    }
     renderCharts();
     $('worst').innerHTML = table(dp.worstPods, [['pod', (p) => p.namespace + '/' + p.name], ['node', (p) => p.nodeName || ''], ['datapath ready', (p) => fmtMs(p.value), 1]], 'no measured pods yet');
     $('failed').innerHTML = table(dp.failedPods, [['pod', (p) => p.namespace + '/' + p.name], ['reason', (p) => p.reason || p.outcome || ''], ['message', (p) => p.message || '']], 'no failures');

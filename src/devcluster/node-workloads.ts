@@ -133,9 +133,10 @@ export class PathRule {
    * Removes the rule at a precisely known instant. `iptables -D` spends most of its time
    * starting up and reading the table before it commits, so its start and end bracket the
    * commit loosely; an `iptables-restore --noflush` already running and already in the filter
-   * table commits within a millisecond of reading COMMIT.
+   * table commits within a millisecond of reading COMMIT. `beforeCommit` runs once that process
+   * is up and before it is sent the commit (the benchmark traces its syscalls).
    */
-  async remove(): Promise<Removal> {
+  async remove(opts: { beforeCommit?: (pid: number) => Promise<void> } = {}): Promise<Removal> {
     if (!this.installed) { const now = Date.now(); return { before: now, after: now }; }
     // The kernel's own report of the commit: nft monitor prints each ruleset change as it happens.
     const monitor = this.nftRule ? nftMonitor() : undefined;
@@ -147,6 +148,7 @@ export class PathRule {
     const exited = new Promise<number | null>((resolve) => restore.once('exit', resolve));
     restore.stdin.write('*filter\n');
     await Promise.all([pause(200), monitor?.ready]); // let both start (and the monitor subscribe)
+    if (restore.pid !== undefined) await opts.beforeCommit?.(restore.pid);
     const before = Date.now();
     restore.stdin.end(`-D FORWARD ${this.spec.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}\nCOMMIT\n`);
     const code = await exited;

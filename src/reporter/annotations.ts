@@ -56,9 +56,12 @@ function clip(s: string | undefined): string | undefined {
   return s === undefined || s.length <= MAX_ERROR_CHARS ? s : `${s.slice(0, MAX_ERROR_CHARS - 1)}…`;
 }
 
-/** The probe-details annotation value; `processStart` is the monotonic origin (0 in production). */
-export function probeDetails(results: TargetResult[], opts: { readyAt?: number; processStart?: number; startKept: boolean }): ProbeDetails {
-  const origin = opts.processStart ?? 0;
+/**
+ * The probe-details annotation value; `start` is the monotonic instant durations count from
+ * (0 is Node's start) and where it came from (run.ts).
+ */
+export function probeDetails(results: TargetResult[], opts: { readyAt?: number; start?: { at: number; from: 'exec' | 'node' }; startKept: boolean }): ProbeDetails {
+  const origin = opts.start?.at ?? 0;
   const rtts = results.map((r) => r.rttMs).filter((x): x is number => x !== undefined);
   const lastError = results.map((r) => r.lastError).filter((x) => x !== undefined).at(-1);
   const round = (n: number) => Math.round(n * 1000) / 1000;
@@ -69,12 +72,15 @@ export function probeDetails(results: TargetResult[], opts: { readyAt?: number; 
     ...(rtts.length === results.length && rtts.length > 0 ? { rttMs: round(Math.max(...rtts)) } : {}),
     ...(opts.readyAt !== undefined ? { startToReadyMs: round(opts.readyAt - origin) } : {}),
     ...(opts.startKept ? { startKept: true } : {}),
+    ...(opts.start ? { startFrom: opts.start.from } : {}),
     perTarget: results.map((r) => ({
       target: r.target.raw,
       attempts: r.attempts,
       ...(r.lastError !== undefined ? { lastError: clip(r.lastError)! } : {}),
       ...(r.rttMs !== undefined ? { rttMs: round(r.rttMs) } : {}),
       ...(r.doneAt !== undefined ? { readyAfterMs: round(r.doneAt - origin) } : {}),
+      ...(r.readyFrom !== undefined ? { readyFrom: r.readyFrom } : {}),
+      ...(r.lateMs !== undefined ? { lateMs: round(r.lateMs) } : {}),
     })),
   };
   return details;

@@ -21,7 +21,8 @@ export const systemClock: Clock = {
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, Math.max(0, ms));
+    // A sleep with no end waits for the signal only: setTimeout would make Infinity 1 ms.
+    const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
     signal?.addEventListener('abort', done, { once: true });
   }),
   // timeOrigin is the instant the process started; adding monotonic time keeps start and

@@ -15,8 +15,14 @@ export interface ReporterConfig {
   podName: string;
   namespace: string;
   targets: Target[];
-  /** Overall deadline, ms after process start (PROBE_TIMEOUT). */
+  /** Overall deadline, ms after the start (PROBE_TIMEOUT). */
   timeoutMs: number;
+  /**
+   * The reporter's start, on the monotonic clock of this process (performance.now, ms; negative
+   * when it came before Node's own start): the container's exec as dpready-start stamped it
+   * (DPREADY_START_NS), or else this process's start.
+   */
+  start: { at: number; from: 'exec' | 'node' };
   schedule: ScheduleOptions;
   attemptTimeoutMs: number;
   maxInFlight: number;
@@ -47,7 +53,7 @@ export const VARIABLES = {
   MY_POD_NAME: { default: undefined, help: 'name of this pod (downward API metadata.name); required' },
   MY_POD_NAMESPACE: { default: undefined, help: 'namespace of this pod (downward API metadata.namespace); required' },
   PROBE_TARGET: { default: undefined, help: 'comma-separated targets; required' },
-  PROBE_TIMEOUT: { default: '60s', help: 'overall deadline from process start' },
+  PROBE_TIMEOUT: { default: '60s', help: 'overall deadline from the start' },
   PROBE_INTERVAL: { default: '2s', help: 'cap of the growing interval between attempt starts' },
   PROBE_INITIAL_INTERVAL: { default: '20ms', help: 'floor of the interval (the first attempts)' },
   PROBE_INTERVAL_GROWTH: { default: '0.015', help: 'interval as a fraction of time waited so far; 0 = fixed interval' },
@@ -65,7 +71,15 @@ export const VARIABLES = {
   DPREADY_REPORT_TOKEN_FILE: { default: '/var/run/secrets/dpready/token', help: 'projected ServiceAccount token for the audience dpready.perf.github.com (with DPREADY_REPORT_URL)' },
   DPREADY_SERVICEACCOUNT_DIR: { default: '/var/run/secrets/kubernetes.io/serviceaccount', help: 'classic mode: the directory holding the pod\'s ServiceAccount token and ca.crt (the API server is KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT)' },
   DPREADY_REPORT_CA: { default: undefined, help: 'PEM of the CA that signs the controller\'s certificate (with DPREADY_REPORT_URL)' },
+  DPREADY_START_NS: { default: undefined, help: 'set by the image\'s entrypoint (dpready-start): the instant the container\'s command started, Unix ns; recorded as the start (unset: this process\'s start)' },
 } as const;
+
+/**
+ * How far DPREADY_START_NS may lie from this process's start. Before it: Node's start-up after
+ * dpready-start's exec, hundreds of ms on a loaded node, never minutes (an older value was not
+ * stamped for this process). After it: only the two clocks' readings differ.
+ */
+export const START_STAMP_BOUNDS = { beforeMs: 5 * 60_000, afterMs: 1_000 };
 
 type Env = Record<string, string | undefined>;
 
@@ -84,7 +98,7 @@ interface Issue { name: keyof typeof VARIABLES; message: string }
  * rather than stopping at the first: a user fixing a manifest sees them all at once. Hand-written
  * (a dozen checks) rather than a schema library: the reporter's bundle loads only what it runs.
  */
-function readAll(env: Env) {
+function readAll(env: Env, processStartWallMs: number) {
   const issues: Issue[] = [];
   const read = <T>(name: keyof typeof VARIABLES, parse: (value: string) => T): T => {
     const given = env[name];
@@ -156,13 +170,29 @@ function readAll(env: Env) {
       if (!(n >= 1 && n <= 100)) throw new Error(`${show('PROBE_DENY_CONFIRM', value)}: expected a whole number of attempts from 1 to 100`);
       return n;
     }),
+    DPREADY_START_NS: optional('DPREADY_START_NS', (value) => {
+      if (!/^[1-9]\d{0,18}$/.test(value)) throw new Error(`${show('DPREADY_START_NS', value)}: expected Unix time in ns, as dpready-start sets it`);
+      // Whole ms from BigInt, then the ns below them: a Number of ns since 1970 loses the µs.
+      const ns = BigInt(value);
+      const ms = Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
+      const early = processStartWallMs - ms;
+      if (early > START_STAMP_BOUNDS.beforeMs || -early > START_STAMP_BOUNDS.afterMs) {
+        throw new Error(`${show('DPREADY_START_NS', value)}: ${new Date(ms).toISOString()} is ${Math.round(Math.abs(early))} ms ${early > 0 ? 'before' : 'after'} this process started; `
+          + `expected the instant dpready-start stamped just before it ran this process (at most ${START_STAMP_BOUNDS.beforeMs / 60_000} min before, ${START_STAMP_BOUNDS.afterMs} ms after). `
+          + 'It is set by the image\'s entrypoint; unset it to record this process\'s start instead');
+      }
+      return ms - processStartWallMs;
+    }),
   };
   return { values, issues };
 }
 
-/** Reads and validates the reporter's environment; throws DpreadyError listing every problem. */
-export function loadConfig(env: Env): ReporterConfig {
-  const { values: v, issues } = readAll(env);
+/**
+ * Reads and validates the reporter's environment; throws DpreadyError listing every problem.
+ * `processStartWallMs` is this process's start (epoch ms), which DPREADY_START_NS is checked against.
+ */
+export function loadConfig(env: Env, processStartWallMs = performance.timeOrigin): ReporterConfig {
+  const { values: v, issues } = readAll(env, processStartWallMs);
   if (issues.length) {
     const onlyTargets = issues.every((i) => i.name === 'PROBE_TARGET' || i.name === 'PROBE_DENY_TARGET');
     throw new DpreadyError(onlyTargets ? 'DPR_BAD_TARGET' : 'DPR_BAD_CONFIG', issues.map((i) => i.message).join('\n'));
@@ -179,6 +209,7 @@ export function loadConfig(env: Env): ReporterConfig {
     namespace: v.MY_POD_NAMESPACE,
     targets: v.PROBE_TARGET,
     timeoutMs: v.PROBE_TIMEOUT,
+    start: v.DPREADY_START_NS !== undefined ? { at: v.DPREADY_START_NS, from: 'exec' } : { at: 0, from: 'node' },
     schedule: {
       ...DEFAULT_SCHEDULE,
       initialMs: v.PROBE_INITIAL_INTERVAL,

@@ -56,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = await run({
     ...(receiver ? { receive: receiver } : {}),
     config,
+    start: config.start,
     clock: systemClock,
     probe: probeOnce,
     log,

@@ -2,6 +2,20 @@
 // passes, or the caller stops it. Attempts overlap: each tick starts a new attempt without
 // waiting for earlier ones, so a dropped SYN or a hung server delays nothing. I/O (the probe)
 // and time (the clock) are injected; the decisions are in schedule.ts.
+//
+// The instant recorded for a success is when its attempt started, not when the answer was
+// read, whenever the attempt completed before its first packet could have been sent again
+// (FIRST_RESEND_MS): that packet (the SYN, or the lookup's query) got through, so the path
+// worked when it went out.
+// The answer comes a round trip later, and on a busy node much later still: the reporter's
+// event loop, and the target's, wait for CPU (on 2 cores with 20 reporters healing at once,
+// 38 ms at p50 and 110 ms at worst in 2026-12-05-bbf062f.json). The attempt's start is
+// stamped by the tick that sends it, so only quantisation (the interval) is left in it.
+// For that to hold, a connection not up by CONNECT_WITHIN_MS is abandoned before the kernel
+// resends its SYN: a resent SYN goes out on the kernel's timer wheel at 1 s plus up to tens
+// of ms, an instant nobody stamped, and with the old attempts resending, about half of the
+// successes were resent SYNs (2026-12-05-bbf062f.json). Fresh attempts go out every 20 ms
+// on a silent path anyway, so an abandoned connection loses nothing.
 import type { Clock } from './clock.ts';
 import { NotAttempted, type ProbeFn, type ProbeOptions } from './probes.ts';
 import { admit, nextInterval, type ScheduleOptions } from './schedule.ts';
@@ -28,14 +42,56 @@ export interface ProberOptions {
   onStart?: (results: readonly TargetResult[]) => void;
 }
 
+/**
+ * Linux sends a connection's first SYN again 1 s after connect() (TCP_TIMEOUT_INIT), and a
+ * lookup's resolver waits at least 1 s (resolv.conf's timeout is whole seconds) before asking
+ * again: in an attempt that completed within this long, the first packet got through.
+ */
+export const FIRST_RESEND_MS = 1_000;
+/** A connection not up by then is abandoned, before its SYN is resent (see above). */
+export const CONNECT_WITHIN_MS = 900;
+/**
+ * Node's timers count whole milliseconds from the event loop's cached clock, so a timer fires
+ * before the instant it was asked for by performance.now(): by up to 1 ms of rounding (by hand,
+ * 193 of 300 bare 20 ms timers did), plus however long the loop had been running when the timer
+ * was set (the tick's own work; up to 1.5 ms early in all, by hand). A tick that treated such a
+ * wake as too early slept again, and the shortest timer is 1 ms: 1.35-1.43 wake-ups per attempt
+ * instead of 1, and up to 1 ms more lateness. So whatever falls due within this slack is done
+ * at once: an attempt may start up to this much before its tick, and one may be abandoned this
+ * much before its time, neither of which matters to what is recorded (an attempt's actual start).
+ */
+export const TIMER_SLACK_MS = 2;
+/**
+ * After a success the reporter stays quiet this long (from the success's instant) before it
+ * closes its other attempts and hands the result on: two intervals of the default floor. Pods
+ * on one node often see the same heal (a Service's rule, a policy, the CNI), and each one's
+ * work after its success (closing ~45 sockets, the patch, the handover's execve: 20-30 ms of
+ * CPU on this machine) came down on the cores just as its neighbours' next ticks fell due,
+ * the ticks whose start is the instant they record: those ticks were late by 24 ms at p50 and
+ * 42 ms at worst in 2026-12-06-195b42c.json, and by 3.3 ms at p50 and 16 ms at worst with the
+ * quiet (2026-12-06-5c719f6.json). The instant recorded is unchanged; the write comes this
+ * much later.
+ */
+export const QUIET_AFTER_SUCCESS_MS = 40;
+
 export interface TargetResult {
   target: Target;
   attempts: number;
   lastError?: string;
   /** Round trip of the successful attempt. */
   rttMs?: number;
-  /** Monotonic instant of success. */
+  /**
+   * Monotonic instant recorded as the first success: the successful attempt's start when it
+   * completed within FIRST_RESEND_MS (`readyFrom` 'sent'), else its completion ('done').
+   */
   doneAt?: number;
+  readyFrom?: 'sent' | 'done';
+  /**
+   * How late the successful attempt started against the schedule, ms: the time its tick waited
+   * for the event loop (a core, on a busy node). Part of the error of `doneAt`; the rest is
+   * the interval's quantisation. A start within TIMER_SLACK_MS before its tick counts as 0.
+   */
+  lateMs?: number;
 }
 
 export type ProbeRun =
@@ -59,9 +115,21 @@ const FINISHED = new AttemptAbort('settled');
 
 interface InFlight {
   attempt: AbortController;
+  /** Its tick on the schedule's grid, and when it actually started. */
+  plannedAt: number;
   startedAt: number;
-  /** Monotonic instant it is abandoned: its planned start + the attempt timeout. */
+  /**
+   * Monotonic instant it is abandoned: its planned start + CONNECT_WITHIN_MS while a connection
+   * is awaited, + the attempt timeout once it is up (or for a lookup).
+   */
   expiresAt: number;
+  /** Its connection is up (or it has none to wait for): it runs to the attempt timeout. */
+  connected: boolean;
+}
+
+/** The instant recorded for a success (see the top of this file). */
+export function successInstant(startedAt: number, doneAt: number): { at: number; from: 'sent' | 'done' } {
+  return doneAt - startedAt < FIRST_RESEND_MS ? { at: startedAt, from: 'sent' } : { at: doneAt, from: 'done' };
 }
 
 export async function runProber(opts: ProberOptions): Promise<ProbeRun> {
@@ -96,6 +164,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   // One reason for every timed-out attempt of this target: an Error (and its stack) per attempt
   // is CPU spent 50 times a second for a message that never changes.
   const timedOut = new AttemptAbort(`no answer within ${opts.attemptTimeoutMs} ms`);
+
   const done = new AbortController();
   const stop = AbortSignal.any([end, done.signal]);
   const inFlight: InFlight[] = [];
@@ -104,23 +173,66 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   let lastFailureAnswered = false;
   let answeredMs = 0;
 
+  // The earliest success so far, not yet final: an older attempt still in flight may succeed
+  // too, and then it is the one that saw the path first (see settleWinner).
+  let winner: { entry: InFlight; at: number; from: 'sent' | 'done'; rttMs: number } | undefined;
+  let winnerCheck = false;
+  const finish = () => {
+    const w = winner!;
+    result.doneAt = w.at;
+    result.readyFrom = w.from;
+    result.lateMs = Math.max(0, w.entry.startedAt - w.entry.plannedAt);
+    result.rttMs = w.rttMs;
+    // Nothing new is launched from here (winner is set); what is in flight stays open until then.
+    void clock.sleep(w.at + QUIET_AFTER_SUCCESS_MS - clock.now(), end).then(() => done.abort());
+  };
+  /**
+   * Makes the earliest success final once no older attempt can still beat it. Answers to
+   * overlapping attempts need not come back in the order they went out: on a busy node the
+   * target, or the reporter's own event loop, can hand a later attempt's answer over first, and
+   * its start is an interval later (2026-12-06-c597890.json: 41.6 ms against the heal, with
+   * ticks at most 13 ms late). So the decision waits for the end of the event loop's turn
+   * (answers that arrived together are all read), then for every older attempt whose
+   * connection is up (its SYN got through, so it is after the heal and likely to succeed): each
+   * ends with its answer, or at its own timeout. Older attempts with no connection are not
+   * waited for: their SYN was dropped. Nor are older lookups: nothing tells a query that got
+   * through from one that was dropped, and each would hold the result up to its timeout.
+   */
+  const awaitsOlder = result.target.kind !== 'dns';
+  const settleWinner = () => {
+    if (!winner || winnerCheck || result.doneAt !== undefined) return;
+    winnerCheck = true;
+    setImmediate(() => {
+      winnerCheck = false;
+      if (!winner || result.doneAt !== undefined) return;
+      const before = winner.entry.startedAt;
+      if (!awaitsOlder || !inFlight.some((e) => e.connected && e.startedAt < before)) finish();
+    });
+  };
+
+  // A lookup has no SYN to be resent early: its attempts run to the attempt timeout.
+  const connectWithinMs = result.target.kind === 'dns' ? opts.attemptTimeoutMs : Math.min(opts.attemptTimeoutMs, CONNECT_WITHIN_MS);
+  const unconnected = new AttemptAbort(`no connection within ${connectWithinMs} ms`);
   const launch = (plannedAt: number) => {
     const attempt = new AbortController();
     // Due from its planned start, which is on the schedule's grid: at the floor an attempt's
     // expiry then falls on a later tick exactly, and the tick that is awake anyway abandons it.
     // A timer of its own fired a millisecond after that tick, a second wake-up per attempt
     // (by hand, about a fifth of an attempt's CPU on this machine's VM).
-    const entry: InFlight = { attempt, startedAt: clock.now(), expiresAt: plannedAt + opts.attemptTimeoutMs };
+    const entry: InFlight = { attempt, plannedAt, startedAt: clock.now(), expiresAt: plannedAt + connectWithinMs, connected: connectWithinMs === opts.attemptTimeoutMs };
     inFlight.push(entry);
     result.attempts++;
     opts.onAttempt?.(result.target, entry.startedAt);
-    opts.probe(result.target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now }).then(
+    const onConnected = () => {
+      entry.connected = true;
+      entry.expiresAt = plannedAt + opts.attemptTimeoutMs;
+    };
+    opts.probe(result.target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now, onConnected }).then(
       (ok) => {
-        // The first success wins; later ones (overlapping attempts) change nothing.
+        // The earliest success wins, wherever its answer came in the order (settleWinner).
         if (result.doneAt === undefined && !end.aborted) {
-          result.doneAt = ok.doneAt;
-          result.rttMs = ok.rttMs;
-          done.abort();
+          const ready = successInstant(entry.startedAt, ok.doneAt);
+          if (!winner || ready.at < winner.at) winner = { entry, at: ready.at, from: ready.from, rttMs: ok.rttMs };
         }
       },
       (err: unknown) => {
@@ -133,25 +245,37 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       const i = inFlight.indexOf(entry);
       if (i >= 0) inFlight.splice(i, 1);
       attempt.abort(FINISHED);
+      settleWinner();
     });
   };
 
-  /** Abandons every attempt whose time is up (they are in start order). */
+  /** Abandons every attempt whose time is up (a connected one may outlive later ones). */
   const expire = () => {
     const now = clock.now();
-    while (inFlight.length > 0 && inFlight[0]!.expiresAt <= now) inFlight.shift()!.attempt.abort(timedOut);
+    for (let i = 0; i < inFlight.length;) {
+      const entry = inFlight[i]!;
+      if (entry.expiresAt > now + TIMER_SLACK_MS) { i++; continue; }
+      inFlight.splice(i, 1);
+      entry.attempt.abort(entry.connected ? timedOut : unconnected);
+    }
+    settleWinner();
   };
+  const firstExpiry = () => inFlight.reduce((min, e) => Math.min(min, e.expiresAt), Infinity);
 
   let next = t0;
   while (!stop.aborted) {
     // Wake for the next tick, or earlier when an attempt expires before it (intervals above
     // the attempt timeout).
-    const wake = Math.min(next, inFlight[0]?.expiresAt ?? Infinity);
+    // Within TIMER_SLACK_MS of it, whatever is due is done now (a wake-up saved); so after any
+    // wake-up either an attempt expires or the tick's attempt starts.
+    const wake = Math.min(next, firstExpiry());
     const wait = wake - clock.now();
-    if (wait > 0) await clock.sleep(wait, stop);
+    if (wait > TIMER_SLACK_MS) await clock.sleep(wait, stop);
     if (stop.aborted) break;
     expire();
-    if (clock.now() < next) continue;
+    // With a success in hand no attempt is needed, only older ones awaited (settleWinner).
+    if (winner) { next = Infinity; continue; }
+    if (clock.now() < next - TIMER_SLACK_MS) continue;
     if (admit(inFlight.length, opts.maxInFlight) === 'replace-oldest') {
       const oldest = inFlight.shift()!;
       const age = Math.round(clock.now() - oldest.startedAt);
@@ -165,6 +289,8 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     // catch-up attempts: resume the schedule from now.
     if (next < clock.now()) next = clock.now();
   }
+  // A success that was waiting for older attempts when the run ended (deadline, stop) stands.
+  if (winner && result.doneAt === undefined) finish();
   // Whatever is still waiting is moot now: release its sockets.
   for (const { attempt } of inFlight.splice(0)) attempt.abort(FINISHED);
 }

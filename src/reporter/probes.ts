@@ -15,6 +15,8 @@ export interface ProbeOptions {
   ca?: string | Buffer;
   /** Skip certificate verification for https targets (explicit opt-in only). */
   insecureSkipVerify?: boolean;
+  /** Called once an http(s) attempt's TCP connection is up (the prober then lets it run to its timeout). */
+  onConnected?: () => void;
 }
 
 export interface ProbeSuccess {
@@ -103,7 +105,7 @@ function tcpConnect(host: string, port: number, opts: ProbeOptions): Promise<num
  * object (an HTTP request aborted before connecting made a "socket hang up" error with its
  * stack trace, measured as most of the user CPU of an attempt).
  */
-function openSocket(ip: string, port: number, signal: AbortSignal): Promise<Socket> {
+function openSocket(ip: string, port: number, signal: AbortSignal, onConnected?: () => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal));
     const socket = connect({ host: ip, port });
@@ -118,6 +120,7 @@ function openSocket(ip: string, port: number, signal: AbortSignal): Promise<Sock
     socket.once('connect', () => {
       signal.removeEventListener('abort', onAbort);
       socket.removeListener('error', onError);
+      onConnected?.();
       resolve(socket);
     });
   });
@@ -181,7 +184,7 @@ export function finalStatus(head: string, target: string): number | undefined {
 async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: string, opts: ProbeOptions): Promise<number> {
   const { signal } = opts;
   // The connection first, the request only once it is up (see openSocket).
-  const tcp = await openSocket(ip, target.port, signal);
+  const tcp = await openSocket(ip, target.port, signal, opts.onConnected);
   if (signal.aborted) { tcp.destroy(); throw abortError(signal); }
   const socket: Socket = target.kind === 'https'
     ? tlsModule().connect({

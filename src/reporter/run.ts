@@ -56,8 +56,11 @@ export interface RunDeps {
   /** Created lazily: building the client must not delay the first attempt. */
   podApi: () => Promise<PodApi>;
   log: Logger;
-  /** Monotonic instant of process start; 0 in production (performance.now's origin). */
-  processStart?: number;
+  /**
+   * The start: its monotonic instant (0 is this process's start, performance.now's origin) and
+   * where it came from (config.ts: the container's exec stamped by dpready-start, or Node's start).
+   */
+  start?: { at: number; from: 'exec' | 'node' };
   /** SIGTERM: stop probing and write nothing more. */
   signal?: AbortSignal;
   random?: () => number;
@@ -68,7 +71,8 @@ export interface RunDeps {
 
 export async function run(deps: RunDeps): Promise<RunResult> {
   const { config, clock, log } = deps;
-  const origin = deps.processStart ?? 0;
+  const startInstant = deps.start ?? { at: 0, from: 'node' as const };
+  const origin = startInstant.at;
   const startTs = rfc3339(clock.wallAt(origin));
   const deadline = origin + config.timeoutMs;
   const retry = {
@@ -95,7 +99,12 @@ export async function run(deps: RunDeps): Promise<RunResult> {
         // CPU so far: the start-up's cost, read by the benchmark from this line (wall time to it
         // depends on the node's load; CPU much less).
         const cpu = process.cpuUsage();
-        log.info('first probe attempt', { target: target.raw, sinceProcessStartMs: round(at - origin), cpuMs: round((cpu.user + cpu.system) / 1000) });
+        // Since the recorded start (the container's exec when dpready-start stamped it) and since
+        // Node's own start (performance.now's origin): the difference is Node's start-up.
+        log.info('first probe attempt', {
+          target: target.raw, sinceStartMs: round(at - origin), startFrom: startInstant.from,
+          sinceProcessStartMs: round(at), cpuMs: round((cpu.user + cpu.system) / 1000),
+        });
       }
       deps.onAttempt?.(target, at);
     },
@@ -179,7 +188,7 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   let startWrite: Promise<void> | undefined;
   if (first === 'grace' && !startWritten) {
     // Written while probing goes on, so a pod whose datapath never works still has a start.
-    startWrite = send('patch start', startPatch(startTs, probeDetails([...liveResults], { processStart: origin, startKept }))).then(
+    startWrite = send('patch start', startPatch(startTs, probeDetails([...liveResults], { start: startInstant, startKept }))).then(
       () => { startWritten = true; },
       (err: unknown) => log.warn('start annotation not written yet; it goes out with the next patch', { error: describe(err) }),
     );
@@ -264,7 +273,7 @@ export async function run(deps: RunDeps): Promise<RunResult> {
       return await finishPolicy();
     }
     if (probe.outcome === 'ready') {
-      const details = probeDetails(probe.results, { readyAt: probe.readyAt, processStart: origin, startKept });
+      const details = probeDetails(probe.results, { readyAt: probe.readyAt, start: startInstant, startKept });
       const ready = rfc3339(clock.wallAt(probe.readyAt));
       const received = early === undefined ? undefined : rfc3339(clock.wallAt(early));
       const policy = deny ? policyState() : undefined;
@@ -279,7 +288,7 @@ export async function run(deps: RunDeps): Promise<RunResult> {
       return await finishPolicy();
     }
     if (probe.outcome === 'deadline') {
-      const details = probeDetails(probe.results, { processStart: origin, startKept });
+      const details = probeDetails(probe.results, { start: startInstant, startKept });
       const pending = probe.results.filter((r) => r.doneAt === undefined).map((r) => r.target.raw);
       const message = `no success within ${formatDuration(config.timeoutMs)} from ${pending.join(', ')}`
         + ` after ${details.attempts} attempts${details.lastError ? `; last error: ${details.lastError}` : ''}`;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -9,6 +8,7 @@ import { NO_PODS } from '../../src/api/pod-source.ts';
 import { ResultIndex } from '../../src/api/result-index.ts';
 import { parseListen, startApiServer } from '../../src/api/server.ts';
 import { isDpreadyError } from '../../src/errors.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 describe('parseListen', () => {
   it('reads the forms --listen accepts', () => {
@@ -26,7 +26,7 @@ describe('parseListen', () => {
 
 describe('startApiServer', () => {
   it('listens on loopback with the token from --api-token-file and the configured timeouts', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dpready-api-'));
+    const dir = tempDir('api');
     const tokenFile = join(dir, 'token');
     await writeFile(tokenFile, 'tok-123\n');
     const results = new ResultIndex();
@@ -51,7 +51,7 @@ describe('startApiServer', () => {
   });
 
   it('refuses an empty token file and a port in use, naming the flag', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dpready-api-'));
+    const dir = tempDir('api');
     await writeFile(join(dir, 'empty'), '\n');
     const deps = { results: new ResultIndex(), pods: NO_PODS, registry: new Registry(), isReady: () => true };
     await assert.rejects(startApiServer({ ...deps, listen: '127.0.0.1:0', tokenFile: join(dir, 'empty') }), /--api-token-file/);

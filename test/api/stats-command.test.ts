@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -12,6 +11,7 @@ import { startApiServer, type ApiServer } from '../../src/api/server.ts';
 import { main } from '../../src/api/stats-command.ts';
 import { isDpreadyError } from '../../src/errors.ts';
 import { pod, podSource, result } from './fixtures.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 function seeded(): ResultIndex {
   const idx = new ResultIndex();
@@ -34,7 +34,7 @@ describe('dpready stats --server', () => {
   let srv: ApiServer;
   let tokenFile: string;
   before(async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dpready-stats-'));
+    const dir = tempDir('stats');
     tokenFile = join(dir, 'token');
     await writeFile(tokenFile, 'abc\n');
     srv = await startApiServer({ ...deps(), listen: '127.0.0.1:0', tokenFile });
@@ -107,7 +107,7 @@ describe('dpready stats: machine-readable output for pipelines', () => {
   let srv: ApiServer;
   let dir: string;
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dpready-stats-out-'));
+    dir = tempDir('stats-out');
     srv = await startApiServer({ ...deps(), listen: '127.0.0.1:0' });
   });
   after(() => srv.close());
@@ -200,7 +200,7 @@ describe('dpready stats through the kubeconfig (service proxy)', () => {
     });
     await new Promise<void>((r) => apiServer.listen(0, '127.0.0.1', r));
     const port = (apiServer.address() as { port: number }).port;
-    const dir = await mkdtemp(join(tmpdir(), 'dpready-kc-'));
+    const dir = tempDir('kc');
     kubeconfig = join(dir, 'kubeconfig');
     await writeFile(kubeconfig, `apiVersion: v1
 kind: Config

@@ -4,9 +4,8 @@
 // start before the rotation and its datapath success after it, and every report lands. The
 // API server keeps injecting through the webhook across the rotation.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
@@ -19,6 +18,7 @@ import { CA_LIFETIME_MS, renew } from '../../src/webhook/certs.ts';
 import { core, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
 import { startController, testLog } from '../support/controller.ts';
 import { runReporter } from '../support/reporter.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const cluster = useControlPlane({ nodes: 1 });
 const SYSTEM_NS = 'dpready-system';
@@ -36,7 +36,7 @@ describe('webhook CA rotation with reporters in flight', { concurrency: false },
   let controller: Controller;
   let adoption: Adoption;
   let target: Server | undefined;
-  const tokenDir = mkdtempSync(join(tmpdir(), 'dpready-rotation-'));
+  const tokenDir = tempDir('rotation');
 
   before(async () => {
     const cp = cluster();

@@ -12,6 +12,7 @@ import { callOptions, isNamespaceNotFound } from '../../src/kube/request-options
 import type { ControlPlane } from '../../src/devcluster/control-plane.ts';
 import { core, custom, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
 import { metricValue, startController } from '../support/controller.ts';
+import { earlyInASecond } from '../support/early-in-a-second.ts';
 
 const cluster = useControlPlane({ nodes: 1 });
 
@@ -77,6 +78,11 @@ describe('controller', { concurrency: false }, () => {
     const ns = await namespace(cp, 'happy');
     const c = await startController(cp, { namespace: ns });
     try {
+      // creationTimestamp is truncated to its second, and the controller's first sight refines it
+      // only when it lands in that same second. Creating the pod early in a second keeps the
+      // refinement from depending on whether the watch's delivery crossed a second boundary
+      // (CI failed once here: created late in a second, seen in the next).
+      await earlyInASecond();
       const created = await api.createNamespacedPod({ namespace: ns, body: pod('p1', { labels: { tier: 'web' } }) });
       const uid = created.metadata!.uid!;
       // Within the pending grace the controller writes nothing; after it, the gate is False with a reason.

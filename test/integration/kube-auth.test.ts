@@ -4,8 +4,7 @@
 // a token the API server refuses. Each runs the whole controller: a pod's annotations must become
 // its True condition and its DatapathResult.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -18,6 +17,7 @@ import { core, custom, eventually, installCrd, uniqueName, useControlPlane } fro
 import { settings, testLog } from '../support/controller.ts';
 import { callOptions } from '../../src/kube/request-options.ts';
 import { PatchStrategy } from '@kubernetes/client-node';
+import { tempDir } from '../support/temp-dir.ts';
 
 const cluster = useControlPlane({ nodes: 0 });
 
@@ -66,7 +66,7 @@ describe('kubeconfig and authentication without client-node\'s generated APIs', 
     const ns = uniqueName('exec');
     await cp.ensureNamespace(ns);
     const { token, caFile, server } = await serviceAccountToken(ns);
-    const dir = mkdtempSync(join(tmpdir(), 'dpready-exec-'));
+    const dir = tempDir('exec');
     const calls = join(dir, 'calls');
     const plugin = join(dir, 'credential.sh');
     // What an exec plugin prints (client.authentication.k8s.io/v1 ExecCredential); each run is counted.
@@ -92,11 +92,11 @@ describe('kubeconfig and authentication without client-node\'s generated APIs', 
     const ns = uniqueName('incluster');
     await cp.ensureNamespace(ns);
     const { token, caFile, server } = await serviceAccountToken(ns);
-    const saDir = mkdtempSync(join(tmpdir(), 'dpready-sa-'));
+    const saDir = tempDir('sa');
     writeFileSync(join(saDir, 'token'), token);
     writeFileSync(join(saDir, 'ca.crt'), readFileSync(caFile));
     writeFileSync(join(saDir, 'namespace'), ns);
-    const home = mkdtempSync(join(tmpdir(), 'dpready-home-'));
+    const home = tempDir('home');
     const url = new URL(server);
     const kc = loadKubeConfig(undefined, { env: { HOME: home, KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port }, serviceAccountDir: saDir });
     assert.equal(kc.getCurrentCluster()?.server, server);
@@ -105,7 +105,7 @@ describe('kubeconfig and authentication without client-node\'s generated APIs', 
 
   test('a token the API server refuses fails with HTTP 401, not a hang or a silent anonymous call', async () => {
     const cp = cluster();
-    const dir = mkdtempSync(join(tmpdir(), 'dpready-bad-'));
+    const dir = tempDir('bad');
     mkdirSync(join(dir, 'sa'));
     writeFileSync(join(dir, 'sa', 'token'), 'not-a-token');
     writeFileSync(join(dir, 'sa', 'ca.crt'), readFileSync(parse(readFileSync(cp.kubeconfigPath, 'utf8')).clusters[0].cluster['certificate-authority']));

@@ -5,13 +5,13 @@
 // moving without a reload, the CDF and histogram of the measured pods, per-phase series, the
 // slowest pod, the failure with its reason, and the pod still waiting.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import {
-  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START, CONDITION_TYPE,
+  ANNOTATION_DP_READY, ANNOTATION_FAILURE, ANNOTATION_PROBE, ANNOTATION_START, CONDITION_TYPE, GROUP, PLURAL, VERSION,
+  type DatapathResultSpec,
 } from '../../src/contract.ts';
 import { ResultIndex } from '../../src/api/result-index.ts';
 import { callOptions } from '../../src/kube/request-options.ts';
@@ -20,8 +20,9 @@ import { indexListener } from '../../src/controller/main.ts';
 import { podSource } from '../../src/controller/pod-views.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { CHROMIUM, launchChromium, type Browser, type Page } from '../support/chromium.ts';
-import { core, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
+import { core, custom, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
 import { settings, testLog } from '../support/controller.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const cluster = useControlPlane({ nodes: 1 });
 const TOKEN = 'page-test-token-1234';
@@ -35,7 +36,7 @@ describe('live page in headless Chromium during a rollout', { concurrency: false
   let browser: Browser;
   let page: Page;
   const ns = uniqueName('page');
-  const dir = mkdtempSync(join(tmpdir(), 'dpready-page-'));
+  const dir = tempDir('page');
 
   before(async () => {
     const cp = cluster();
@@ -125,8 +126,18 @@ describe('live page in headless Chromium during a rollout', { concurrency: false
     assert.ok(view.series.some((s) => s.startsWith('phase:')), `per-phase series: ${view.series.join(', ')}`);
 
     const body = await text();
-    // The slowest pod is the last one that reported; the failure carries its reason; the silent pod waits.
-    const slowest = ok.at(-1)!.metadata!.name!;
+    // The slowest pod is the one whose recorded result has the largest time-to-datapath-ready.
+    // Not simply the last to report: the ReplicaSet creates its pods in batches, and on a busy
+    // machine a pod reported later can have been created later by more than the gap between
+    // reports (CI failed on that once).
+    const measured = await eventually('a result for every pod that reported success', async () => {
+      // This controller keeps its results in `default` (it watches every namespace).
+      const { items } = await custom(cp).listNamespacedCustomObject({ namespace: 'default', group: GROUP, version: VERSION, plural: PLURAL }) as { items: Array<{ spec: DatapathResultSpec }> };
+      const withLatency = items.filter((r) => r.spec.podRef.namespace === ns && r.spec.metrics.latDpReadyMs !== undefined);
+      return withLatency.length === ok.length && withLatency;
+    }, 20_000);
+    const slowest = measured.reduce((a, b) => (b.spec.metrics.latDpReadyMs! > a.spec.metrics.latDpReadyMs! ? b : a)).spec.podRef.name;
+    // The failure carries its reason; the silent pod waits.
     const worst = await page.evaluate<string>("document.getElementById('worst').innerText");
     assert.match(worst.split('\n')[1] ?? '', new RegExp(slowest), worst);
     const failed = await page.evaluate<string>("document.getElementById('failed').innerText");

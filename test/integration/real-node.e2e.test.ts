@@ -199,6 +199,9 @@ test('sidecar handover: the reporter becomes a shell waiter, the kubelet never r
   await deploymentAvailable(c, NS, 'handover', 1, 180_000);
   const [pod] = await livePods(c, NS, 'app=handover');
   const name = pod!.metadata!.name!;
+  // The recorded start is the container's exec, stamped by the image's entrypoint (dpready-start)
+  // before Node's own start-up, not Node's start.
+  assert.equal(ProbeDetails.parse(JSON.parse(pod!.metadata!.annotations![ANNOTATION_PROBE]!)).startFrom, 'exec');
   const status = async () => (await core.readNamespacedPod({ name, namespace: NS })).status!.initContainerStatuses!.find((s) => s.name === 'dpready-reporter')!;
   const id = (await status()).containerID!.replace(/^containerd:\/\//, '');
   const cg = await containerCgroup(id);

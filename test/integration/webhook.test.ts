@@ -6,10 +6,9 @@
 // edit to its manifest. With the webhook down, pods are still created (and reported); a pod
 // that opts out is untouched. The report endpoint takes only pod-bound tokens for its audience.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
@@ -25,6 +24,7 @@ import type { WebhookSettings } from '../../src/webhook/config.ts';
 import { core, custom, eventually, installCrd, uniqueName, useControlPlane } from '../support/cluster.ts';
 import { metricValue, startController, testLog } from '../support/controller.ts';
 import { runReporter } from '../support/reporter.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const cluster = useControlPlane({ nodes: 1 });
 const SYSTEM_NS = 'dpready-system';
@@ -66,7 +66,7 @@ describe('admission webhook and report endpoint', { concurrency: false }, () => 
   let url: string;
   let target: Server;
   let targetPort: number;
-  const tokenDir = mkdtempSync(join(tmpdir(), 'dpready-webhook-test-'));
+  const tokenDir = tempDir('webhook-test');
 
   before(async () => {
     cp = cluster();

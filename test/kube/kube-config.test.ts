@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { clientNodeUser, KubeConfigLite } from '../../src/kube/kube-config.ts';
 import { needsClientNode } from '../../src/kube/kube-auth.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 test('kubeconfig files: fields as client-node names them, relative paths from the file, the first file wins a name', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dpready-kc-'));
+  const dir = tempDir('kc');
   mkdirSync(join(dir, 'sub'));
   const a = join(dir, 'sub', 'a.yaml');
   writeFileSync(a, `apiVersion: v1
@@ -55,7 +55,7 @@ contexts:
 });
 
 test('in-cluster: the service host and port (IPv6 bracketed), the account\'s CA, token file and namespace', () => {
-  const sa = mkdtempSync(join(tmpdir(), 'dpready-sa-'));
+  const sa = tempDir('sa');
   writeFileSync(join(sa, 'namespace'), 'dpready-system\n');
   const kc = KubeConfigLite.inCluster(sa, { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' });
   assert.deepEqual(kc.getCurrentCluster(), { name: 'inCluster', server: 'https://[fd00::1]:443', caFile: join(sa, 'ca.crt') });
@@ -93,7 +93,7 @@ test('the controller\'s modules do not load @kubernetes/client-node', () => {
 test('the webhook\'s client-node config authenticates with the in-cluster token file', async () => {
   const { toClientNodeConfig } = await import('../../src/controller/main.ts');
   const k8s = await import('@kubernetes/client-node');
-  const sa = mkdtempSync(join(tmpdir(), 'dpready-sa-'));
+  const sa = tempDir('sa');
   writeFileSync(join(sa, 'token'), 'token-one');
   writeFileSync(join(sa, 'ca.crt'), '');
   const kc = await toClientNodeConfig(KubeConfigLite.inCluster(sa, { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }));

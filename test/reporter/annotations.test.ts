@@ -36,26 +36,30 @@ test('unparseable values are not kept', () => {
 });
 
 const results = (): TargetResult[] => [
-  { target: parseTarget('10.0.0.1:80'), attempts: 40, lastError: 'connect ECONNREFUSED 10.0.0.1:80', rttMs: 0.4567, doneAt: 2_000.1234 },
+  { target: parseTarget('10.0.0.1:80'), attempts: 40, lastError: 'connect ECONNREFUSED 10.0.0.1:80', rttMs: 0.4567, doneAt: 2_000.1234, readyFrom: 'sent', lateMs: 3.21 },
   { target: parseTarget('http://svc/'), attempts: 3, rttMs: 3.2, doneAt: 1_500 },
 ];
 
 test('probe details', () => {
-  const d = probeDetails(results(), { readyAt: 2_000.1234, processStart: 0, startKept: false });
+  const d = probeDetails(results(), { readyAt: 2_000.1234, start: { at: 0, from: 'node' }, startKept: false });
   assert.deepEqual(d, {
     targets: ['10.0.0.1:80', 'http://svc/'],
     attempts: 43,
     lastError: 'connect ECONNREFUSED 10.0.0.1:80',
     rttMs: 3.2,
     startToReadyMs: 2_000.123,
+    startFrom: 'node',
     perTarget: [
-      { target: '10.0.0.1:80', attempts: 40, lastError: 'connect ECONNREFUSED 10.0.0.1:80', rttMs: 0.457, readyAfterMs: 2_000.123 },
+      { target: '10.0.0.1:80', attempts: 40, lastError: 'connect ECONNREFUSED 10.0.0.1:80', rttMs: 0.457, readyAfterMs: 2_000.123, readyFrom: 'sent', lateMs: 3.21 },
       { target: 'http://svc/', attempts: 3, rttMs: 3.2, readyAfterMs: 1_500 },
     ],
   });
-  const kept = probeDetails(results(), { readyAt: 2_500, processStart: 500, startKept: true });
+  const kept = probeDetails(results(), { readyAt: 2_500, start: { at: 500, from: 'exec' }, startKept: true });
   assert.equal(kept.startToReadyMs, 2_000);
   assert.equal(kept.startKept, true);
+  assert.equal(kept.startFrom, 'exec');
+  // The controller's parser keeps it (a field it did not declare would be dropped).
+  assert.equal(ProbeDetails.parse(kept).startFrom, 'exec');
   const long = probeDetails([{ target: parseTarget('a:1'), attempts: 1, lastError: 'x'.repeat(1000) }], { startKept: false });
   assert.equal(long.lastError!.length, 300);
   assert.equal(long.rttMs, undefined);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { isDpreadyError } from '../../src/errors.ts';
 import { loadConfig } from '../../src/reporter/config.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const base = { MY_POD_NAME: 'web-0', MY_POD_NAMESPACE: 'perf', PROBE_TARGET: '10.0.0.1:80' };
 
@@ -23,6 +23,38 @@ test('defaults: the existing environment alone is enough', () => {
   assert.equal(c.apiCallTimeoutMs, 5_000);
   assert.equal(c.ca, undefined);
   assert.deepEqual(c.unknownVariables, []);
+  // No DPREADY_START_NS: the start is this process's own.
+  assert.deepEqual(c.start, { at: 0, from: 'node' });
+});
+
+test('DPREADY_START_NS: the container exec dpready-start stamped becomes the start, to the µs', () => {
+  const processStart = 1_764_950_000_123.5; // epoch ms
+  const c = loadConfig({ ...base, DPREADY_START_NS: '1764950000081250300' }, processStart);
+  assert.equal(c.start.from, 'exec');
+  // 42.2497 ms before Node's start: negative on Node's monotonic clock, whose origin is its start.
+  // (An epoch ms double holds about 0.2 µs.)
+  assert.ok(Math.abs(c.start.at - -42.2497) < 1e-3, String(c.start.at));
+});
+
+test('DPREADY_START_NS: a value that is not the stamp of this process is an error naming it', () => {
+  const processStart = 1_764_950_000_000;
+  const ns = (ms: number) => `${BigInt(ms) * 1_000_000n}`;
+  const cases: [string, RegExp][] = [
+    ['', /DPREADY_START_NS="": expected Unix time in ns/],
+    ['1764950000.5', /expected Unix time in ns/],
+    ['-5', /expected Unix time in ns/],
+    [ns(processStart - 6 * 60_000), /is 360000 ms before this process started; expected the instant dpready-start stamped/],
+    [ns(processStart + 2_000), /is 2000 ms after this process started/],
+  ];
+  for (const [value, message] of cases) {
+    assert.throws(() => loadConfig({ ...base, DPREADY_START_NS: value }, processStart), (err: unknown) => {
+      assert.ok(isDpreadyError(err) && err.code === 'DPR_BAD_CONFIG', String(err));
+      assert.match(err.message, message);
+      return true;
+    }, value);
+  }
+  // Node's start-up on a loaded node: seconds after the stamp are fine.
+  assert.equal(loadConfig({ ...base, DPREADY_START_NS: ns(processStart - 4_000) }, processStart).start.at, -4_000);
 });
 
 test('seconds as in the existing reporter, and durations', () => {
@@ -40,7 +72,7 @@ test('seconds as in the existing reporter, and durations', () => {
 });
 
 test('CA bundle is read at start-up', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dpready-cfg-'));
+  const dir = tempDir('cfg');
   const path = join(dir, 'ca.pem');
   writeFileSync(path, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
   const c = loadConfig({ ...base, PROBE_CA_FILE: path });
@@ -53,7 +85,7 @@ test('unknown PROBE_* variables are reported, service-link variables are not', (
   assert.deepEqual(c.unknownVariables, ['PROBE_TIMEOUTS']);
 });
 
-const notPem = join(mkdtempSync(join(tmpdir(), 'dpready-cfg-')), 'x.txt');
+const notPem = join(tempDir('cfg'), 'x.txt');
 writeFileSync(notPem, 'hello');
 
 // [variable, value (undefined = unset), what the message must say]
@@ -114,7 +146,7 @@ test('every problem is listed at once', () => {
 });
 
 test('CA bundle and insecure together are contradictory', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'dpready-cfg-')), 'ca.pem');
+  const path = join(tempDir('cfg'), 'ca.pem');
   writeFileSync(path, '-----BEGIN CERTIFICATE-----\n');
   assert.throws(() => loadConfig({ ...base, PROBE_CA_FILE: path, PROBE_INSECURE_SKIP_VERIFY: 'true' }), (err: unknown) => {
     assert.ok(isDpreadyError(err, 'DPR_BAD_CONFIG'));

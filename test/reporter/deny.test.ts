@@ -179,13 +179,14 @@ function fakePod(clock: FakeClock) {
   return { api, annotations, patches };
 }
 
-/** Datapath target 10.0.0.1 works from `worksAt`; deny target 10.0.0.9 answers until `deniedAt`. */
-function network(clock: FakeClock, worksAt: number, deniedAt: number): ProbeFn {
+/** Datapath target 10.0.0.1 works from `worksAt`; deny target 10.0.0.9 answers until `deniedAt`, each answer `denyRttMs` after its attempt. */
+function network(clock: FakeClock, worksAt: number, deniedAt: number, denyRttMs = 1): ProbeFn {
   return async (t) => {
     const start = clock.now();
     if (start < worksAt) throw refused();
-    if (t.raw.includes('10.0.0.9') && start >= deniedAt) throw refused();
-    await clock.sleep(1);
+    const isDeny = t.raw.includes('10.0.0.9');
+    if (isDeny && start >= deniedAt) throw refused();
+    await clock.sleep(isDeny ? denyRttMs : 1);
     return { doneAt: clock.now(), rttMs: clock.now() - start };
   };
 }
@@ -198,7 +199,9 @@ function runWith(clock: FakeClock, pod: ReturnType<typeof fakePod>, probe: Probe
 test('run: the ready patch says the gate waits for the policy, one progress write names the target answering, then the enforced instant', async () => {
   const clock = new FakeClock();
   const pod = fakePod(clock);
-  const result = runWith(clock, pod, network(clock, 100, 3_000));
+  // The deny target's answers take 60 ms: the first comes after the ready patch (which waits
+  // QUIET_AFTER_SUCCESS_MS after the success), so a progress write names it.
+  const result = runWith(clock, pod, network(clock, 100, 3_000, 60));
   await clock.advance(5_000);
   const r = await result;
   assert.equal(r.outcome, 'ready');

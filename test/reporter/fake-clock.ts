@@ -4,7 +4,9 @@ import type { Clock } from '../../src/reporter/clock.ts';
 
 export const WALL0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
-export const settle = () => new Promise<void>((r) => setImmediate(r));
+// Two turns: the prober decides a success at the end of an event-loop turn (setImmediate), as
+// answers read in the same turn may hold an earlier one; that decision comes before the next timer.
+export const settle = () => new Promise<void>((r) => setImmediate(() => setImmediate(r)));
 
 export class FakeClock implements Clock {
   t = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { runProber, type ProberOptions } from '../../src/reporter/prober.ts';
+import { QUIET_AFTER_SUCCESS_MS, runProber, type ProberOptions } from '../../src/reporter/prober.ts';
 import { NotAttempted, type ProbeFn } from '../../src/reporter/probes.ts';
 import { DEFAULT_SCHEDULE } from '../../src/reporter/schedule.ts';
 import { parseTarget, type Target } from '../../src/reporter/targets.ts';
@@ -11,7 +11,7 @@ import { FakeClock } from './fake-clock.ts';
  * A simulated path: before `worksAt` an attempt either is refused at once or hangs (a
  * black hole); from `worksAt` on, an attempt succeeds after `rtt`.
  */
-function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt?: number; before: 'refuse' | 'hang' }>) {
+function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt?: number | ((start: number) => number); before: 'refuse' | 'hang'; resetAfterConnect?: (start: number) => boolean }>) {
   const log = { starts: [] as number[], inFlight: 0, maxInFlight: 0, abortedAt: [] as number[] };
   const probe: ProbeFn = (target: Target, opts) => {
     const p = path[target.raw]!;
@@ -29,8 +29,13 @@ function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt
         reject(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
       }, { once: true });
       if (start >= p.worksAt) {
-        void clock.sleep(p.rtt ?? 1, opts.signal).then(() => {
-          if (!opts.signal.aborted) resolve({ doneAt: clock.now(), rttMs: clock.now() - start });
+        // The connection is up at once; the answer takes the rtt.
+        opts.onConnected?.();
+        const rtt = typeof p.rtt === 'function' ? p.rtt(start) : p.rtt ?? 1;
+        void clock.sleep(rtt, opts.signal).then(() => {
+          if (opts.signal.aborted) return;
+          if (p.resetAfterConnect?.(start)) reject(new Error(`read ECONNRESET ${target.raw}`));
+          else resolve({ doneAt: clock.now(), rttMs: clock.now() - start });
         });
       } else if (p.before === 'refuse') {
         reject(new Error(`connect ECONNREFUSED ${target.raw}`));
@@ -38,6 +43,18 @@ function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt
     }).finally(out);
   };
   return { probe, log };
+}
+
+type PathSpec = Parameters<typeof simulated>[1][string];
+
+/** Runs the prober on one simulated path that works from 100 (1 ms answers unless `path` says otherwise): the run, and when it handed its result on. */
+async function healedAt100(target: string, advanceMs: number, path: Partial<PathSpec> = {}) {
+  const clock = new FakeClock();
+  const { probe, log } = simulated(clock, { [target]: { worksAt: 100, before: 'hang', rtt: 1, ...path } });
+  let resolvedAt: number | undefined;
+  const running = runProber(options(clock, probe, [target], { maxInFlight: 100 })).then((r) => { resolvedAt = clock.now(); return r; });
+  await clock.advance(advanceMs);
+  return { run: await running, resolvedAt, log };
 }
 
 function options(clock: FakeClock, probe: ProbeFn, targets: string[], extra: Partial<ProberOptions> = {}): ProberOptions {
@@ -55,8 +72,8 @@ test('first success is detected within one interval of the path starting to work
   const run = await running;
   assert.equal(run.outcome, 'ready');
   assert.ok(run.outcome === 'ready');
-  // Attempt starts near 2 s are 30 ms apart; success = next start after 2005 + 1 ms rtt.
-  assert.ok(run.readyAt >= 2_006 && run.readyAt <= 2_005 + 30 + 1, `readyAt ${run.readyAt}`);
+  // Attempt starts near 2 s are 30 ms apart; success = the next start after 2005.
+  assert.ok(run.readyAt >= 2_005 && run.readyAt <= 2_005 + 30, `readyAt ${run.readyAt}`);
   const r = run.results[0]!;
   assert.equal(r.attempts, log.starts.length);
   assert.match(r.lastError!, /ECONNREFUSED/);
@@ -72,7 +89,7 @@ test('hung attempts overlap: a black-holed path that recovers is seen at the nex
   await clock.advance(2_000);
   const run = await running;
   assert.ok(run.outcome === 'ready');
-  assert.ok(run.readyAt <= 700 + 20 + 1, `readyAt ${run.readyAt}`);
+  assert.ok(run.readyAt <= 700 + 20, `readyAt ${run.readyAt}`);
   // Bounded: never more than 4 attempts waiting at once, the oldest made way.
   assert.equal(log.maxInFlight, 4);
   assert.match(run.results[0]!.lastError!, /replaced by a newer attempt/);
@@ -116,8 +133,8 @@ test('several targets: ready when the last one succeeds', async () => {
   const run = await running;
   assert.ok(run.outcome === 'ready');
   const [a, b] = run.results;
-  assert.ok(a!.doneAt! >= 101 && a!.doneAt! <= 121);
-  assert.ok(b!.doneAt! >= 1_505 && b!.doneAt! <= 1_500 + 25 + 5);
+  assert.ok(a!.doneAt! >= 100 && a!.doneAt! <= 120);
+  assert.ok(b!.doneAt! >= 1_500 && b!.doneAt! <= 1_500 + 25);
   assert.equal(run.readyAt, b!.doneAt);
   // The first target stopped probing once it succeeded.
   assert.ok(a!.attempts <= 7, `a attempts ${a!.attempts}`);
@@ -144,7 +161,7 @@ test('silence keeps the fast interval: a path black-holed for 10 s is seen withi
   const run = await running;
   assert.ok(run.outcome === 'ready');
   // The growing schedule would be at 150 ms by now; unanswered attempts cost the target nothing.
-  assert.ok(run.readyAt - 10_007 <= 20 + 1, `ready ${run.readyAt - 10_007} ms after the path opened`);
+  assert.ok(run.readyAt - 10_007 <= 20, `ready ${run.readyAt - 10_007} ms after the path opened`);
   const perSecond = Math.max(...Array.from({ length: 10 }, (_, s) => log.starts.filter((t) => t >= s * 1000 && t < (s + 1) * 1000).length));
   assert.ok(perSecond <= 50, `${perSecond} attempts in one second`);
   assert.ok(log.maxInFlight <= 100);
@@ -183,14 +200,152 @@ test('a black-holed path costs one timer, not one per attempt: attempts expire o
   const { probe, log } = simulated(clock, { 'a:1': { worksAt: Infinity, before: 'hang' } });
   const running = runProber(options(clock, probe, ['a:1'], { maxInFlight: 200, deadline: 5_000 }));
   await clock.advance(4_000);
-  // The deadline's sleep and the schedule's: ~100 attempts are waiting, none with a timer.
+  // The deadline's sleep and the schedule's: ~45 attempts are waiting, none with a timer.
   assert.equal(clock.pendingTimers(), 2);
-  assert.ok(log.inFlight >= 95 && log.inFlight <= 101, `${log.inFlight} in flight`);
-  // Each was abandoned exactly at its planned start + 2 s, the instant of a later tick.
+  assert.ok(log.inFlight >= 44 && log.inFlight <= 46, `${log.inFlight} in flight`);
+  // Each was abandoned exactly at its planned start + 900 ms (no connection), the instant of a later tick.
   const starts = new Set(log.starts);
-  assert.ok(log.abortedAt.length > 0 && log.abortedAt.every((t) => starts.has(t - 2_000)), 'an expiry off the schedule grid');
-  // Expired before the next attempt starts: 2 s of attempts at 20 ms, and no replacement.
-  assert.equal(log.maxInFlight, 100);
+  assert.ok(log.abortedAt.length > 0 && log.abortedAt.every((t) => starts.has(t - 900)), 'an expiry off the schedule grid');
+  // Expired before the next attempt starts: 900 ms of attempts at 20 ms, and no replacement.
+  assert.equal(log.maxInFlight, 45);
   await clock.advance(2_000);
   assert.equal((await running).outcome, 'deadline');
+});
+
+test('a success is recorded at the start of its attempt when it completed within 1 s: the answer\'s round trip is not the path\'s', async () => {
+  const clock = new FakeClock();
+  // The path opens at 700 ms; the answer then takes 40 ms (a slow server, or a busy node).
+  const { probe } = simulated(clock, { 'a:1': { worksAt: 700, before: 'hang', rtt: 40 } });
+  const running = runProber(options(clock, probe, ['a:1'], { maxInFlight: 100 }));
+  await clock.advance(2_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  // The attempt that went out at 700 (on the 20 ms grid) got through: 700, not 740.
+  assert.equal(run.readyAt, 700);
+  assert.equal(run.results[0]!.readyFrom, 'sent');
+  assert.equal(run.results[0]!.rttMs, 40);
+});
+
+test('a success that took 1 s or more is recorded when it completed: a packet of it may have been resent', async () => {
+  const clock = new FakeClock();
+  const { probe } = simulated(clock, { 'a:1': { worksAt: 500, before: 'refuse', rtt: 1_200 } });
+  const running = runProber(options(clock, probe, ['a:1'], { maxInFlight: 100 }));
+  await clock.advance(3_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  const r = run.results[0]!;
+  assert.equal(r.readyFrom, 'done');
+  assert.equal(r.rttMs, 1_200);
+  // The attempt that went out at 500 answered at 1,700: that is the instant, not 500.
+  assert.equal(run.readyAt, 1_700);
+});
+
+test('a connection not up by 900 ms is abandoned before the kernel resends its SYN; a connected attempt, and a lookup, run to the attempt timeout', async () => {
+  const clock = new FakeClock();
+  const { probe, log } = simulated(clock, { 'a:1': { worksAt: Infinity, before: 'hang' } });
+  const schedule = { initialMs: 1_000, growth: 0, capMs: 1_000 };
+  const running = runProber(options(clock, probe, ['a:1'], { schedule, deadline: 1_500 }));
+  await clock.advance(3_000);
+  const run = await running;
+  assert.deepEqual(log.abortedAt, [900, 1_500]);
+  assert.match(run.results[0]!.lastError!, /no connection within 900 ms/);
+
+  // Connected at once, answered after 1.5 s: not cut at 900 ms.
+  const clock2 = new FakeClock();
+  const slow = simulated(clock2, { 'a:1': { worksAt: 0, before: 'hang', rtt: 1_500 } });
+  const answered = runProber(options(clock2, slow.probe, ['a:1'], { schedule }));
+  await clock2.advance(2_000);
+  const r = await answered;
+  assert.ok(r.outcome === 'ready');
+  assert.equal(r.results[0]!.rttMs, 1_500);
+
+  // A DNS target has no SYN: its lookup runs to the attempt timeout (2 s).
+  const clock3 = new FakeClock();
+  const dns = simulated(clock3, { 'dns://svc.example': { worksAt: Infinity, before: 'hang' } });
+  const looking = runProber(options(clock3, dns.probe, ['dns://svc.example'], { schedule, deadline: 2_500 }));
+  await clock3.advance(3_000);
+  await looking;
+  // Started at 0, 1,000 and 2,000: the first expires at 2,000, the others end with the deadline.
+  assert.deepEqual(dns.log.abortedAt, [2_000, 2_500, 2_500]);
+});
+
+test('the successful attempt says how late its tick fired against the schedule: the busy node\'s share of the error', async () => {
+  const clock = new FakeClock();
+  // Every tick fires 7 ms late, as on a node whose cores are busy.
+  const late: FakeClock = Object.assign(Object.create(clock) as FakeClock, { sleep: (ms: number, signal?: AbortSignal) => clock.sleep(ms + 7, signal) });
+  const { probe } = simulated(clock, { 'a:1': { worksAt: 100, before: 'hang' } });
+  const running = runProber(options(late, probe, ['a:1'], { maxInFlight: 100 }));
+  await clock.advance(1_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  // The attempt planned for 100 went out at 107: recorded then, 7 ms of it lateness.
+  assert.equal(run.readyAt, 107);
+  assert.equal(run.results[0]!.lateMs, 7);
+});
+
+test('a timer that fires a little early, as Node\'s do, starts its tick\'s attempt at once: one wake-up per attempt, not two', async () => {
+  const clock = new FakeClock();
+  // Node's timers count whole ms from the loop's cached clock: a 20 ms timer can fire 1.5 ms
+  // before the instant asked for. A short sleep is on time here, so a prober that slept again
+  // for the remainder would show a second wake-up per attempt.
+  let sleeps = 0;
+  const early: FakeClock = Object.assign(Object.create(clock) as FakeClock, {
+    sleep: (ms: number, signal?: AbortSignal) => { sleeps++; return clock.sleep(ms >= 10 ? ms - 1.5 : ms, signal); },
+  });
+  const { probe, log } = simulated(clock, { 'a:1': { worksAt: Infinity, before: 'hang' } });
+  const running = runProber(options(early, probe, ['a:1'], { maxInFlight: 200, deadline: 990 }));
+  await clock.advance(1_100);
+  assert.equal((await running).outcome, 'deadline');
+  // 50 a second, each at most 1.5 ms before its tick on the 20 ms grid.
+  assert.equal(log.starts.length, 50);
+  assert.ok(log.starts.every((t, i) => t <= i * 20 && t >= i * 20 - 1.5), log.starts.join(' '));
+  // The deadline's sleep, one for each attempt after the first (which starts at once), and the
+  // one the deadline cut short.
+  assert.equal(sleeps, 1 + 49 + 1);
+  // Expiries are done on those same wake-ups, within the slack of their time (the rest are
+  // released when the deadline ends the run).
+  const expired = log.abortedAt.filter((t) => t < 988);
+  assert.ok(expired.length > 0 && expired.every((t) => log.starts.some((s) => t - s >= 898 && t - s <= 900)), expired.join(' '));
+});
+
+test('answers out of order: the earliest attempt that succeeds is the instant, not the first answer to come back', async () => {
+  // The path opens at 100. The attempt sent at 100 connects but its answer takes 40 ms (a busy
+  // target, or a busy event loop); the one sent at 120 answers in 1 ms, before it. Taking the
+  // first answer would put the path's start 20 ms late.
+  const rtt = (start: number) => (start === 100 ? 40 : 1);
+  const { run, log } = await healedAt100('a:1', 1_000, { rtt });
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 100);
+  assert.equal(run.results[0]!.rttMs, 40);
+  // Nothing is sent while the older attempt's answer is awaited (starts 100, 120 and no more).
+  assert.deepEqual(log.starts.filter((t) => t >= 100), [100, 120]);
+
+  // The older connected attempt fails after all (reset): the newer success stands.
+  const { run: run2 } = await healedAt100('a:1', 1_000, { rtt, resetAfterConnect: (start) => start === 100 });
+  assert.ok(run2.outcome === 'ready');
+  assert.equal(run2.readyAt, 120);
+  assert.match(run2.results[0]!.lastError!, /ECONNRESET/);
+});
+
+test('after a success the run stays quiet for QUIET_AFTER_SUCCESS_MS: no new attempt, the others closed and the result handed on only then', async () => {
+  // Pods on one node see the same heal; each one's work after its success (closing its
+  // attempts, the patch, the handover) must not land on its neighbours' next ticks.
+  const { run, resolvedAt, log } = await healedAt100('a:1', 1_000);
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 100);
+  assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
+  assert.ok(log.starts.every((t) => t <= 100), `no attempt after the success: ${log.starts.join(' ')}`);
+  // The successful attempt's own socket goes when it settles (101); the five still hanging from
+  // before the heal (0-80) are closed at the end of the quiet, not then.
+  assert.deepEqual(log.abortedAt, [101, 140, 140, 140, 140, 140]);
+});
+
+test('a lookup that succeeds does not wait for older lookups still pending: a dropped query cannot be told from a slow one', async () => {
+  // The resolver drops queries until 100; the one sent at 100 answers in 1 ms. The lookups
+  // sent before are still pending (they run to the attempt timeout, 2 s); waiting for them
+  // would hold the result that long.
+  const { run, resolvedAt } = await healedAt100('dns://svc.example', 3_000);
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 100);
+  assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
 });

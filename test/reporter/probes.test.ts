@@ -165,8 +165,11 @@ test('an attempt is aborted by its signal', async () => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error('no answer within 50 ms')), 50);
   const t0 = systemClock.now();
-  await assert.rejects(probeOnce(parseTarget(`http://127.0.0.1:${port}/`), { signal: ac.signal, now: systemClock.now }), /no answer within 50 ms/);
+  let connected = 0;
+  await assert.rejects(probeOnce(parseTarget(`http://127.0.0.1:${port}/`), { signal: ac.signal, now: systemClock.now, onConnected: () => connected++ }), /no answer within 50 ms/);
   assert.ok(systemClock.now() - t0 < 500);
+  // The connection came up, only the answer did not: the prober would have let it run to its timeout.
+  assert.equal(connected, 1);
   await close(mute);
 });
 
@@ -204,4 +207,15 @@ test('dns: a name that resolves succeeds', async () => {
   // "localhost" comes from /etc/hosts through getaddrinfo: no packet leaves the machine.
   // (No negative case: any unresolvable name would be sent to the configured name server.)
   await probeOnce(parseTarget('dns://localhost'), opts());
+});
+
+test('the system clock: a sleep with no end waits for its signal only (setTimeout would turn Infinity into 1 ms)', async () => {
+  const stop = new AbortController();
+  let woke = false;
+  const sleeping = systemClock.sleep(Infinity, stop.signal).then(() => { woke = true; });
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(woke, false);
+  stop.abort();
+  await sleeping;
+  assert.equal(woke, true);
 });

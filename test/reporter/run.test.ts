@@ -6,6 +6,7 @@ import {
 } from '../../src/contract.ts';
 import type { AnnotationPatch } from '../../src/reporter/annotations.ts';
 import { loadConfig } from '../../src/reporter/config.ts';
+import { QUIET_AFTER_SUCCESS_MS } from '../../src/reporter/prober.ts';
 import { silentLogger } from '../../src/reporter/log.ts';
 import type { PodApi } from '../../src/reporter/pod-writer.ts';
 import type { ProbeFn } from '../../src/reporter/probes.ts';
@@ -70,12 +71,15 @@ test('healthy pod: one write carries start, ready and details', async () => {
   const a = pod.annotations;
   assert.equal(a.unrelated, 'kept');
   assert.equal(a[ANNOTATION_START], iso(0));
-  const readyAt = pod.patches[0]!.at;
+  // Ready is the start of the attempt that got through (it answered 1 ms later); the patch goes
+  // out QUIET_AFTER_SUCCESS_MS after that instant, so neighbours healing at once get their ticks first.
+  const readyAt = pod.patches[0]!.at - QUIET_AFTER_SUCCESS_MS;
   assert.equal(a[ANNOTATION_DP_READY], iso(readyAt));
-  assert.ok(readyAt >= 301 && readyAt <= 321, `ready at ${readyAt}`);
+  assert.ok(readyAt >= 300 && readyAt <= 320, `ready at ${readyAt}`);
   const details = ProbeDetails.parse(JSON.parse(a[ANNOTATION_PROBE]!));
   assert.equal(details.startToReadyMs, readyAt);
   assert.equal(details.rttMs, 1);
+  assert.equal(details.perTarget![0]!.readyFrom, 'sent');
   assert.equal(details.lastError, 'connect ECONNREFUSED');
   assert.equal(ANNOTATION_FAILURE in a, false);
 });
@@ -96,7 +100,7 @@ test('slow datapath: start goes out when the grace ends, ready at first success'
   const sofar = ProbeDetails.parse(JSON.parse(first[ANNOTATION_PROBE]!));
   assert.ok(sofar.attempts > 0 && sofar.targets.length > 0 && sofar.startToReadyMs === undefined);
   assert.equal(ANNOTATION_START in pod.patches[1]!.body.metadata.annotations, false);
-  assert.equal(pod.annotations[ANNOTATION_DP_READY], iso(pod.patches[1]!.at));
+  assert.equal(pod.annotations[ANNOTATION_DP_READY], iso(pod.patches[1]!.at - QUIET_AFTER_SUCCESS_MS));
 });
 
 test('deadline: start, then a failure annotation with the reason, then exit code 3', async () => {
@@ -115,6 +119,31 @@ test('deadline: start, then a failure annotation with the reason, then exit code
   assert.equal(failure.ts, iso(5_000));
   assert.ok(failure.probe!.attempts > 100);
   assert.equal(ANNOTATION_DP_READY in pod.annotations, false);
+});
+
+test('a start stamped by dpready-start before Node began: the start annotation, and the origin of the deadline, the grace and startToReadyMs', async () => {
+  const clock = new FakeClock();
+  const pod = fakePod(clock);
+  // The container's exec 300 ms before this process's start (Node's start-up on a loaded node).
+  const running = run({ ...deps(clock, pod, pathWorksAt(clock, Infinity), { PROBE_TIMEOUT: '5' }), start: { at: -300, from: 'exec' } });
+  await clock.advance(6_000);
+  const r = await running;
+  assert.equal(r.outcome, 'deadline');
+  // The grace (1 s) and the deadline (5 s) count from the exec, not from Node's start.
+  assert.equal(pod.patches[0]!.at, 700);
+  assert.equal(pod.patches[1]!.at, 4_700);
+  assert.equal(pod.annotations[ANNOTATION_START], iso(-300));
+  assert.equal(ReporterFailure.parse(JSON.parse(pod.annotations[ANNOTATION_FAILURE]!)).probe!.startFrom, 'exec');
+
+  const clock2 = new FakeClock();
+  const pod2 = fakePod(clock2);
+  const healthy = run({ ...deps(clock2, pod2, pathWorksAt(clock2, 200)), start: { at: -300, from: 'exec' } });
+  await clock2.advance(1_000);
+  assert.equal((await healthy).outcome, 'ready');
+  const details = ProbeDetails.parse(JSON.parse(pod2.annotations[ANNOTATION_PROBE]!));
+  assert.equal(pod2.annotations[ANNOTATION_START], iso(-300));
+  assert.equal(details.startToReadyMs, pod2.patches[0]!.at - QUIET_AFTER_SUCCESS_MS + 300);
+  assert.equal(details.startFrom, 'exec');
 });
 
 test('a later success clears a failure left by an earlier run and keeps its start', async () => {

@@ -1,11 +1,10 @@
 // Runs the compatibility checks of test/compat/ (a Go program with the existing system's
 // response types, and the existing pipelines' curl + jq extraction) against a stats API URL.
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { tempDir } from './temp-dir.ts';
 
 const run = promisify(execFile);
 const COMPAT = fileURLToPath(new URL('../compat/', import.meta.url));
@@ -28,7 +27,7 @@ let built: Promise<string> | undefined;
 /** Builds test/compat/go once per process (plain `go build`, no third-party modules). */
 export function buildGoCompat(): Promise<string> {
   built ??= (async () => {
-    const out = join(await mkdtemp(join(tmpdir(), 'dpready-compat-')), 'compat');
+    const out = join(tempDir('compat'), 'compat');
     const r = await exec('go', ['build', '-o', out, '.'], { cwd: join(COMPAT, 'go'), env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', CGO_ENABLED: '0' } });
     if (r.code !== 0) throw new Error(`go build of test/compat/go failed:\n${r.stderr}`);
     return out;

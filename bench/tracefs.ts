@@ -1,0 +1,59 @@
+// A tracefs instance of the bench's own (instances/NAME), so the machine's global trace settings
+// are left alone, with the `mono` clock: CLOCK_MONOTONIC, the clock of process.hrtime, so one
+// offset measured here turns the kernel's stamps into wall-clock ms. Used for the kernel's own
+// instants, which no user-space process has to be scheduled to take (exec-trace.ts,
+// commit-trace.ts).
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const TRACEFS = '/sys/kernel/tracing';
+
+export interface TraceInstance {
+  /** Enables `events/<event>` (such as sched/sched_process_exec) with this filter. */
+  enable(event: string, filter: string): Promise<void>;
+  /** The trace so far, its stamps (`<seconds>:` after the flags) already in CLOCK_MONOTONIC. */
+  read(): Promise<string>;
+  /** A stamp of the trace (seconds, CLOCK_MONOTONIC) as wall-clock ms. */
+  wallMs(seconds: string): number;
+  stop(): Promise<void>;
+}
+
+/** Wall-clock ms − CLOCK_MONOTONIC ms, from the closest of a few paired readings. */
+function monotonicToWall(): number {
+  let best = { spread: Infinity, offset: 0 };
+  for (let i = 0; i < 20; i++) {
+    const a = process.hrtime.bigint();
+    const wall = Date.now();
+    const b = process.hrtime.bigint();
+    const spread = Number(b - a);
+    if (spread < best.spread) best = { spread, offset: wall - Number((a + b) / 2n) / 1e6 };
+  }
+  return best.offset;
+}
+
+/** Opens instances/`name` with the mono clock; or says why it cannot. */
+export async function traceInstance(name: string): Promise<TraceInstance | { unavailable: string }> {
+  const dir = join(TRACEFS, 'instances', name);
+  try {
+    await mkdir(dir);
+    await writeFile(join(dir, 'trace_clock'), 'mono');
+  } catch (err) {
+    await rmdir(dir).catch(() => {});
+    return { unavailable: `no tracefs instance at ${dir}: ${(err as Error).message}` };
+  }
+  const enabled: string[] = [];
+  const offset = monotonicToWall();
+  return {
+    async enable(event, filter) {
+      await writeFile(join(dir, 'events', event, 'filter'), filter);
+      await writeFile(join(dir, 'events', event, 'enable'), '1');
+      enabled.push(event);
+    },
+    read: () => readFile(join(dir, 'trace'), 'utf8'),
+    wallMs: (seconds) => Number(seconds) * 1000 + offset,
+    async stop() {
+      for (const event of enabled) await writeFile(join(dir, 'events', event, 'enable'), '0').catch(() => {});
+      await rmdir(dir).catch(() => {});
+    },
+  };
+}
