@@ -3,14 +3,17 @@
 // waiting for earlier ones, so a dropped SYN or a hung server delays nothing. I/O (the probe)
 // and time (the clock) are injected; the decisions are in schedule.ts.
 //
-// The instant recorded for a success is when its attempt started, not when the answer was
-// read, whenever the attempt completed before its first packet could have been sent again
-// (FIRST_RESEND_MS): that packet (the SYN, or the lookup's query) got through, so the path
-// worked when it went out.
+// The instant recorded for a success is when its attempt's packet went out (the SYN, after
+// any lookup of the target's name; the query, for a dns target), not when the answer was
+// read, whenever the attempt completed before that packet could have been sent again
+// (FIRST_RESEND_MS): it got through, so the path worked when it went out. Not the attempt's
+// start: a lookup that began while the path was broken can end after it healed (a rollout's
+// pod by Service name was recorded 15 ms before the heal in a CI run).
 // The answer comes a round trip later, and on a busy node much later still: the reporter's
 // event loop, and the target's, wait for CPU (on 2 cores with 20 reporters healing at once,
-// 38 ms at p50 and 110 ms at worst in 2026-12-05-bbf062f.json). The attempt's start is
-// stamped by the tick that sends it, so only quantisation (the interval) is left in it.
+// 38 ms at p50 and 110 ms at worst in 2026-12-05-bbf062f.json). The packet's instant is
+// stamped as it is sent (for an IP target, by the tick that sends it), so only quantisation
+// (the interval) is left in it.
 // For that to hold, a connection not up by CONNECT_WITHIN_MS is abandoned before the kernel
 // resends its SYN: a resent SYN goes out on the kernel's timer wheel at 1 s plus up to tens
 // of ms, an instant nobody stamped, and with the old attempts resending, about half of the
@@ -81,8 +84,9 @@ export interface TargetResult {
   /** Round trip of the successful attempt. */
   rttMs?: number;
   /**
-   * Monotonic instant recorded as the first success: the successful attempt's start when it
-   * completed within FIRST_RESEND_MS (`readyFrom` 'sent'), else its completion ('done').
+   * Monotonic instant recorded as the first success: when the successful attempt's packet was
+   * sent (ProbeSuccess.sentAt) if it completed within FIRST_RESEND_MS of that (`readyFrom`
+   * 'sent'), else its completion ('done').
    */
   doneAt?: number;
   readyFrom?: 'sent' | 'done';
@@ -128,8 +132,8 @@ interface InFlight {
 }
 
 /** The instant recorded for a success (see the top of this file). */
-export function successInstant(startedAt: number, doneAt: number): { at: number; from: 'sent' | 'done' } {
-  return doneAt - startedAt < FIRST_RESEND_MS ? { at: startedAt, from: 'sent' } : { at: doneAt, from: 'done' };
+export function successInstant(sentAt: number, doneAt: number): { at: number; from: 'sent' | 'done' } {
+  return doneAt - sentAt < FIRST_RESEND_MS ? { at: sentAt, from: 'sent' } : { at: doneAt, from: 'done' };
 }
 
 export async function runProber(opts: ProberOptions): Promise<ProbeRun> {
@@ -231,7 +235,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       (ok) => {
         // The earliest success wins, wherever its answer came in the order (settleWinner).
         if (result.doneAt === undefined && !end.aborted) {
-          const ready = successInstant(entry.startedAt, ok.doneAt);
+          const ready = successInstant(ok.sentAt, ok.doneAt);
           if (!winner || ready.at < winner.at) winner = { entry, at: ready.at, from: ready.from, rttMs: ok.rttMs };
         }
       },

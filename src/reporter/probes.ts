@@ -20,6 +20,13 @@ export interface ProbeOptions {
 }
 
 export interface ProbeSuccess {
+  /**
+   * Monotonic instant the attempt's own packet was asked for: the connection (its SYN) for tcp
+   * and http(s), after any lookup of the host's name; the query for dns. A lookup is not the
+   * datapath being probed, and on a busy node it takes tens of ms: an attempt that began while
+   * the path was still broken could send its SYN after it healed.
+   */
+  sentAt: number;
   /** Monotonic instant the attempt succeeded. */
   doneAt: number;
   /** Attempt start to success, ms (includes name resolution for host names). */
@@ -227,19 +234,26 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
 
 export const probeOnce: ProbeFn = async (target, opts) => {
   const startedAt = opts.now();
+  let sentAt = startedAt;
   let doneAt: number;
   switch (target.kind) {
-    case 'tcp':
-      doneAt = await tcpConnect(await address(target.host, opts.signal), target.port, opts);
+    case 'tcp': {
+      const ip = await address(target.host, opts.signal);
+      sentAt = opts.now();
+      doneAt = await tcpConnect(ip, target.port, opts);
       break;
+    }
     case 'http':
-    case 'https':
-      doneAt = await httpGet(target, await address(target.host, opts.signal), opts);
+    case 'https': {
+      const ip = await address(target.host, opts.signal);
+      sentAt = opts.now();
+      doneAt = await httpGet(target, ip, opts);
       break;
+    }
     case 'dns':
       await resolveAll(target.name, opts.signal);
       doneAt = opts.now();
       break;
   }
-  return { doneAt, rttMs: doneAt - startedAt };
+  return { sentAt, doneAt, rttMs: doneAt - startedAt };
 };

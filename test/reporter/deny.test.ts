@@ -88,7 +88,7 @@ function denyTarget(clock: FakeClock, deniedAt: number, how: 'refuse' | 'drop' =
   const fn = (async (_t, opts) => {
     fn.calls++;
     const start = clock.now();
-    if (start < deniedAt) { await clock.sleep(1); return { doneAt: clock.now(), rttMs: 1 }; }
+    if (start < deniedAt) { await clock.sleep(1); return { sentAt: start, doneAt: clock.now(), rttMs: 1 }; }
     if (how === 'refuse') throw refused();
     return new Promise((_resolve, reject) => opts.signal.addEventListener('abort', () => reject(opts.signal.reason as Error), { once: true }));
   }) as ProbeFn & { calls: number };
@@ -187,7 +187,7 @@ function network(clock: FakeClock, worksAt: number, deniedAt: number, denyRttMs 
     const isDeny = t.raw.includes('10.0.0.9');
     if (isDeny && start >= deniedAt) throw refused();
     await clock.sleep(isDeny ? denyRttMs : 1);
-    return { doneAt: clock.now(), rttMs: clock.now() - start };
+    return { sentAt: start, doneAt: clock.now(), rttMs: clock.now() - start };
   };
 }
 

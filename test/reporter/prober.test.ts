@@ -9,9 +9,11 @@ import { FakeClock } from './fake-clock.ts';
 
 /**
  * A simulated path: before `worksAt` an attempt either is refused at once or hangs (a
- * black hole); from `worksAt` on, an attempt succeeds after `rtt`.
+ * black hole); from `worksAt` on, an attempt succeeds after `rtt`. With `lookupMs`, an
+ * attempt first spends that long resolving a name, and the path is judged when its
+ * connection is asked for, as a SYN is.
  */
-function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt?: number | ((start: number) => number); before: 'refuse' | 'hang'; resetAfterConnect?: (start: number) => boolean }>) {
+function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt?: number | ((start: number) => number); before: 'refuse' | 'hang'; resetAfterConnect?: (start: number) => boolean; lookupMs?: number }>) {
   const log = { starts: [] as number[], inFlight: 0, maxInFlight: 0, abortedAt: [] as number[] };
   const probe: ProbeFn = (target: Target, opts) => {
     const p = path[target.raw]!;
@@ -22,24 +24,29 @@ function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt
     // Counted out the moment it is aborted or settles, as a destroyed socket is.
     let counted = true;
     const out = () => { if (counted) { counted = false; log.inFlight--; } };
-    return new Promise<{ doneAt: number; rttMs: number }>((resolve, reject) => {
+    return new Promise<{ sentAt: number; doneAt: number; rttMs: number }>((resolve, reject) => {
       opts.signal.addEventListener('abort', () => {
         out();
         log.abortedAt.push(clock.now());
         reject(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
       }, { once: true });
-      if (start >= p.worksAt) {
-        // The connection is up at once; the answer takes the rtt.
-        opts.onConnected?.();
-        const rtt = typeof p.rtt === 'function' ? p.rtt(start) : p.rtt ?? 1;
-        void clock.sleep(rtt, opts.signal).then(() => {
-          if (opts.signal.aborted) return;
-          if (p.resetAfterConnect?.(start)) reject(new Error(`read ECONNRESET ${target.raw}`));
-          else resolve({ doneAt: clock.now(), rttMs: clock.now() - start });
-        });
-      } else if (p.before === 'refuse') {
-        reject(new Error(`connect ECONNREFUSED ${target.raw}`));
-      } // 'hang': only an abort ends it
+      const send = () => {
+        const sentAt = clock.now();
+        if (sentAt >= p.worksAt) {
+          // The connection is up at once; the answer takes the rtt.
+          opts.onConnected?.();
+          const rtt = typeof p.rtt === 'function' ? p.rtt(start) : p.rtt ?? 1;
+          void clock.sleep(rtt, opts.signal).then(() => {
+            if (opts.signal.aborted) return;
+            if (p.resetAfterConnect?.(start)) reject(new Error(`read ECONNRESET ${target.raw}`));
+            else resolve({ sentAt, doneAt: clock.now(), rttMs: clock.now() - start });
+          });
+        } else if (p.before === 'refuse') {
+          reject(new Error(`connect ECONNREFUSED ${target.raw}`));
+        } // 'hang': only an abort ends it
+      };
+      if (p.lookupMs === undefined) send();
+      else void clock.sleep(p.lookupMs, opts.signal).then(() => { if (!opts.signal.aborted) send(); });
     }).finally(out);
   };
   return { probe, log };
@@ -238,6 +245,17 @@ test('a success that took 1 s or more is recorded when it completed: a packet of
   assert.equal(r.rttMs, 1_200);
   // The attempt that went out at 500 answered at 1,700: that is the instant, not 500.
   assert.equal(run.readyAt, 1_700);
+});
+
+test('a name is looked up before its connection: the instant is when the connection was asked for, not the attempt\'s start', async () => {
+  // The path opens at 100. The attempt of the tick at 80 spends 25 ms on its lookup and sends its
+  // SYN at 105, which gets through. Its start (80) is a time the path did not work yet.
+  const { run } = await healedAt100('a:1', 1_000, { lookupMs: 25 });
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 105);
+  assert.equal(run.results[0]!.readyFrom, 'sent');
+  // The round trip is still the whole attempt's, lookup included.
+  assert.equal(run.results[0]!.rttMs, 26);
 });
 
 test('a connection not up by 900 ms is abandoned before the kernel resends its SYN; a connected attempt, and a lookup, run to the attempt timeout', async () => {

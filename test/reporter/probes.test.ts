@@ -209,6 +209,39 @@ test('dns: a name that resolves succeeds', async () => {
   await probeOnce(parseTarget('dns://localhost'), opts());
 });
 
+test('a host name: sentAt is when the connection was asked for, after the lookup; rttMs includes the lookup', async () => {
+  // A lookup that takes 30 ms, standing in for a busy name server: getaddrinfo is reached
+  // through this module object, so replacing its lookup is seen by the probe.
+  const dns = process.getBuiltinModule('node:dns/promises');
+  const lookup = dns.lookup;
+  dns.lookup = (async () => {
+    await new Promise((r) => setTimeout(r, 30));
+    return [{ address: '127.0.0.1', family: 4 }];
+  }) as unknown as typeof dns.lookup;
+  const tcp = createTcpServer((s) => s.end());
+  const web = createHttpServer((_req, res) => res.end('ok'));
+  try {
+    const tcpPort = await listen(tcp);
+    const webPort = await listen(web);
+    for (const raw of [`slow-name.test:${tcpPort}`, `http://slow-name.test:${webPort}/`]) {
+      const t0 = systemClock.now();
+      const ok = await probeOnce(parseTarget(raw), opts());
+      assert.ok(ok.sentAt - t0 >= 28, `${raw}: sent ${ok.sentAt - t0} ms after the attempt began`);
+      assert.ok(ok.doneAt >= ok.sentAt, raw);
+      assert.ok(ok.rttMs >= ok.sentAt - t0 - 1, `${raw}: rtt ${ok.rttMs}`);
+    }
+    // A DNS target's packet is the query itself: sent when the attempt began.
+    const t0 = systemClock.now();
+    const ok = await probeOnce(parseTarget('dns://slow-name.test'), opts());
+    assert.ok(ok.sentAt - t0 < 5, `dns: sent ${ok.sentAt - t0} ms after the attempt began`);
+    assert.ok(ok.doneAt - ok.sentAt >= 28);
+  } finally {
+    dns.lookup = lookup;
+    await close(tcp);
+    await close(web);
+  }
+});
+
 test('the system clock: a sleep with no end waits for its signal only (setTimeout would turn Infinity into 1 ms)', async () => {
   const stop = new AbortController();
   let woke = false;

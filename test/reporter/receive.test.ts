@@ -35,7 +35,7 @@ function fakePod(initial: Record<string, string> = {}) {
 const worksAt = (clock: FakeClock, at: number): ProbeFn => async () => {
   const start = clock.now();
   if (start < at) throw new Error('connect ECONNREFUSED');
-  return { doneAt: start, rttMs: 0 };
+  return { sentAt: start, doneAt: start, rttMs: 0 };
 };
 
 function knockAt(clock: FakeClock, at: number): { firstKnock: Promise<number> } {
@@ -95,7 +95,7 @@ test('a restart with the send side recorded keeps it and records only the receiv
   const clock = new FakeClock();
   const pod = fakePod({ [ANNOTATION_DP_READY]: '2026-01-01T00:00:00.123Z', 'perf.github.com/azure-start-ts': '2026-01-01T00:00:00.000Z' });
   let probes = 0;
-  const probe: ProbeFn = async () => { probes++; return { doneAt: clock.now(), rttMs: 0 }; };
+  const probe: ProbeFn = async () => { probes++; return { sentAt: clock.now(), doneAt: clock.now(), rttMs: 0 }; };
   const running = run({ config: config(), clock, probe, podApi: async () => pod.api, log: silentLogger, receive: knockAt(clock, 300) });
   await clock.advance(2_000);
   await running;

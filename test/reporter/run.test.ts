@@ -48,7 +48,7 @@ function pathWorksAt(clock: FakeClock, worksAt: number): ProbeFn & { calls: numb
     const start = clock.now();
     if (start < worksAt) throw new Error('connect ECONNREFUSED');
     await clock.sleep(1);
-    return { doneAt: clock.now(), rttMs: clock.now() - start };
+    return { sentAt: start, doneAt: clock.now(), rttMs: clock.now() - start };
   }) as unknown as ProbeFn & { calls: number };
   fn.calls = 0;
   return fn;
