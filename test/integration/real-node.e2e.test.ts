@@ -149,8 +149,12 @@ test('a real rolling update waits for a real datapath: Service by DNS name throu
   const readyAt = Date.parse(healed.metadata!.annotations![ANNOTATION_DP_READY]!);
   t.diagnostic(`datapath-ready − heal: ${readyAt - healedAt} ms`);
   // nft's report of the commit reaches us some ms after the kernel made it (-18 ms was seen on a
-  // loaded machine), so the firm lower bound is the instant the removal was started.
-  assert.ok(readyAt >= removal.before - 5, `ready ${readyAt - removal.before} ms after the removal started`);
+  // loaded machine), so the lower bound is the instant the commit was sent. The reporter stamps
+  // its SYN as it calls connect (after the name's lookup: a CI run that stamped the attempt's
+  // start, before the lookup, was 15 ms early). The host's netfilter sees that SYN when the
+  // host's softirq gets a core: the bench saw one 9.7 ms before the traced commit on a loaded
+  // node (2026-12-06-195b42c.json), hence 20 ms and not 0.
+  assert.ok(readyAt >= removal.before - 20, `ready ${readyAt - removal.before} ms after the removal started`);
   assert.ok(readyAt - healedAt < 1_000, `ready ${readyAt - healedAt} ms after the heal`);
 
   // The stats API, read from the controller pod over the pod network.
