@@ -21,11 +21,13 @@ export interface Page {
 export async function launchChromium(): Promise<Browser> {
   if (!CHROMIUM) throw new Error('chromium is not installed (bash test/controlplane/node-packages.sh installs it as root)');
   const profile = mkdtempSync(join(tmpdir(), 'dpready-chromium-'));
+  // Chromium makes its own org.chromium.Chromium.* directories under TMPDIR and leaves them
+  // behind: pointed at the profile, they go when it is removed.
   const child: ChildProcess = spawn(CHROMIUM, [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--no-default-browser-check',
     '--disable-extensions', '--disable-sync', '--metrics-recording-only', '--mute-audio', `--user-data-dir=${profile}`,
     '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', '--window-size=1400,1100', 'about:blank',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: profile } });
   const wsUrl = await new Promise<string>((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error(`chromium did not start:\n${err}`)), 30_000);
