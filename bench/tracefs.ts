@@ -3,8 +3,11 @@
 // offset measured here turns the kernel's stamps into wall-clock ms. Used for the kernel's own
 // instants, which no user-space process has to be scheduled to take (exec-trace.ts,
 // commit-trace.ts).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 const TRACEFS = '/sys/kernel/tracing';
 
@@ -31,10 +34,22 @@ function monotonicToWall(): number {
   return best.offset;
 }
 
+/**
+ * Mounts tracefs where systemd would have: a machine without systemd (a CI container) has the
+ * empty mount point only, and without it the truths fall back to later, user-space instants.
+ */
+let mounting: Promise<unknown> | undefined;
+function mountTracefs(): Promise<unknown> {
+  if (existsSync(join(TRACEFS, 'instances'))) return Promise.resolve();
+  mounting ??= promisify(execFile)('mount', ['-t', 'tracefs', 'tracefs', TRACEFS]);
+  return mounting;
+}
+
 /** Opens instances/`name` with the mono clock; or says why it cannot. */
 export async function traceInstance(name: string): Promise<TraceInstance | { unavailable: string }> {
   const dir = join(TRACEFS, 'instances', name);
   try {
+    await mountTracefs();
     await mkdir(dir);
     await writeFile(join(dir, 'trace_clock'), 'mono');
   } catch (err) {
