@@ -10,7 +10,7 @@
 //   - the securityContext the "restricted" Pod Security level requires, on that container.
 // A pod that already has the gate or a container named dpready-reporter is left alone, so a
 // hand-written template (the pre-webhook way) keeps working unchanged.
-import type { V1Container, V1EnvVar, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Pod, V1SecurityContext, V1Volume } from '@kubernetes/client-node';
 import {
   CONDITION_TYPE, INJECT_DENY_TARGET_ANNOTATION, INJECT_LABEL, INJECT_MODE_ANNOTATION, INJECT_RECEIVE_PORT_ANNOTATION, INJECT_TARGET_ANNOTATION, INJECT_TIMEOUT_ANNOTATION,
   RECEIVE_PORT_NAME,
@@ -131,13 +131,15 @@ export function reporterContainer(s: InjectSettings, target: string, timeout: st
     env,
     resources: s.reporterResources ?? DEFAULT_REPORTER_RESOURCES,
     volumeMounts: [{ name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true }],
-    // The "restricted" Pod Security level, whatever the app's own containers do.
-    securityContext: {
-      allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532,
-      capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: REPORTER_SECURITY_CONTEXT,
   };
 }
+
+/** The "restricted" Pod Security level for the injected reporter, whatever the app's own containers do. */
+export const REPORTER_SECURITY_CONTEXT: V1SecurityContext = {
+  allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532,
+  capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+};
 
 function tokenVolume(): V1Volume {
   return { name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: REPORT_AUDIENCE, expirationSeconds: TOKEN_SECONDS, path: 'token' } }] } };
