@@ -3,7 +3,7 @@
 // user-space process being scheduled: containerd writes a container's StartedAt after the
 // task's start RPC returns, and on a loaded node that record lands up to hundreds of ms away
 // from the moment the kernel ran the command (2026-12-05-d38fa52.json: −360..+236 ms).
-import { traceInstance } from './tracefs.ts';
+import { traceInstance } from '../src/devcluster/tracefs.ts';
 
 /** One exec: its pid (in the node's PID namespace), the file it ran and its wall-clock instant, ms. */
 export interface Exec { pid: number; file: string; at: number }

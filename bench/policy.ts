@@ -2,8 +2,9 @@
 // target (another pod, which answers until policy denies it) while kube-router, the node's
 // NetworkPolicy engine, runs. An egress policy is created once every reporter is waiting on its
 // deny target; the engine then programs each pod. Truth for "policy enforced" is the kernel's
-// commit of the engine's rule for that pod's address (nft monitor), the same kind of truth as
-// the datapath part's. Also the attempts per second each reporter sent against its deny target.
+// commit of the engine's rule for that pod's address (nft monitor names the transaction and
+// its process, tracefs the sendmsg that carried it: src/devcluster/engine-commits.ts), the same
+// kind of truth as the datapath part's. Also the attempts per second each reporter sent against its deny target.
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE, ConditionReason, CONDITION_TYPE, PolicyProbe } from '../src/contract.ts';
 import { startControlPlane } from '../src/devcluster/control-plane.ts';
@@ -11,7 +12,8 @@ import { gatedDeployment } from '../src/devcluster/demo-workload.ts';
 import { installDpready } from '../src/devcluster/install.ts';
 import { realNodeUnavailable } from '../src/devcluster/node-host.ts';
 import { egressOnlyTo, NODE_IMAGES, targetObjects } from '../src/devcluster/node-workloads.ts';
-import { policyEngineUnavailable, watchEngineCommits } from '../src/devcluster/policy-engine.ts';
+import { watchEngineCommits } from '../src/devcluster/engine-commits.ts';
+import { policyEngineUnavailable } from '../src/devcluster/policy-engine.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
 
 export interface PolicyFigures {
@@ -104,10 +106,13 @@ export async function realNodePolicy(opts: { pods: number; waitingMs: number; lo
     const rates: number[] = [];
     const gaps: number[] = [];
     const noTruth: string[] = [];
+    const noKernel: string[] = [];
     for (const p of pods) {
       const ip = p.status?.podIP;
-      const truth = ip ? engine.programmedAt(ip, policyAt) : undefined;
-      if (truth === undefined) { noTruth.push(p.metadata!.name!); continue; }
+      const commit = ip ? await engine.programmed(ip, policyAt) : undefined;
+      if (commit === undefined) { noTruth.push(p.metadata!.name!); continue; }
+      if (!commit.kernel) noKernel.push(p.metadata!.name!);
+      const truth = commit.at;
       commits.add(truth);
       latency.push(truth - policyAt);
       err.push(Date.parse(p.metadata!.annotations![ANNOTATION_POLICY_ENFORCED]!) - truth);
@@ -120,11 +125,12 @@ export async function realNodePolicy(opts: { pods: number; waitingMs: number; lo
       enforcedError: signed(err), enforcedAbsError: summarizeAbs(err),
       policyToCommitMs: p50p99(latency), commits: commits.size,
       denyAttemptsPerSecond: p50p99(rates), lastAnswerGapMs: p50p99(gaps),
-      ...(noTruth.length ? { truthProblem: `nft reported no commit of the engine's rule for ${noTruth.join(', ')}` } : {}),
+      ...(noTruth.length ? { truthProblem: `nft reported no commit of the engine's rule for ${noTruth.join(', ')}` }
+        : noKernel.length ? { truthProblem: `no kernel instant (tracefs) of the commit for ${noKernel.join(', ')}${engine.noKernelTruth ? `: ${engine.noKernelTruth}` : ''}` } : {}),
       markErrorMs: 50, markAttemptsPerSecond: 50,
     };
   } finally {
-    engine.stop();
+    await engine.stop();
     await cp.stop();
   }
 }

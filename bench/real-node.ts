@@ -23,7 +23,7 @@ import {
   BASELINE_MSG, baselineScript, containerCgroup, containerPids, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
   type CgroupSample, type ContainerCgroup,
 } from './reporter-cost.ts';
-import { traceCommit, type CommitTrace } from './commit-trace.ts';
+import { traceCommit, type CommitTrace } from '../src/devcluster/commit-trace.ts';
 import { traceExecs, type Exec, type ExecTrace } from './exec-trace.ts';
 import { busyPercent, machineCpu } from './proc-usage.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
@@ -434,7 +434,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       return { node, reportersMs: Math.round(reporters.reduce((a, b) => a + b, 0)) };
     });
     // Truth: the kernel's commit, at the exit of the sendmsg that carried iptables-restore's batch
-    // (bench/commit-trace.ts); else the delete of this rule (its handle) as nft monitor reported
+    // (src/devcluster/commit-trace.ts); else the delete of this rule (its handle) as nft monitor reported
     // it, stamped by this process's event loop. Without either the figures are against the
     // moment the commit was sent, shown but not judged.
     const healedAt = kernelCommit?.exit ?? removal.committed ?? removal.before;

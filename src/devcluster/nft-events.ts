@@ -12,15 +12,11 @@ export interface NftRuleEvent {
   handle: number;
   /** The destination the rule matches (an address, or address/len), when it matches one. */
   daddr?: string;
-  /** The source the rule matches, likewise (the policy engine's per-pod egress jumps). */
-  saddr?: string;
-  /** The chain the rule jumps to, when it ends in a jump. */
-  jump?: string;
   /** The TCP destination port the rule matches, when it matches one. */
   dport?: number;
 }
 
-interface JsonMatch { match?: { left?: { payload?: { protocol?: string; field?: string } }; right?: unknown }; jump?: { target?: unknown } }
+interface JsonMatch { match?: { left?: { payload?: { protocol?: string; field?: string } }; right?: unknown } }
 
 function daddrOf(right: unknown): string | undefined {
   if (typeof right === 'string') return right;
@@ -44,8 +40,6 @@ export function parseNftRuleEvent(line: string): NftRuleEvent | undefined {
     for (const e of (Array.isArray(rule.expr) ? rule.expr : []) as JsonMatch[]) {
       const payload = e.match?.left?.payload;
       if (payload?.protocol === 'ip' && payload.field === 'daddr') ev.daddr = daddrOf(e.match!.right);
-      if (payload?.protocol === 'ip' && payload.field === 'saddr') ev.saddr = daddrOf(e.match!.right);
-      if (typeof e.jump?.target === 'string') ev.jump = e.jump.target;
       if (payload?.protocol === 'tcp' && payload.field === 'dport' && typeof e.match!.right === 'number') ev.dport = e.match!.right;
     }
     return ev;
@@ -73,31 +67,4 @@ export function insertedHandle(events: NftRuleEvent[], chain: string, daddr: str
 export function deletedAt(seen: Array<{ at: number; event: NftRuleEvent }>, rule: NftRuleId, removalStartedAt: number): number | undefined {
   return seen.find(({ at, event: e }) => at >= removalStartedAt && e.op === 'delete' && e.handle === rule.handle
     && e.family === rule.family && e.table === rule.table && e.chain === rule.chain)?.at;
-}
-
-/**
- * Events of one transaction reach `nft monitor` together (the kernel queues them all at the
- * commit) and are printed one by one; a gap longer than this between two arrivals starts
- * another transaction. Idle here, 300 rules of one iptables-restore arrived with gaps ≤ 6 ms.
- */
-export const TRANSACTION_GAP_MS = 25;
-
-/**
- * When the policy engine first programmed a pod: the commit of the first transaction, at or
- * after `since`, holding a rule in `chain` that sends the pod's traffic (`ip saddr <podIp>`) to
- * one of the engine's per-pod chains (a jump whose target starts with `jumpPrefix`). kube-router
- * rewrites the filter table whole on each sync in one transaction, and nft prints its hundreds
- * of events one by one (slower on a loaded machine), so the pod's rule can be printed well after
- * the commit: the commit is the arrival of the transaction's first event, found by walking back
- * over arrivals less than TRANSACTION_GAP_MS apart. Later syncs re-add the rule (under a new
- * chain name) and are not the first.
- */
-export function firstProgrammedAt(seen: Array<{ at: number; event: NftRuleEvent }>, podIp: string, chain: string,
-  jumpPrefix: string, since = 0): number | undefined {
-  const i = seen.findIndex(({ at, event: e }) => at >= since && (e.op === 'add' || e.op === 'insert') && e.family === 'ip'
-    && e.table === 'filter' && e.chain === chain && e.saddr === podIp && e.jump?.startsWith(jumpPrefix) === true);
-  if (i < 0) return undefined;
-  let j = i;
-  while (j > 0 && seen[j]!.at - seen[j - 1]!.at <= TRANSACTION_GAP_MS && seen[j - 1]!.at >= since) j--;
-  return seen[j]!.at;
 }

@@ -2,7 +2,7 @@
 // network-policy controller) on, beside the bridge CNI and kube-proxy. It programs each pod a
 // policy selects as iptables chains (KUBE-ROUTER-*, KUBE-POD-FW-*, KUBE-NWPLCY-*) and ipsets,
 // through iptables-restore of the whole filter table; iptables here is the nf_tables backend,
-// so every commit is seen by `nft monitor` like the datapath bench's rule.
+// so every commit is seen by `nft monitor` like the datapath bench's rule (engine-commits.ts).
 //
 // Why kube-router and not sigs.k8s.io/kube-network-policies (SIG Network's reference, smaller):
 // v0.8.0 sends each connection's first packet to userspace with nftables' `queue` expression,
@@ -21,9 +21,7 @@ import * as k8s from '@kubernetes/client-node';
 import { DpreadyError } from '../errors.ts';
 import { runBuildScript } from './build-script.ts';
 import { kubeconfigYaml } from './kubeconfig-file.ts';
-import { firstProgrammedAt } from './nft-events.ts';
 import { IPSET } from './node-host.ts';
-import { nftMonitor } from './node-workloads.ts';
 import { issueClientCert, type Pki } from './pki.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
 
@@ -126,19 +124,4 @@ export async function startPolicyEngine(o: PolicyEngineOptions): Promise<PolicyE
     },
   };
   return engine;
-}
-
-/**
- * The truth of "programmed": the kernel's rule events, read while the engine works. kube-router
- * sends a pod's egress through its per-pod chain with `-s <pod IP> -j KUBE-POD-FW-…` in
- * KUBE-ROUTER-FORWARD, committed with the rest of its sync in one transaction.
- */
-export async function watchEngineCommits() {
-  const monitor = nftMonitor();
-  await monitor.ready;
-  return {
-    /** The first commit, at or after `since` (ms since the epoch), of the engine's egress jump for this pod address. */
-    programmedAt: (podIp: string, since = 0) => firstProgrammedAt(monitor.seen, podIp, 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', since),
-    stop: () => monitor.stop(),
-  };
 }

@@ -2,7 +2,7 @@
 // removal started. Lines are what `nft -j monitor rules` printed for iptables-nft changes here.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deletedAt, firstProgrammedAt, insertedHandle, parseNftRuleEvent } from '../../src/devcluster/nft-events.ts';
+import { deletedAt, insertedHandle, parseNftRuleEvent } from '../../src/devcluster/nft-events.ts';
 
 const expr = '"expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "10.244.0.7"}}, {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 8080}}, {"xt": {"type": "match", "name": "comment"}}, {"counter": {"packets": 0, "bytes": 0}}, {"drop": null}]';
 const line = (op: string, handle: number, chain = 'FORWARD') => `{"${op}": {"rule": {"family": "ip", "table": "filter", "chain": "${chain}", "handle": ${handle}, ${expr}}}}`;
@@ -32,29 +32,4 @@ test('the delete: matched by the rule\'s handle, and only at or after the remova
   assert.equal(deletedAt(seen, rule, 1000), 1004);
   assert.equal(deletedAt(seen.slice(0, 3), rule, 1000), undefined, 'no delete of this rule after the removal started');
   assert.equal(deletedAt(seen, rule, 1005), undefined);
-});
-
-// What `nft -j monitor rules` printed here for kube-router's per-pod egress jump (iptables-nft).
-const jump = (chain: string, saddr: string, target: string) => `{"add": {"rule": {"family": "ip", "table": "filter", "chain": "${chain}", "handle": 3, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "${saddr}"}}, {"xt": {"type": "match", "name": "physdev"}}, {"xt": {"type": "match", "name": "comment"}}, {"counter": {"packets": 0, "bytes": 0}}, {"jump": {"target": "${target}"}}]}}}`;
-
-test('the policy engine\'s truth: the first commit, since a start, of a jump from the pod\'s address to one of its per-pod chains', () => {
-  const ev = parseNftRuleEvent(jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-ABC'))!;
-  assert.equal(ev.saddr, '10.244.0.12');
-  assert.equal(ev.jump, 'KUBE-POD-FW-ABC');
-  const at = (t: number, l: string) => ({ at: t, event: parseNftRuleEvent(l)! });
-  const seen = [
-    at(900, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-OLD')), // an earlier pod at this address, before `since`
-    at(1001, jump('KUBE-ROUTER-FORWARD', '10.244.0.13', 'KUBE-POD-FW-X')), // another pod
-    at(1002, jump('KUBE-ROUTER-OUTPUT', '10.244.0.12', 'KUBE-POD-FW-X')), // another chain
-    at(1003, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-NWPLCY-X')), // not a per-pod chain
-    at(1100, jump('KUBE-ROUTER-FORWARD', '10.244.0.2', 'KUBE-POD-FW-A')), // the same transaction, printed first
-    at(1120, jump('KUBE-ROUTER-FORWARD', '10.244.0.3', 'KUBE-POD-FW-B')),
-    at(1140, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-NEW')),
-    at(1500, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-NEWER')), // the next sync re-adds it
-  ];
-  assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', 1050), 1100, 'the commit: the first arrival of its transaction');
-  assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', 1120), 1120, 'never before `since`');
-  assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', 1000), 1100, 'the 1001-1003 events are another transaction (gap 97 ms)');
-  assert.equal(firstProgrammedAt(seen, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-'), 900);
-  assert.equal(firstProgrammedAt(seen, '10.244.0.14', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-'), undefined);
 });

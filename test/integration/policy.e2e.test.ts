@@ -1,16 +1,17 @@
 // NetworkPolicy on the real node: kube-router's firewall (built from its Go module, started
 // with the node) enforces policies on the bridge pod network, and the kernel reports each of
-// its commits (nft monitor), which is the truth the policy-enforced instant is judged by.
+// its commits (nft monitor says which process committed the pod's rule, tracefs when its
+// sendmsg carried it), which is the truth the policy-enforced instant is judged by.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../src/devcluster/control-plane.ts';
-import { ANNOTATION_DP_READY, ANNOTATION_POLICY_ENFORCED, ANNOTATION_START, CONDITION_TYPE, ConditionReason } from '../../src/contract.ts';
+import { ANNOTATION_DP_READY, ANNOTATION_POLICY_ENFORCED, ANNOTATION_POLICY_PROBE, ANNOTATION_START, CONDITION_TYPE, ConditionReason, PolicyProbe } from '../../src/contract.ts';
 import { gatedDeployment } from '../../src/devcluster/demo-workload.ts';
 import { installDpready } from '../../src/devcluster/install.ts';
 import { egressOnlyTo, NODE_IMAGES, targetObjects } from '../../src/devcluster/node-workloads.ts';
 import { callOptions } from '../../src/kube/request-options.ts';
-import { watchEngineCommits } from '../../src/devcluster/policy-engine.ts';
+import { watchEngineCommits, type EngineCommit } from '../../src/devcluster/engine-commits.ts';
 import { eventually } from '../support/cluster.ts';
 import { podConnects, podPid } from '../support/policy.ts';
 import { condition, deploymentAvailable, livePods, realNodeSkip } from '../support/real-node.ts';
@@ -88,9 +89,10 @@ test('the engine enforces an egress policy: the pod\'s connections to the target
       attemptEndedAt = Date.now();
       return !ok;
     }, 60_000, 50);
-    const committed = await eventually('nft reports kube-router\'s commit of the client\'s egress jump',
-      async () => engine.programmedAt(clientIp, applied), 5_000);
-    t.diagnostic(`policy created → commit ${committed - applied} ms; the first denied attempt ran from ${attemptStartedAt - committed} to ${attemptEndedAt - committed} ms after the commit`);
+    const commit = await eventually('nft reports kube-router\'s commit of the client\'s egress jump',
+      async () => engine.programmed(clientIp, applied), 5_000);
+    const committed = commit.at;
+    t.diagnostic(`policy created → commit ${Math.round(committed - applied)} ms (${truthOf(commit)}); the first denied attempt ran from ${Math.round(attemptStartedAt - committed)} to ${Math.round(attemptEndedAt - committed)} ms after the commit`);
     assert.ok(committed >= applied, 'committed after the policy was created');
     // The connection was refused somewhere inside [started, ended] (nsenter and bash start first).
     assert.ok(committed <= attemptEndedAt, `committed (${committed}) before the first denied attempt ended (${attemptEndedAt})`);
@@ -102,9 +104,16 @@ test('the engine enforces an egress policy: the pod\'s connections to the target
     await net.deleteNamespacedNetworkPolicy({ name: 'client-no-egress', namespace: NS });
     await eventually('the client reaches the target again once the policy is gone', async () => podConnects(pid, targetIp, 8080, 500), 60_000, 100);
   } finally {
-    engine.stop();
+    await engine.stop();
   }
 });
+
+/** Where a commit's instant came from, for the diagnostics. */
+function truthOf(c: EngineCommit): string {
+  return c.kernel
+    ? `kernel: ${c.comm} ${c.pid}'s sendmsg, ${Math.round((c.kernel.exit - c.kernel.enter) * 10) / 10} ms; nft's lines read ${Math.round(c.firstLineAt - c.kernel.exit)}–${Math.round(c.closedAt - c.kernel.exit)} ms after`
+    : `nft's closing line as read here (${c.comm} ${c.pid}), no kernel instant: an upper bound`;
+}
 
 // ---- the gate waits for policy in force (the reporter's deny targets) ----
 
@@ -116,6 +125,12 @@ const gated = (name: string, replicas: number, target: string, deny: string, pro
   images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] },
   env: { PROBE_DENY_TARGET: deny, PROBE_INTERVAL_GROWTH: '0' },
 });
+
+/**
+ * How long after a round's recorded start its SYN may meet the rule: the clock is read first,
+ * and a reporter with a 10m CPU request can wait for a core before its connect() (one interval).
+ */
+const SYN_AFTER_ROUND_MS = 20;
 
 async function targets(c: ControlPlane): Promise<{ allowed: string; forbiddenIp: string }> {
   const core = c.kubeConfig.makeApiClient(k8s.CoreV1Api);
@@ -130,7 +145,7 @@ async function targets(c: ControlPlane): Promise<{ allowed: string; forbiddenIp:
   return { allowed: `http://${serviceIp}/healthz`, forbiddenIp: (await livePods(c, NS, 'app=forbidden'))[0]!.status!.podIP! };
 }
 
-test('a deny policy applied while pods roll keeps each new pod not Ready until the engine programmed it; the reported instant is within 50 ms of its commit', { skip, timeout: 10 * 60_000 }, async (t) => {
+test('a deny policy applied while pods roll keeps each new pod not Ready until the engine programmed it; the kernel\'s commit lies between the last answer the reporter saw and the instant it reports', { skip, timeout: 10 * 60_000 }, async (t) => {
   const c = cluster();
   await dpreadyInstalled(c);
   const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
@@ -158,6 +173,7 @@ test('a deny policy applied while pods roll keeps each new pod not Ready until t
   assert.equal(condition((await livePods(c, NS, 'app=web')).find((x) => x.metadata!.uid === waiting.metadata!.uid)!, 'Ready')?.status, 'False', 'still not Ready 2 s later: the rollout waits');
 
   const engine = await watchEngineCommits();
+  if (engine.noKernelTruth) t.diagnostic(`no kernel instants (${engine.noKernelTruth}): commits are judged by nft's lines, later than the commit`);
   try {
     const policyAt = Date.now();
     await net.createNamespacedNetworkPolicy({ namespace: NS, body: egressOnlyTo('web-egress', NS, 'web', 'target') });
@@ -167,21 +183,29 @@ test('a deny policy applied while pods roll keeps each new pod not Ready until t
     let observed = 0;
     for (const p of pods) {
       const name = p.metadata!.name!;
-      const enforced = Date.parse(p.metadata!.annotations![ANNOTATION_POLICY_ENFORCED]!);
-      const start = Date.parse(p.metadata!.annotations![ANNOTATION_START]!);
-      const committed = engine.programmedAt(p.status!.podIP!, policyAt);
-      assert.ok(committed !== undefined, `nft reported the engine's commit for ${name} (${p.status!.podIP})`);
-      // The reporter judges deny rounds only from its first datapath success on (docs/policy.md).
-      const dpReady = Date.parse(p.metadata!.annotations![ANNOTATION_DP_READY]!);
-      t.diagnostic(`${name}: policy → commit ${committed - policyAt} ms; reporter started ${start - committed} ms, datapath ready ${dpReady - committed} ms after the commit; reported − commit ${enforced - committed} ms`);
-      if (dpReady < committed) {
-        // The reporter saw the deny target answer, then stop: the instant it reports is the commit's.
-        assert.ok(Math.abs(enforced - committed) <= 50, `${name}: policy-enforced ${new Date(enforced).toISOString()} within 50 ms of the commit ${new Date(committed).toISOString()}`);
-        observed++;
-      } else {
-        // Programmed before its datapath worked: it can only report a round after that, never before the commit.
-        assert.ok(enforced >= committed - 50, `${name}: policy-enforced not before the commit`);
-      }
+      const annotations = p.metadata!.annotations!;
+      const enforced = Date.parse(annotations[ANNOTATION_POLICY_ENFORCED]!);
+      const start = Date.parse(annotations[ANNOTATION_START]!);
+      const dpReady = Date.parse(annotations[ANNOTATION_DP_READY]!);
+      const probe = PolicyProbe.parse(JSON.parse(annotations[ANNOTATION_POLICY_PROBE]!));
+      const lastAnswer = probe.lastAnswerTs === undefined ? undefined : Date.parse(probe.lastAnswerTs);
+      const commit = await engine.programmed(p.status!.podIP!, policyAt);
+      assert.ok(commit !== undefined, `nft reported the engine's commit for ${name} (${p.status!.podIP})`);
+      const committed = commit.at;
+      // Without the kernel's instant, nft's line (read later) bounds the commit only from above.
+      const earliest = commit.kernel?.enter ?? -Infinity;
+      const rel = (x: number | undefined) => (x === undefined ? 'none' : `${Math.round(x - committed)} ms`);
+      t.diagnostic(`${name}: policy → commit ${Math.round(committed - policyAt)} ms (${truthOf(commit)}); after the commit: reporter started ${rel(start)}, `
+        + `datapath ready ${rel(dpReady)}, last answer ${rel(lastAnswer)}, reported ${rel(enforced)}; ${probe.attempts} deny attempts`);
+      // What the reporter claims (docs/policy.md): the rule took effect after the last round a deny
+      // target answered and by the first round of the confirmed run. The kernel's commit must lie
+      // in that window. Its width (the reported instant's error) is the bench's policy mark, not
+      // judged here: it is the round interval plus any time the reporter's event loop was held.
+      if (lastAnswer !== undefined) assert.ok(lastAnswer <= committed, `${name}: a deny target answered (${probe.lastAnswerTs}) only before the commit (${new Date(committed).toISOString()})`);
+      // The round's instant is read just before its connect(); the SYN meets the rule after that.
+      assert.ok(enforced >= earliest - SYN_AFTER_ROUND_MS, `${name}: policy-enforced ${annotations[ANNOTATION_POLICY_ENFORCED]} not before the commit (${new Date(earliest).toISOString()})`);
+      assert.ok(enforced >= dpReady, `${name}: policy-enforced not before its datapath worked`);
+      if (dpReady < committed) observed++;
       assert.equal(condition(p, CONDITION_TYPE)?.status, 'True');
       // Ready's transition (whole seconds) is not before the commit's second.
       const readyAt = Date.parse(String(condition(p, 'Ready')!.lastTransitionTime!));
@@ -189,7 +213,7 @@ test('a deny policy applied while pods roll keeps each new pod not Ready until t
     }
     assert.ok(observed >= 1, 'the pod that waited saw the commit happen');
   } finally {
-    engine.stop();
+    await engine.stop();
   }
 });
 

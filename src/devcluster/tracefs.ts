@@ -1,4 +1,4 @@
-// A tracefs instance of the bench's own (instances/NAME), so the machine's global trace settings
+// A tracefs instance of our own (instances/NAME), so the machine's global trace settings
 // are left alone, with the `mono` clock: CLOCK_MONOTONIC, the clock of process.hrtime, so one
 // offset measured here turns the kernel's stamps into wall-clock ms. Used for the kernel's own
 // instants, which no user-space process has to be scheduled to take (exec-trace.ts,
