@@ -1,16 +1,25 @@
-// The truth of "the policy engine programmed this pod", read while the engine works. kube-router
-// sends a pod's egress through its per-pod chain with `-s <pod IP> -j KUBE-POD-FW-…` in
-// KUBE-ROUTER-FORWARD, committed with the rest of its sync in one iptables-restore of the whole
-// filter table. `nft monitor` says which transaction first held that rule and which process
-// committed it (nft-transactions.ts); the kernel's trace of that process's sendmsg says when
-// (commit-trace.ts). nft's lines alone are only an upper bound: on the loaded node this process
-// reads them late, and a test once judged a reporter 216 ms "early" against them.
+// The truth of "the policy engine put this pod's egress policy in force", read while the engine
+// works. kube-router gives every local pod a chain KUBE-POD-FW-<hash>, with or without a policy,
+// and rewrites the whole filter table in one iptables-restore at each sync. A pod no egress policy
+// selects has `-s <pod IP> -j KUBE-NWPLCY-DEFAULT` in its chain; once one selects it, the sync
+// writes `-s <pod IP> -j KUBE-NWPLCY-<policy hash>` there instead, with the chain's REJECT of
+// unmarked traffic. The first transaction holding that rule is the commit that denied what the
+// policy does not allow (the pod's jump from KUBE-ROUTER-FORWARD is in every sync, so it marks
+// nothing). `nft monitor` says which transaction and which process committed it
+// (nft-transactions.ts); the kernel's trace of that process's sendmsg says when (commit-trace.ts).
+// nft's lines alone are only an upper bound: on the loaded node this process reads them late.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { batchOf, traceSendmsg, type Commit, type SendmsgTrace } from './commit-trace.ts';
-import { firstProgramming, NftTransactionLog } from './nft-transactions.ts';
+import { firstTransaction, NftTransactionLog, type NftRuleLine } from './nft-transactions.ts';
 
 const NFT = '/usr/sbin/nft';
+
+/** A rule in a pod's own chain sending its egress through a policy's chain (not the default one). */
+export function egressPolicyRule(podIp: string): (rule: NftRuleLine) => boolean {
+  return (r) => r.family === 'ip' && r.table === 'filter' && r.chain.startsWith('KUBE-POD-FW-') && r.saddr === podIp
+    && r.jump !== undefined && r.jump.startsWith('KUBE-NWPLCY-') && r.jump !== 'KUBE-NWPLCY-DEFAULT';
+}
 
 export interface EngineCommit {
   /** The commit's instant, wall ms: the kernel's (the sendmsg's exit) when traced, else when nft's closing line was read (later). */
@@ -28,7 +37,7 @@ export interface EngineCommit {
 export interface EngineCommits {
   /** Why commits carry no kernel instant (tracefs unavailable), when so. */
   noKernelTruth?: string;
-  /** The first commit, closed at or after `since` (wall ms), of the engine's egress jump for this pod address. */
+  /** The first commit, closed at or after `since` (wall ms), of an egress policy's rule for this pod address. */
   programmed(podIp: string, since?: number): Promise<EngineCommit | undefined>;
   stop(): Promise<void>;
 }
@@ -47,7 +56,7 @@ export async function watchEngineCommits(): Promise<EngineCommits> {
   return {
     ...('unavailable' in traced ? { noKernelTruth: traced.unavailable } : {}),
     async programmed(podIp, since = 0) {
-      const t = firstProgramming(log.transactions, podIp, 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', since);
+      const t = firstTransaction(log.transactions, egressPolicyRule(podIp), since);
       if (!t) return undefined;
       // The batch ended before nft's closing line was read; a few ms for the two clocks' pairing.
       const kernel = trace ? batchOf(await trace.calls(), t.pid, t.closedAt + 5) : undefined;

@@ -61,14 +61,7 @@ export class NftTransactionLog {
   }
 }
 
-/**
- * The first transaction, closed at or after `since`, that added a rule in `chain` sending the
- * pod's traffic (`ip saddr <podIp>`) to one of the engine's per-pod chains (a jump whose target
- * starts with `jumpPrefix`): when the policy engine first programmed that pod. Later syncs
- * re-add the rule and are not the first.
- */
-export function firstProgramming(transactions: NftTransaction[], podIp: string, chain: string, jumpPrefix: string,
-  since = 0): NftTransaction | undefined {
-  return transactions.find((t) => t.closedAt >= since && t.rules.some((r) => (r.op === 'add' || r.op === 'insert')
-    && r.family === 'ip' && r.table === 'filter' && r.chain === chain && r.saddr === podIp && r.jump?.startsWith(jumpPrefix) === true));
+/** The first transaction, closed at or after `since` (wall ms), that inserted or added a rule matching `match`. */
+export function firstTransaction(transactions: NftTransaction[], match: (rule: NftRuleLine) => boolean, since = 0): NftTransaction | undefined {
+  return transactions.find((t) => t.closedAt >= since && t.rules.some((r) => (r.op === 'add' || r.op === 'insert') && match(r)));
 }

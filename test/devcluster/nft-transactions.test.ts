@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchOf, sendmsgCalls } from '../../src/devcluster/commit-trace.ts';
-import { firstProgramming, NftTransactionLog, parseRuleLine } from '../../src/devcluster/nft-transactions.ts';
+import { egressPolicyRule } from '../../src/devcluster/engine-commits.ts';
+import { firstTransaction, NftTransactionLog, parseRuleLine } from '../../src/devcluster/nft-transactions.ts';
 
 // What `nft monitor` printed here for kube-router's per-pod egress jumps (iptables-nft).
 const jump = (chain: string, saddr: string, target: string) => `add rule ip filter ${chain} ip saddr ${saddr} xt match physdev  counter packets 0 bytes 0 jump ${target}`;
@@ -28,23 +29,28 @@ test('transactions: each closed by its new-generation line, which names the comm
   assert.equal(log.transactions[1]!.pid, 4250);
 });
 
-test('the policy engine\'s first programming of a pod: a jump from its address to a per-pod chain, in the first transaction since a start', () => {
+// What `nft monitor` printed here for a pod's own chain, before and after an egress policy selected it.
+const podRule = (saddr: string, target: string) => `insert rule ip filter KUBE-POD-FW-DWOFJ4FGHTUWCLX7 handle 74 ip saddr ${saddr}  counter packets 0 bytes 0 jump ${target}`;
+
+test('the policy engine\'s commit of a pod\'s egress policy: the first transaction since a start whose rule sends the pod\'s traffic to a policy\'s chain', () => {
   const log = new NftTransactionLog();
   const tx = (at: number, pid: number, ...lines: string[]) => {
     for (const l of lines) log.push(l, at);
     log.push(`# new generation ${pid} by process ${pid} (iptables-restor)`, at + 1);
   };
-  tx(900, 1, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-OLD')); // an earlier pod at this address, before `since`
-  tx(1000, 2, jump('KUBE-ROUTER-FORWARD', '10.244.0.13', 'KUBE-POD-FW-X'), // another pod
-    jump('KUBE-ROUTER-OUTPUT', '10.244.0.12', 'KUBE-POD-FW-X'), // another chain
-    jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-NWPLCY-X')); // not a per-pod chain
-  tx(1100, 3, jump('KUBE-ROUTER-FORWARD', '10.244.0.2', 'KUBE-POD-FW-A'), jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-NEW'));
-  tx(1500, 4, jump('KUBE-ROUTER-FORWARD', '10.244.0.12', 'KUBE-POD-FW-NEWER')); // the next sync re-adds it
-  const found = (since?: number) => firstProgramming(log.transactions, '10.244.0.12', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-', since)?.pid;
-  assert.equal(found(950), 3);
-  assert.equal(found(), 1);
-  assert.equal(found(1200), 4, 'never one closed before `since`');
-  assert.equal(firstProgramming(log.transactions, '10.244.0.14', 'KUBE-ROUTER-FORWARD', 'KUBE-POD-FW-'), undefined);
+  tx(900, 1, podRule('10.244.0.20', 'KUBE-NWPLCY-OLD')); // an earlier pod at this address, before `since`
+  // Every sync has the pod's jump from KUBE-ROUTER-FORWARD and, without a policy, the default chain.
+  tx(1000, 2, jump('KUBE-ROUTER-FORWARD', '10.244.0.20', 'KUBE-POD-FW-DWOFJ4FGHTUWCLX7'), podRule('10.244.0.20', 'KUBE-NWPLCY-DEFAULT'),
+    podRule('10.244.0.21', 'KUBE-NWPLCY-2AQKS3666HXUZ7O7'), // another pod
+    podRule('10.244.0.20', 'KUBE-NWPLCY-2AQKS3666HXUZ7O7').replace('KUBE-POD-FW-', 'KUBE-ROUTER-')); // not a pod's chain
+  tx(1100, 3, jump('KUBE-ROUTER-FORWARD', '10.244.0.20', 'KUBE-POD-FW-DWOFJ4FGHTUWCLX7'), podRule('10.244.0.20', 'KUBE-NWPLCY-2AQKS3666HXUZ7O7'));
+  tx(1500, 4, podRule('10.244.0.20', 'KUBE-NWPLCY-2AQKS3666HXUZ7O7')); // the next sync re-adds it
+  const found = (ip: string, since?: number) => firstTransaction(log.transactions, egressPolicyRule(ip), since)?.pid;
+  assert.equal(found('10.244.0.20', 950), 3);
+  assert.equal(found('10.244.0.20'), 1);
+  assert.equal(found('10.244.0.20', 1200), 4, 'never one closed before `since`');
+  assert.equal(found('10.244.0.21', 950), 2);
+  assert.equal(found('10.244.0.14'), undefined);
 });
 
 test('the kernel\'s commit: the last sendmsg of the committing process, entry paired with exit, ended before nft reported it', () => {

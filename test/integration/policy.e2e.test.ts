@@ -127,10 +127,12 @@ const gated = (name: string, replicas: number, target: string, deny: string, pro
 });
 
 /**
- * How long after a round's recorded start its SYN may meet the rule: the clock is read first,
- * and a reporter with a 10m CPU request can wait for a core before its connect() (one interval).
+ * How long after a round's recorded start its SYN may meet the engine's rule. The reporter reads
+ * the clock, then connect()s; on the loaded 2-core node the process (10m CPU request) can wait for
+ * a core in between, and the packet for the softirq that carries it through the bridge: in the
+ * bench's policy part one pod of 40 reported 107 ms before the kernel's commit (docs/policy.md).
  */
-const SYN_AFTER_ROUND_MS = 20;
+const SYN_AFTER_ROUND_MS = 150;
 
 async function targets(c: ControlPlane): Promise<{ allowed: string; forbiddenIp: string }> {
   const core = c.kubeConfig.makeApiClient(k8s.CoreV1Api);
@@ -145,7 +147,7 @@ async function targets(c: ControlPlane): Promise<{ allowed: string; forbiddenIp:
   return { allowed: `http://${serviceIp}/healthz`, forbiddenIp: (await livePods(c, NS, 'app=forbidden'))[0]!.status!.podIP! };
 }
 
-test('a deny policy applied while pods roll keeps each new pod not Ready until the engine programmed it; the kernel\'s commit lies between the last answer the reporter saw and the instant it reports', { skip, timeout: 10 * 60_000 }, async (t) => {
+test('a deny policy applied while pods roll keeps each new pod not Ready until the engine programmed it; the reporter\'s last answer precedes the kernel\'s commit, and the instant it reports does not precede it by more than a SYN\'s way across the node', { skip, timeout: 10 * 60_000 }, async (t) => {
   const c = cluster();
   await dpreadyInstalled(c);
   const apps = c.kubeConfig.makeApiClient(k8s.AppsV1Api);
@@ -198,12 +200,13 @@ test('a deny policy applied while pods roll keeps each new pod not Ready until t
       t.diagnostic(`${name}: policy → commit ${Math.round(committed - policyAt)} ms (${truthOf(commit)}); after the commit: reporter started ${rel(start)}, `
         + `datapath ready ${rel(dpReady)}, last answer ${rel(lastAnswer)}, reported ${rel(enforced)}; ${probe.attempts} deny attempts`);
       // What the reporter claims (docs/policy.md): the rule took effect after the last round a deny
-      // target answered and by the first round of the confirmed run. The kernel's commit must lie
-      // in that window. Its width (the reported instant's error) is the bench's policy mark, not
-      // judged here: it is the round interval plus any time the reporter's event loop was held.
+      // target answered and by the first round of the confirmed run. An answer proves the rule was
+      // not there when that SYN crossed the node, so no answered round starts after the commit.
       if (lastAnswer !== undefined) assert.ok(lastAnswer <= committed, `${name}: a deny target answered (${probe.lastAnswerTs}) only before the commit (${new Date(committed).toISOString()})`);
-      // The round's instant is read just before its connect(); the SYN meets the rule after that.
-      assert.ok(enforced >= earliest - SYN_AFTER_ROUND_MS, `${name}: policy-enforced ${annotations[ANNOTATION_POLICY_ENFORCED]} not before the commit (${new Date(earliest).toISOString()})`);
+      // A denial is dated when the round asked for its SYN, which meets the rule later: the
+      // reported instant may precede the commit by that much, no more. How close it comes (the
+      // instant's error) is the bench's policy mark, not judged here.
+      assert.ok(enforced >= earliest - SYN_AFTER_ROUND_MS, `${name}: policy-enforced ${annotations[ANNOTATION_POLICY_ENFORCED]} not ${SYN_AFTER_ROUND_MS} ms or more before the commit (${new Date(earliest).toISOString()})`);
       assert.ok(enforced >= dpReady, `${name}: policy-enforced not before its datapath worked`);
       if (dpReady < committed) observed++;
       assert.equal(condition(p, CONDITION_TYPE)?.status, 'True');
