@@ -388,7 +388,7 @@ export function formatReport(r: BenchReport): string {
   if (r.policy) {
     const n = r.policy;
     out.push('', `9. Policy in force (bench/policy.ts): ${n.pods} gated reporters on the real node, a deny target answering until an egress policy; engine ${n.engine}`);
-    out.push(`   policy-enforced error (reported − the engine's commit for the pod, nft monitor), ms: p50 ${n.enforcedError.p50}, p99 ${n.enforcedError.p99}, min ${n.enforcedError.min}, max ${n.enforcedError.max}; |error| p99 ${n.enforcedAbsError.p99}`);
+    out.push(`   policy-enforced error (reported − the kernel's commit of the policy's rule for the pod: nft monitor's transaction, its sendmsg traced), ms: p50 ${n.enforcedError.p50}, p99 ${n.enforcedError.p99}, min ${n.enforcedError.min}, max ${n.enforcedError.max}; |error| p99 ${n.enforcedAbsError.p99}`);
     out.push(`   policy created → the engine's commit, ms: p50 ${n.policyToCommitMs.p50}, max ${n.policyToCommitMs.max} (${n.commits} commits)`);
     out.push(`   reported − the last answered attempt's start (the schedule's gap around the commit), ms: ${n.lastAnswerGapMs.n
       ? `p50 ${n.lastAnswerGapMs.p50}, max ${n.lastAnswerGapMs.max} (${n.lastAnswerGapMs.n} pods)`
