@@ -89,7 +89,7 @@ test('the engine enforces an egress policy: the pod\'s connections to the target
       attemptEndedAt = Date.now();
       return !ok;
     }, 60_000, 50);
-    const commit = await eventually('nft reports kube-router\'s commit of the client\'s egress jump',
+    const commit = await eventually('nft reports kube-router\'s commit of the client\'s egress policy',
       async () => engine.programmed(clientIp, applied), 5_000);
     const committed = commit.at;
     t.diagnostic(`policy created → commit ${Math.round(committed - applied)} ms (${truthOf(commit)}); the first denied attempt ran from ${Math.round(attemptStartedAt - committed)} to ${Math.round(attemptEndedAt - committed)} ms after the commit`);
@@ -117,9 +117,9 @@ function truthOf(c: EngineCommit): string {
 
 // ---- the gate waits for policy in force (the reporter's deny targets) ----
 
-// A fixed 20 ms between rounds (no growth while the deny target answers): the test judges how
-// closely the reported instant follows the engine's commit, not the schedule's trade of
-// accuracy against load after a long wait (the bench's policy part runs the default schedule).
+// A fixed 20 ms between rounds (no growth while the deny target answers): it keeps the
+// reporter's window around the commit narrow, so a misjudged round shows up against the kernel's
+// commit (the bench's policy part runs the default schedule and judges the instant's error).
 const gated = (name: string, replicas: number, target: string, deny: string, probeTimeout = '10m') => gatedDeployment({
   name, namespace: NS, replicas, target, probeTimeout,
   images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] },
@@ -202,7 +202,8 @@ test('a deny policy applied while pods roll keeps each new pod not Ready until t
       // What the reporter claims (docs/policy.md): the rule took effect after the last round a deny
       // target answered and by the first round of the confirmed run. An answer proves the rule was
       // not there when that SYN crossed the node, so no answered round starts after the commit.
-      if (lastAnswer !== undefined) assert.ok(lastAnswer <= committed, `${name}: a deny target answered (${probe.lastAnswerTs}) only before the commit (${new Date(committed).toISOString()})`);
+      if (lastAnswer !== undefined) assert.ok(lastAnswer <= committed + 1, // the annotation's whole ms
+        `${name}: a deny target answered (${probe.lastAnswerTs}) only before the commit (${new Date(committed).toISOString()})`);
       // A denial is dated when the round asked for its SYN, which meets the rule later: the
       // reported instant may precede the commit by that much, no more. How close it comes (the
       // instant's error) is the bench's policy mark, not judged here.
