@@ -14,7 +14,7 @@ import { realNodeUnavailable } from '../src/devcluster/node-host.ts';
 import { NODE_IMAGES, PathRule, targetObjects } from '../src/devcluster/node-workloads.ts';
 import { NODE_IP } from '../src/devcluster/node-host.ts';
 import { createCa, issueServing } from '../src/webhook/certs.ts';
-import { REPORTER_SECURITY_CONTEXT, reporterContainer, TOKEN_VOLUME } from '../src/webhook/inject.ts';
+import { reporterContainer, reporterSecurityContext, TOKEN_VOLUME } from '../src/webhook/inject.ts';
 import { REPORT_AUDIENCE } from '../src/contract.ts';
 import { DEFAULT_REPORTER_RESOURCES } from '../src/webhook/config.ts';
 import { waiterCommand } from '../src/reporter/handover.ts';
@@ -282,7 +282,7 @@ function reporterDeployment(name: string, replicas: number, reporter: k8s.V1Cont
 
 /**
  * The reporter's resources as the webhook injects them: every mode's pods, and the baselines,
- * get the same. Its securityContext is given to all of them too (REPORTER_SECURITY_CONTEXT:
+ * get the same. Its securityContext is given to all of them too (reporterSecurityContext():
  * restricted, seccomp RuntimeDefault, read-only root, no capabilities), as the examples give
  * it. Only report mode's pods had it before: their start-up was compared with bare node -e
  * pods without it (2026-12-06-022a871.json: 246.6 ms of CPU to the first attempt against
@@ -293,7 +293,7 @@ const REPORTER_RESOURCES = DEFAULT_REPORTER_RESOURCES as k8s.V1ResourceRequireme
 /** Pods of the reporters' shape whose sidecar is the image's bare `node -e` (bench/reporter-cost.ts). */
 function baselineDeployment(name: string): k8s.V1Deployment {
   return reporterDeployment(name, 0, {
-    name: 'baseline', image: NODE_IMAGES.dpready, restartPolicy: 'Always', resources: REPORTER_RESOURCES, securityContext: REPORTER_SECURITY_CONTEXT,
+    name: 'baseline', image: NODE_IMAGES.dpready, restartPolicy: 'Always', resources: REPORTER_RESOURCES, securityContext: reporterSecurityContext(),
     command: ['node', '-e', baselineScript(waiterCommand('/bin/sh', '/bin/sleep'))],
   });
 }
@@ -405,7 +405,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     // BestEffort, with 2 CPU shares between them all against the injected pods' 10m each.
     accSpec.spec!.template.spec!.initContainers![0]!.resources = opts.reporterCpu === undefined ? REPORTER_RESOURCES
       : { ...REPORTER_RESOURCES, requests: { ...REPORTER_RESOURCES.requests, cpu: opts.reporterCpu } };
-    accSpec.spec!.template.spec!.initContainers![0]!.securityContext = REPORTER_SECURITY_CONTEXT;
+    accSpec.spec!.template.spec!.initContainers![0]!.securityContext = reporterSecurityContext();
     const execTrace = await traceExecs(['dpready-start', 'node']);
     if (!('unavailable' in execTrace)) tracing = execTrace;
     await createInterleaved(core, [{ of: accSpec, count: opts.pods }], baselineDeployment('base-classic'));
@@ -532,7 +532,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         images: { reporter: NODE_IMAGES.dpready, app: NODE_IMAGES.agnhost, appArgs: ['pause'] }, env: { PROBE_MODE: 'init' } });
       delete initSpec.spec!.template.spec!.initContainers![0]!.restartPolicy;
       initSpec.spec!.template.spec!.initContainers![0]!.resources = REPORTER_RESOURCES;
-      initSpec.spec!.template.spec!.initContainers![0]!.securityContext = REPORTER_SECURITY_CONTEXT;
+      initSpec.spec!.template.spec!.initContainers![0]!.securityContext = reporterSecurityContext();
       await createInterleaved(core, [{ of: repSpec, count: opts.pods }, { of: initSpec, count: Math.ceil(opts.pods / 2) }], baselineDeployment('base-other'));
       const [rep, ini] = await Promise.all([
         waitUntil('report-mode reporters started', async () => {

@@ -3,6 +3,7 @@
 // maxUnavailable 0 so an old pod goes only when a new one is Ready (datapath included).
 import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node';
 import { CONDITION_TYPE } from '../contract.ts';
+import { reporterSecurityContext } from '../webhook/inject.ts';
 
 const REPORTER_SERVICE_ACCOUNT = 'dpready-reporter';
 
@@ -27,6 +28,8 @@ export function gatedPodSpec(target: string, env: Record<string, string> = {}, i
         { name: 'PROBE_TARGET', value: target },
         ...Object.entries(env).map(([name, value]) => ({ name, value })),
       ],
+      // What the webhook injects and the examples give: the restricted Pod Security level.
+      securityContext: reporterSecurityContext(),
     }],
     containers: [{ name: 'app', image: images.app, ...(images.appArgs ? { args: images.appArgs } : {}) }],
   };

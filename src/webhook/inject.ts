@@ -131,15 +131,21 @@ export function reporterContainer(s: InjectSettings, target: string, timeout: st
     env,
     resources: s.reporterResources ?? DEFAULT_REPORTER_RESOURCES,
     volumeMounts: [{ name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true }],
-    securityContext: REPORTER_SECURITY_CONTEXT,
+    securityContext: reporterSecurityContext(),
   };
 }
 
-/** The "restricted" Pod Security level for the injected reporter, whatever the app's own containers do. */
-export const REPORTER_SECURITY_CONTEXT: V1SecurityContext = {
-  allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532,
-  capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
-};
+/**
+ * The "restricted" Pod Security level for the injected reporter, whatever the app's own
+ * containers do. A new object each call: a pod spec that is changed later must not change
+ * every other pod's.
+ */
+export function reporterSecurityContext(): V1SecurityContext {
+  return {
+    allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532,
+    capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
 
 function tokenVolume(): V1Volume {
   return { name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: REPORT_AUDIENCE, expirationSeconds: TOKEN_SECONDS, path: 'token' } }] } };
