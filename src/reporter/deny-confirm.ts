@@ -8,11 +8,16 @@
 // consecutive denied rounds; an answered or inconclusive round breaks a run. Only rounds that
 // started at or after the first datapath success count: before it, nothing answers anyway, and
 // silence then says nothing about a policy. So the enforced instant is never before the
-// datapath-ready instant; it is the first attempt of the confirmed run, not its last.
+// datapath-ready instant; it is the first round of the confirmed run, not its last, dated when
+// that round's SYNs had all been sent (a denial proves the rule was there by then; the round's
+// start may be long before on a busy node). An answer dates its round by its start: the rule was
+// not there when that SYN, sent later, crossed.
 export type Verdict = 'answered' | 'denied' | 'inconclusive';
 
 interface Round {
   start: number;
+  /** When its last attempt's SYN had been sent (monotonic), once known. */
+  sentBy?: number;
   pending: number;
   verdict: Verdict;
   /** The first target seen answering in this round. */
@@ -50,6 +55,11 @@ export class DenyConfirmer {
     const round: Round = { start, pending: this.#targets, verdict: 'denied' };
     this.#queue.push(round);
     return round;
+  }
+
+  /** One attempt of `round` has sent its SYN, at `at` (monotonic). */
+  sent(round: Round, at: number): void {
+    round.sentBy = Math.max(round.sentBy ?? at, at);
   }
 
   /** One attempt of `round`, against `target`, ended with `verdict`. */
@@ -95,7 +105,7 @@ export class DenyConfirmer {
         // round cannot be judged (it may yet turn out to have started after it).
         if (this.#readyAt === undefined) return;
         if (head.start >= this.#readyAt) {
-          this.#runStart ??= head.start;
+          this.#runStart ??= head.sentBy ?? head.start;
           this.#runLength++;
           if (this.#runLength >= this.#window) {
             this.#enforcedAt = this.#runStart;

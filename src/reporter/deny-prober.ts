@@ -102,7 +102,7 @@ export function startDenyProber(opts: DenyProberOptions): DenyRun {
       void clock.sleep(opts.attemptTimeoutMs, attempt.signal).then(() => {
         if (!attempt.signal.aborted) attempt.abort(timedOut);
       });
-      opts.probe(target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now }).then(
+      opts.probe(target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now, onSent: (at) => confirmer.sent(round, at) }).then(
         () => 'answered' as const,
         (err: unknown) => classify(attempt.signal.aborted ? attempt.signal.reason : err),
       ).then((verdict) => {

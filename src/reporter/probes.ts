@@ -17,6 +17,13 @@ export interface ProbeOptions {
   insecureSkipVerify?: boolean;
   /** Called once an http(s) attempt's TCP connection is up (the prober then lets it run to its timeout). */
   onConnected?: () => void;
+  /**
+   * Called with now() once a tcp or http(s) attempt's SYN is in the kernel's hands: after its
+   * connect(2), which node runs on the next tick. A refusal proves a rule was there when the SYN
+   * crossed, so the deny prober dates it from here, not from before it asked: a reporter that
+   * waits for a core in between would otherwise date a denial before the rule existed.
+   */
+  onSent?: (at: number) => void;
 }
 
 export interface ProbeSuccess {
@@ -85,11 +92,18 @@ async function address(host: string, signal: AbortSignal): Promise<string> {
   return isIP(host) ? host : (await resolveAll(host, signal))[0]!;
 }
 
+/** onSent, after the connect(2) that net.connect() queued for an address on the next tick. */
+function afterConnectCall(opts: ProbeOptions): void {
+  const { onSent } = opts;
+  if (onSent) process.nextTick(() => { if (!opts.signal.aborted) onSent(opts.now()); });
+}
+
 function tcpConnect(host: string, port: number, opts: ProbeOptions): Promise<number> {
   return new Promise((resolve, reject) => {
     const { signal } = opts;
     if (signal.aborted) return reject(abortError(signal));
     const socket = connect({ host, port });
+    afterConnectCall(opts);
     const onAbort = () => { socket.destroy(); reject(abortError(signal)); };
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {
@@ -112,10 +126,12 @@ function tcpConnect(host: string, port: number, opts: ProbeOptions): Promise<num
  * object (an HTTP request aborted before connecting made a "socket hang up" error with its
  * stack trace, measured as most of the user CPU of an attempt).
  */
-function openSocket(ip: string, port: number, signal: AbortSignal, onConnected?: () => void): Promise<Socket> {
+function openSocket(ip: string, port: number, opts: ProbeOptions): Promise<Socket> {
+  const { signal, onConnected } = opts;
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal));
     const socket = connect({ host: ip, port });
+    afterConnectCall(opts);
     const onAbort = () => { socket.destroy(); reject(abortError(signal)); };
     const onError = (err: Error) => {
       signal.removeEventListener('abort', onAbort);
@@ -191,7 +207,7 @@ export function finalStatus(head: string, target: string): number | undefined {
 async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: string, opts: ProbeOptions): Promise<number> {
   const { signal } = opts;
   // The connection first, the request only once it is up (see openSocket).
-  const tcp = await openSocket(ip, target.port, signal, opts.onConnected);
+  const tcp = await openSocket(ip, target.port, opts);
   if (signal.aborted) { tcp.destroy(); throw abortError(signal); }
   const socket: Socket = target.kind === 'https'
     ? tlsModule().connect({

@@ -74,6 +74,19 @@ test('confirmer: silence before the first datapath success proves nothing', () =
   assert.equal(c.enforcedAt, 20, 'rounds at 0 and 10 started before the datapath worked');
 });
 
+test('confirmer: a denied round is dated when its SYNs had all been sent; an answered one by its start', () => {
+  const c = new DenyConfirmer(2, 2);
+  c.datapathReady(0);
+  const [a, b, d] = [0, 20, 40].map((t) => c.open(t));
+  c.settle(a!, 'x', 'answered');
+  c.settle(a!, 'y', 'answered');
+  c.sent(b!, 95); // waited for a core before its first connect()
+  c.sent(b!, 90);
+  for (const r of [b!, d!]) { c.settle(r, 'x', 'denied'); c.settle(r, 'y', 'denied'); }
+  assert.equal(c.enforcedAt, 95, 'the later of the round\'s two SYNs, not its start (20)');
+  assert.deepEqual(c.lastAnswer, { target: 'x', at: 0 });
+});
+
 test('classify: refused, unreachable and silence deny; a name that does not resolve is inconclusive; an HTTP error status answered', () => {
   assert.equal(classify(refused()), 'denied');
   assert.equal(classify(Object.assign(new Error('x'), { code: 'EHOSTUNREACH' })), 'denied');
@@ -124,6 +137,26 @@ test('deny prober: a silent drop is confirmed once the attempts time out, and th
   const at = (out as { enforcedAt: number }).enforcedAt;
   assert.ok(at >= 300 && at < 320, `enforced at ${at}`);
   assert.ok(d.attempts() <= 100 + 30, `in flight bounded: ${d.attempts()} attempts`);
+});
+
+test('deny prober: a round that waited 90 ms for a core before its SYN is dated when the SYN went, not before the rule', async () => {
+  const clock = new FakeClock();
+  const RULE = 500;
+  const probe = (async (_t, opts) => {
+    // The round that starts just before the rule gets its connect() in only after it.
+    if (clock.now() >= RULE - 20 && clock.now() < RULE) await clock.sleep(90);
+    const sent = clock.now();
+    opts.onSent?.(sent);
+    if (sent < RULE) { await clock.sleep(1); return { sentAt: sent, doneAt: clock.now(), rttMs: 1 }; }
+    throw refused();
+  }) as ProbeFn;
+  const d = startDenyProber({ ...proberOpts, deadline: 60_000, clock, probe });
+  d.datapathReady(100);
+  await clock.advance(1_000);
+  const out = await d.done;
+  assert.equal(out.outcome, 'enforced');
+  const at = (out as { enforcedAt: number }).enforcedAt;
+  assert.ok(at >= RULE && at <= RULE + 90, `enforced at ${at}, the late round's SYN (its start was before the rule at ${RULE})`);
 });
 
 test('deny prober: never denied, the deadline names the target still answering; the interval grows while it answers', async () => {

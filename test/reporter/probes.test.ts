@@ -41,6 +41,24 @@ test('tcp: a listener answers; a closed port is refused with the socket error', 
   await assert.rejects(probeOnce(parseTarget(`tcp://127.0.0.1:${port}`), opts()), /ECONNREFUSED/);
 });
 
+test('onSent: tcp and http attempts say once when their SYN went (after connect(2)), before any refusal; an aborted one does not', async () => {
+  const port = await freePort();
+  for (const raw of [`tcp://127.0.0.1:${port}`, `http://127.0.0.1:${port}/`]) {
+    const seen: string[] = [];
+    const startedAt = systemClock.now();
+    let sentAt = -1;
+    await probeOnce(parseTarget(raw), opts({ onSent: (at) => { seen.push('sent'); sentAt = at; } })).catch(() => seen.push('refused'));
+    assert.deepEqual(seen, ['sent', 'refused'], raw);
+    assert.ok(sentAt >= startedAt, `${raw}: sent at ${sentAt}, after the attempt began (${startedAt})`);
+  }
+  const aborted = new AbortController();
+  let called = false;
+  const attempt = probeOnce(parseTarget(`tcp://127.0.0.1:${port}`), opts({ signal: aborted.signal, onSent: () => { called = true; } }));
+  aborted.abort();
+  await assert.rejects(attempt);
+  assert.equal(called, false, 'aborted before its connect ran');
+});
+
 test('tcp over IPv6 loopback [::1]:port', async (t) => {
   const server = createTcpServer((s) => s.end());
   let port: number;
