@@ -2,7 +2,7 @@
 // target (another pod, which answers until policy denies it) while kube-router, the node's
 // NetworkPolicy engine, runs. An egress policy is created once every reporter is waiting on its
 // deny target; the engine then programs each pod. Truth for "policy enforced" is the kernel's
-// commit of the engine's rule for that pod's address (nft monitor names the transaction and
+// commit of the policy's rule in that pod's own chain (nft monitor names the transaction and
 // its process, tracefs the sendmsg that carried it: src/devcluster/engine-commits.ts), the same
 // kind of truth as the datapath part's. Also the attempts per second each reporter sent against its deny target.
 import * as k8s from '@kubernetes/client-node';

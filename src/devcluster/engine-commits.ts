@@ -12,8 +12,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { batchOf, traceSendmsg, type Commit, type SendmsgTrace } from './commit-trace.ts';
 import { firstTransaction, NftTransactionLog, type NftRuleLine } from './nft-transactions.ts';
-
-const NFT = '/usr/sbin/nft';
+import { NFT } from './node-workloads.ts';
 
 /** A rule in a pod's own chain sending its egress through a policy's chain (not the default one). */
 export function egressPolicyRule(podIp: string): (rule: NftRuleLine) => boolean {

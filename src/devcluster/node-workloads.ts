@@ -68,7 +68,7 @@ export function egressOnlyTo(name: string, namespace: string, app: string, allow
  */
 export interface Removal { before: number; after: number; committed?: number; noTruth?: string }
 
-const NFT = '/usr/sbin/nft';
+export const NFT = '/usr/sbin/nft';
 
 /** `nft -j monitor rules`, each rule event with the instant it was read (also the policy engine's truth). */
 export function nftMonitor() {
