@@ -12,8 +12,9 @@
 // The answer comes a round trip later, and on a busy node much later still: the reporter's
 // event loop, and the target's, wait for CPU (on 2 cores with 20 reporters healing at once,
 // 38 ms at p50 and 110 ms at worst in 2026-12-05-bbf062f.json). The packet's instant is
-// stamped as it is sent (for an IP target, by the tick that sends it), so only quantisation
-// (the interval) is left in it.
+// stamped as it is sent (on the tick right after the connect(2) that sends the SYN; a clock
+// read before the call would be early by any wait for a core in between), so only
+// quantisation (the interval) is left in it.
 // For that to hold, a connection not up by CONNECT_WITHIN_MS is abandoned before the kernel
 // resends its SYN: a resent SYN goes out on the kernel's timer wheel at 1 s plus up to tens
 // of ms, an instant nobody stamped, and with the old attempts resending, about half of the

@@ -22,16 +22,20 @@ export interface ProbeOptions {
    * connect(2), which node runs on the next tick. A refusal proves a rule was there when the SYN
    * crossed, so the deny prober dates it from here, not from before it asked: a reporter that
    * waits for a core in between would otherwise date a denial before the rule existed.
+   * A success's sentAt is this same instant.
    */
   onSent?: (at: number) => void;
 }
 
 export interface ProbeSuccess {
   /**
-   * Monotonic instant the attempt's own packet was asked for: the connection (its SYN) for tcp
-   * and http(s), after any lookup of the host's name; the query for dns. A lookup is not the
-   * datapath being probed, and on a busy node it takes tens of ms: an attempt that began while
-   * the path was still broken could send its SYN after it healed.
+   * Monotonic instant the attempt's own packet went out: for tcp and http(s), read on the tick
+   * after its connect(2) (the SYN leaves inside that call), so after any lookup of the host's
+   * name and after any wait for a core before the call; for dns, when the query was asked for.
+   * A lookup is not the datapath being probed, and on a busy node it takes tens of ms: an
+   * attempt that began while the path was still broken could send its SYN after it healed.
+   * A clock read before the call would date the SYN early by however long the reporter then
+   * waited for a core, possibly to before the heal it claims to have seen.
    */
   sentAt: number;
   /** Monotonic instant the attempt succeeded. */
@@ -96,6 +100,12 @@ async function address(host: string, signal: AbortSignal): Promise<string> {
 function afterConnectCall(opts: ProbeOptions): void {
   const { onSent } = opts;
   if (onSent) process.nextTick(() => { if (!opts.signal.aborted) onSent(opts.now()); });
+}
+
+/** `opts` with onSent also recording the instant in `sent` (the attempt's ProbeSuccess.sentAt). */
+function recordingSent(opts: ProbeOptions, sent: { at: number }): ProbeOptions {
+  const { onSent } = opts;
+  return { ...opts, onSent: (at) => { sent.at = at; onSent?.(at); } };
 }
 
 function tcpConnect(host: string, port: number, opts: ProbeOptions): Promise<number> {
@@ -250,20 +260,20 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
 
 export const probeOnce: ProbeFn = async (target, opts) => {
   const startedAt = opts.now();
-  let sentAt = startedAt;
+  // The SYN's instant comes from onSent, on the tick after connect(2): before it fires no
+  // connection can have come up, so a settled tcp or http(s) attempt always has it.
+  const sent = { at: startedAt };
   let doneAt: number;
   switch (target.kind) {
     case 'tcp': {
       const ip = await address(target.host, opts.signal);
-      sentAt = opts.now();
-      doneAt = await tcpConnect(ip, target.port, opts);
+      doneAt = await tcpConnect(ip, target.port, recordingSent(opts, sent));
       break;
     }
     case 'http':
     case 'https': {
       const ip = await address(target.host, opts.signal);
-      sentAt = opts.now();
-      doneAt = await httpGet(target, ip, opts);
+      doneAt = await httpGet(target, ip, recordingSent(opts, sent));
       break;
     }
     case 'dns':
@@ -271,5 +281,5 @@ export const probeOnce: ProbeFn = async (target, opts) => {
       doneAt = opts.now();
       break;
   }
-  return { sentAt, doneAt, rttMs: doneAt - startedAt };
+  return { sentAt: sent.at, doneAt, rttMs: doneAt - startedAt };
 };

@@ -59,6 +59,34 @@ test('onSent: tcp and http attempts say once when their SYN went (after connect(
   assert.equal(called, false, 'aborted before its connect ran');
 });
 
+test('a success is dated after its connect(2): a reporter that waits for a core before the syscall dates it after the wait', async () => {
+  const server = createTcpServer((s) => s.end());
+  const port = await listen(server);
+  const web = createHttpServer((_req, res) => res.writeHead(200).end('ok'));
+  const webPort = await listen(web);
+  try {
+    for (const raw of [`tcp://127.0.0.1:${port}`, `http://127.0.0.1:${webPort}/`]) {
+      const attempt = probeOnce(parseTarget(raw), opts());
+      // The attempt has read the clock and asked node to connect; node makes the connect(2) on
+      // the next tick. This microtask runs in between and holds the thread, as a reporter that
+      // waits for a core there does: its SYN goes out after the wait.
+      let waitedUntil = 0;
+      queueMicrotask(() => {
+        const until = systemClock.now() + 30;
+        while (systemClock.now() < until) { /* the reporter waiting for a core */ }
+        waitedUntil = systemClock.now();
+      });
+      const ok = await attempt;
+      assert.ok(waitedUntil > 0, `${raw}: the wait ran before the attempt settled`);
+      assert.ok(ok.sentAt >= waitedUntil, `${raw}: dated ${(waitedUntil - ok.sentAt).toFixed(1)} ms before its SYN could go out`);
+      assert.ok(ok.doneAt >= ok.sentAt, `${raw}: done before sent`);
+    }
+  } finally {
+    await close(server);
+    await close(web);
+  }
+});
+
 test('tcp over IPv6 loopback [::1]:port', async (t) => {
   const server = createTcpServer((s) => s.end());
   let port: number;
