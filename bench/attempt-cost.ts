@@ -10,9 +10,12 @@
 //   prober-tcp   the reporter's prober and probes (src/reporter) against a tcp target
 //   prober-http  the same against an http target (what the real node's reporters probe)
 // The child is bundled with the reporter bundle's options, so the prober runs as in a pod.
-// Three processes per variant, interleaved; the medians are reported. Needs root (ip netns,
-// iptables). Writes bench/results/attempt-cost-<date>-<commit>.json.
-//   node --import tsx bench/attempt-cost.ts
+// With --against=REF the prober variants also run as they were at that commit (its sources
+// checked out in a temporary git worktree), so a change's before and after come from one run.
+// Five processes per variant, interleaved; the medians are reported (one process's figure moves
+// by ±25 % on this machine). Needs root (ip netns, iptables). Writes
+// bench/results/attempt-cost-<date>-<commit>.json.
+//   node --import tsx bench/attempt-cost.ts [--against=REF]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,53 +30,75 @@ import { MEASURE_MS, TICK_MS, VARIANTS, WARMUP_MS, type PerTick, type Variant } 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The port the namespace's loopback drops. */
 const PORT = 9;
-const RUNS = 3;
+const RUNS = 5;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-export interface VariantRow { variant: Variant; userMs: number; systemMs: number; totalMs: number; runs: PerTick[] }
+/** A variant run from a bundle: this tree's, or --against's commit's ("prober-http@abc1234"). */
+export interface Run { name: string; bundle: string; variant: Variant }
+export interface VariantRow { variant: string; userMs: number; systemMs: number; totalMs: number; runs: PerTick[] }
 
-/** The median of each variant's runs, user and system apart. */
-export function summarize(runs: Map<Variant, PerTick[]>): VariantRow[] {
-  return VARIANTS.map((variant) => {
+/** The median of each variant's runs (user, system, and their sum per process), in the order given. */
+export function summarize(names: string[], runs: Map<string, PerTick[]>): VariantRow[] {
+  return names.map((variant) => {
     const rs = runs.get(variant) ?? [];
     if (rs.length === 0) throw new Error(`no run of ${variant} produced a figure`);
-    const userMs = median(rs.map((r) => r.userMs));
-    const systemMs = median(rs.map((r) => r.systemMs));
-    return { variant, userMs, systemMs, totalMs: round3(userMs + systemMs), runs: rs };
+    return { variant, userMs: median(rs.map((r) => r.userMs)), systemMs: median(rs.map((r) => r.systemMs)), totalMs: median(rs.map((r) => round3(r.userMs + r.systemMs))), runs: rs };
   });
 }
 
-async function main(): Promise<void> {
+const git = (args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+
+/** The child bundled from the sources under `tree`. */
+async function bundleChild(tree: string, outfile: string): Promise<string> {
+  await build({ ...REPORTER_BUNDLE, entryPoints: [join(tree, 'bench/attempt-cost-child.ts')], outfile });
+  return outfile;
+}
+
+async function main(against: string | undefined): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/attempt-cost.ts needs root (a network namespace and an iptables rule in it)');
   const dir = mkdtempSync(join(tmpdir(), 'dpready-attempt-'));
-  const child = join(dir, 'attempt-cost-child.mjs');
-  await build({ ...REPORTER_BUNDLE, entryPoints: ['bench/attempt-cost-child.ts'], outfile: child });
+  const plan: Run[] = [];
+  const here = await bundleChild(ROOT, join(dir, 'child.mjs'));
+  for (const variant of VARIANTS) plan.push({ name: variant, bundle: here, variant });
+  let againstCommit: string | undefined;
+  if (against !== undefined) {
+    againstCommit = git(['rev-parse', '--short', '--verify', `${against}^{commit}`]);
+    const tree = join(dir, 'against');
+    git(['worktree', 'add', '--detach', tree, againstCommit]);
+    try {
+      const before = await bundleChild(tree, join(dir, 'child-against.mjs'));
+      for (const variant of VARIANTS.filter((v) => v.startsWith('prober'))) plan.push({ name: `${variant}@${againstCommit}`, bundle: before, variant });
+    } finally {
+      git(['worktree', 'remove', '--force', tree]);
+    }
+  }
   const ns = `dpready-attempt-${process.pid}`;
   const inNs = (cmd: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...cmd], { cwd: ROOT, encoding: 'utf8' });
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     inNs(['ip', 'link', 'set', 'lo', 'up']);
     inNs(['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(PORT), '-j', 'DROP']);
-    const runs = new Map<Variant, PerTick[]>(VARIANTS.map((v) => [v, []]));
+    const runs = new Map<string, PerTick[]>(plan.map((r) => [r.name, []]));
     for (let i = 0; i < RUNS; i++) {
-      for (const v of VARIANTS) {
-        const out = inNs([process.execPath, child, v, String(PORT)]).trim();
-        runs.get(v)!.push(JSON.parse(out.split('\n').pop()!) as PerTick);
-        process.stdout.write(`${v.padEnd(12)} run ${i + 1}: ${out}\n`);
+      for (const r of plan) {
+        const out = inNs([process.execPath, r.bundle, r.variant, String(PORT)]).trim();
+        runs.get(r.name)!.push(JSON.parse(out.split('\n').pop()!) as PerTick);
+        process.stdout.write(`${r.name.padEnd(20)} run ${i + 1}: ${out}\n`);
       }
     }
-    const rows = summarize(runs);
+    const rows = summarize(plan.map((r) => r.name), runs);
     process.stdout.write(`\nCPU per attempt (median of ${RUNS} processes, ${MEASURE_MS / 1000} s each at ${1000 / TICK_MS} attempts/s, unanswered):\n`);
-    for (const r of rows) process.stdout.write(`  ${r.variant.padEnd(12)} user ${r.userMs.toFixed(3)} ms  system ${r.systemMs.toFixed(3)} ms  total ${r.totalMs.toFixed(3)} ms\n`);
-    const git = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench/attempt-cost.ts', 'bench/attempt-cost-child.ts'], { cwd: ROOT, encoding: 'utf8' }).trim() ? '-dirty' : '';
+    for (const r of rows) process.stdout.write(`  ${r.variant.padEnd(20)} user ${r.userMs.toFixed(3)} ms  system ${r.systemMs.toFixed(3)} ms  total ${r.totalMs.toFixed(3)} ms\n`);
+    const commit = git(['rev-parse', '--short', 'HEAD']);
+    const dirty = git(['status', '--porcelain', '--', 'src', 'bench/attempt-cost.ts', 'bench/attempt-cost-child.ts']) ? '-dirty' : '';
     const date = new Date().toISOString();
     const results = join(ROOT, 'bench', 'results');
     mkdirSync(results, { recursive: true });
-    const file = join(results, `attempt-cost-${date.slice(0, 10)}-${git}${dirty}.json`);
-    writeFileSync(file, `${JSON.stringify({ command: 'node --import tsx bench/attempt-cost.ts', node: process.version, date, git, tickMs: TICK_MS, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, rows }, null, 2)}\n`);
+    const file = join(results, `attempt-cost-${date.slice(0, 10)}-${commit}${dirty}.json`);
+    const command = `node --import tsx bench/attempt-cost.ts${against === undefined ? '' : ` --against=${against}`}`;
+    writeFileSync(file, `${JSON.stringify({ command, node: process.version, date, git: `${commit}${dirty}`, ...(againstCommit ? { against: againstCommit } : {}), runs: RUNS, tickMs: TICK_MS, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, rows }, null, 2)}\n`);
     process.stdout.write(`wrote ${file}\n`);
   } finally {
     execFileSync('ip', ['netns', 'del', ns]);
@@ -81,4 +106,9 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const bad = args.find((a) => !/^--against=./.test(a));
+  if (bad !== undefined) throw new Error(`unknown argument ${JSON.stringify(bad)}: the only one is --against=REF (a commit whose prober to run beside this tree's)`);
+  await main(args[0]?.slice('--against='.length));
+}

@@ -1,11 +1,13 @@
 // Time as the reporter sees it, injected everywhere so tests drive time instead of waiting.
 // `now` is monotonic (performance.now: ms since process start), so durations are immune to
 // wall-clock steps; wall time is derived once as performance.timeOrigin + now.
+import type { AttemptSignal } from './attempt-signal.ts';
+
 export interface Clock {
   /** Monotonic ms since process start. */
   now(): number;
-  /** Resolves after `ms`, or early (never rejects) when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Resolves after `ms`, or early (never rejects) when `signal` aborts (an AbortSignal or an attempt's stop). */
+  sleep(ms: number, signal?: AttemptSignal): Promise<void>;
   /** Wall-clock epoch ms for a monotonic instant from now(). */
   wallAt(mono: number): number;
 }

@@ -20,6 +20,7 @@
 // of ms, an instant nobody stamped, and with the old attempts resending, about half of the
 // successes were resent SYNs (2026-12-05-bbf062f.json). Fresh attempts go out every 20 ms
 // on a silent path anyway, so an abandoned connection loses nothing.
+import { AttemptStop } from './attempt-signal.ts';
 import type { Clock } from './clock.ts';
 import { NotAttempted, type ProbeFn, type ProbeOptions } from './probes.ts';
 import { admit, nextInterval, type ScheduleOptions } from './schedule.ts';
@@ -119,7 +120,7 @@ class AttemptAbort extends Error {
 const FINISHED = new AttemptAbort('settled');
 
 interface InFlight {
-  attempt: AbortController;
+  attempt: AttemptStop;
   /** Its tick on the schedule's grid, and when it actually started. */
   plannedAt: number;
   startedAt: number;
@@ -170,8 +171,14 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   // is CPU spent 50 times a second for a message that never changes.
   const timedOut = new AttemptAbort(`no answer within ${opts.attemptTimeoutMs} ms`);
 
-  const done = new AbortController();
-  const stop = AbortSignal.any([end, done.signal]);
+  // This target's run stops at the run's end or once its own result is final. One plain
+  // controller, not AbortSignal.any: every tick's sleep adds and removes a listener on it,
+  // which on a composite signal also walks its sources.
+  const stopTarget = new AbortController();
+  const stop = stopTarget.signal;
+  const onEnd = () => stopTarget.abort();
+  end.addEventListener('abort', onEnd, { once: true });
+  if (end.aborted) stopTarget.abort();
   const inFlight: InFlight[] = [];
   // Whether the latest failure was an answer (refused, an error status) rather than silence
   // (timeout, replaced): only answers slow the schedule down (see schedule.ts).
@@ -189,7 +196,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     result.lateMs = Math.max(0, w.entry.startedAt - w.entry.plannedAt);
     result.rttMs = w.rttMs;
     // Nothing new is launched from here (winner is set); what is in flight stays open until then.
-    void clock.sleep(w.at + QUIET_AFTER_SUCCESS_MS - clock.now(), end).then(() => done.abort());
+    void clock.sleep(w.at + QUIET_AFTER_SUCCESS_MS - clock.now(), end).then(() => stopTarget.abort());
   };
   /**
    * Makes the earliest success final once no older attempt can still beat it. Answers to
@@ -219,7 +226,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   const connectWithinMs = result.target.kind === 'dns' ? opts.attemptTimeoutMs : Math.min(opts.attemptTimeoutMs, CONNECT_WITHIN_MS);
   const unconnected = new AttemptAbort(`no connection within ${connectWithinMs} ms`);
   const launch = (plannedAt: number) => {
-    const attempt = new AbortController();
+    const attempt = new AttemptStop();
     // Due from its planned start, which is on the schedule's grid: at the floor an attempt's
     // expiry then falls on a later tick exactly, and the tick that is awake anyway abandons it.
     // A timer of its own fired a millisecond after that tick, a second wake-up per attempt
@@ -232,7 +239,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       entry.connected = true;
       entry.expiresAt = plannedAt + opts.attemptTimeoutMs;
     };
-    opts.probe(result.target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now, onConnected }).then(
+    opts.probe(result.target, { ...opts.probeOptions, signal: attempt, now: clock.now, onConnected }).then(
       (ok) => {
         // The earliest success wins, wherever its answer came in the order (settleWinner).
         if (result.doneAt === undefined && !end.aborted) {
@@ -241,7 +248,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
         }
       },
       (err: unknown) => {
-        const reason: unknown = attempt.signal.aborted ? attempt.signal.reason : err;
+        const reason: unknown = attempt.aborted ? attempt.reason : err;
         if (reason === FINISHED) return;
         lastFailureAnswered = !(reason instanceof AttemptAbort || reason instanceof NotAttempted);
         if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
@@ -298,4 +305,5 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   if (winner && result.doneAt === undefined) finish();
   // Whatever is still waiting is moot now: release its sockets.
   for (const { attempt } of inFlight.splice(0)) attempt.abort(FINISHED);
+  end.removeEventListener('abort', onEnd);
 }

@@ -4,11 +4,12 @@
 // success, so the ready timestamp is not delayed by anything that runs after it.
 import { connect, isIP, type Socket } from 'node:net';
 
+import type { AttemptSignal } from './attempt-signal.ts';
 import type { Target } from './targets.ts';
 
 export interface ProbeOptions {
   /** Aborts the attempt (its timeout, a newer attempt replacing it, or the end of probing). */
-  signal: AbortSignal;
+  signal: AttemptSignal;
   /** Monotonic clock, ms. */
   now: () => number;
   /** Extra trust anchors for https targets (PEM). */
@@ -60,13 +61,13 @@ export class NotAttempted extends Error {}
 const MAX_OUTSTANDING_LOOKUPS = 3;
 let outstandingLookups = 0;
 
-function abortError(signal: AbortSignal): Error {
+function abortError(signal: AttemptSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error('aborted');
 }
 
 /** Rejects as soon as `signal` aborts, while the underlying work may still be running. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+function raceAbort<T>(work: Promise<T>, signal: AttemptSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortError(signal));
@@ -78,7 +79,7 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-async function resolveAll(name: string, signal: AbortSignal): Promise<string[]> {
+async function resolveAll(name: string, signal: AttemptSignal): Promise<string[]> {
   if (outstandingLookups >= MAX_OUTSTANDING_LOOKUPS) {
     throw new NotAttempted(`DNS lookup of ${name} not started: ${outstandingLookups} earlier lookups still unanswered`);
   }
@@ -92,7 +93,7 @@ async function resolveAll(name: string, signal: AbortSignal): Promise<string[]> 
   return addrs.map((a) => a.address);
 }
 
-async function address(host: string, signal: AbortSignal): Promise<string> {
+async function address(host: string, signal: AttemptSignal): Promise<string> {
   return isIP(host) ? host : (await resolveAll(host, signal))[0]!;
 }
 

@@ -1,5 +1,6 @@
 // Virtual time for unit tests: sleep() registers a timer, advance() fires timers in order
 // and lets promise chains settle between them, so schedules and backoffs run without waiting.
+import type { AttemptSignal } from '../../src/reporter/attempt-signal.ts';
 import type { Clock } from '../../src/reporter/clock.ts';
 
 export const WALL0 = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -16,7 +17,7 @@ export class FakeClock implements Clock {
   now = (): number => this.t;
   wallAt = (mono: number): number => WALL0 + mono;
 
-  sleep = (ms: number, signal?: AbortSignal): Promise<void> => {
+  sleep = (ms: number, signal?: AttemptSignal): Promise<void> => {
     if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fire: () => resolve() };
