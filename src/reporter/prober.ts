@@ -239,6 +239,14 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       entry.connected = true;
       entry.expiresAt = plannedAt + opts.attemptTimeoutMs;
     };
+    // Both handlers end with settled(), not a .finally(): one promise and one turn of the
+    // microtask queue fewer, up to 50 times a second.
+    const settled = () => {
+      const i = inFlight.indexOf(entry);
+      if (i >= 0) inFlight.splice(i, 1);
+      attempt.abort(FINISHED);
+      settleWinner();
+    };
     opts.probe(result.target, { ...opts.probeOptions, signal: attempt, now: clock.now, onConnected }).then(
       (ok) => {
         // The earliest success wins, wherever its answer came in the order (settleWinner).
@@ -246,19 +254,17 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
           const ready = successInstant(ok.sentAt, ok.doneAt);
           if (!winner || ready.at < winner.at) winner = { entry, at: ready.at, from: ready.from, rttMs: ok.rttMs };
         }
+        settled();
       },
       (err: unknown) => {
         const reason: unknown = attempt.aborted ? attempt.reason : err;
-        if (reason === FINISHED) return;
-        lastFailureAnswered = !(reason instanceof AttemptAbort || reason instanceof NotAttempted);
-        if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
+        if (reason !== FINISHED) {
+          lastFailureAnswered = !(reason instanceof AttemptAbort || reason instanceof NotAttempted);
+          if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
+        }
+        settled();
       },
-    ).finally(() => {
-      const i = inFlight.indexOf(entry);
-      if (i >= 0) inFlight.splice(i, 1);
-      attempt.abort(FINISHED);
-      settleWinner();
-    });
+    );
   };
 
   /** Abandons every attempt whose time is up (a connected one may outlive later ones). */

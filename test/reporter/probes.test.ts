@@ -67,9 +67,10 @@ test('a success is dated after its connect(2): a reporter that waits for a core 
   try {
     for (const raw of [`tcp://127.0.0.1:${port}`, `http://127.0.0.1:${webPort}/`]) {
       const attempt = probeOnce(parseTarget(raw), opts());
-      // The attempt has read the clock and asked node to connect; node makes the connect(2) on
-      // the next tick. This microtask runs in between and holds the thread, as a reporter that
-      // waits for a core there does: its SYN goes out after the wait.
+      // The attempt has asked node to connect; node makes the connect(2) on the next tick.
+      // This code runs in a microtask job (it follows an await), so this microtask runs before
+      // that tick, and holds the thread as a reporter that waits for a core there does: its SYN
+      // goes out after the wait. (An attempt that read the clock before asking dated it earlier.)
       let waitedUntil = 0;
       queueMicrotask(() => {
         const until = systemClock.now() + 30;
