@@ -61,13 +61,19 @@ export interface RealNodeFigures {
     /** Of the attempt's start − truth, how late its tick fired against the schedule (probe details' lateMs); the rest is the interval's quantisation. */
     lateMs?: ReturnType<typeof p50p99>;
     /**
+     * From the attempt's start to its SYN, the instant recorded (probe details' sendDelayMs;
+     * reporters from 2026-12-06 on date the SYN just after its connect(2)): a wait for a core
+     * before the call. Recorded error = start − truth + this.
+     */
+    sendDelayMs?: ReturnType<typeof p50p99>;
+    /**
      * Per pod, the attempt's start − truth − its lateness: where the heal fell before the
      * attempt's planned tick. At most one interval (20 ms) when the first tick planned after the
      * heal brought the success; more means a later attempt did.
      */
     plannedAfterTruthMs?: ReturnType<typeof p50p99> & { min: number };
     /** Each pod's figures, by name (acc-N is the N-th created), to see which pod set the p99. */
-    perPod?: Array<{ pod: string; errorMs: number; attemptStartMs?: number; lateMs?: number; rttMs?: number; attempts?: number; startVsExecMs?: number }>;
+    perPod?: Array<{ pod: string; errorMs: number; attemptStartMs?: number; lateMs?: number; sendDelayMs?: number; rttMs?: number; attempts?: number; startVsExecMs?: number }>;
   };
   /**
    * How busy the node's CPUs were (% of all), while the classic reporters waited on the dropped
@@ -460,6 +466,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     const roundTrip: number[] = [];
     const recordedAs = { sent: 0, done: 0 };
     const lateness: number[] = [];
+    const sendDelays: number[] = [];
     const plannedAfter: number[] = [];
     const perPod: NonNullable<NonNullable<RealNodeFigures['dpReadySplit']>['perPod']> = [];
     const rates: number[] = [];
@@ -489,13 +496,16 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         const from = probe.data.perTarget?.[0]?.readyFrom ?? 'done';
         recordedAs[from]++;
         const late = probe.data.perTarget?.[0]?.lateMs;
-        const start = Math.round((from === 'sent' ? err : err - probe.data.rttMs) * 10) / 10;
+        // A 'sent' instant is the SYN's: its attempt started sendDelayMs before it.
+        const sendDelay = from === 'sent' ? probe.data.perTarget?.[0]?.sendDelayMs : undefined;
+        if (sendDelay !== undefined) sendDelays.push(sendDelay);
+        const start = Math.round((from === 'sent' ? err - (sendDelay ?? 0) : err - probe.data.rttMs) * 10) / 10;
         attemptStart.push(start);
         if (late !== undefined) {
           lateness.push(late);
           plannedAfter.push(Math.round((start - late) * 10) / 10);
         }
-        perPod.push({ pod: p.metadata!.name!, errorMs: err, attemptStartMs: start, lateMs: late, rttMs: probe.data.rttMs, attempts: probe.data.attempts, startVsExecMs: startVsExec });
+        perPod.push({ pod: p.metadata!.name!, errorMs: err, attemptStartMs: start, lateMs: late, sendDelayMs: sendDelay, rttMs: probe.data.rttMs, attempts: probe.data.attempts, startVsExecMs: startVsExec });
       } else {
         perPod.push({ pod: p.metadata!.name!, errorMs: err, startVsExecMs: startVsExec });
       }
@@ -596,7 +606,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         : vsExec.length === 0 ? { unavailable: `tracefs reported ${execs.length} execs of dpready-start or node, none in a reporter container` }
         : { reportedMinusExec: signed(vsExec), reportedMinusExecAbs: summarizeAbs(vsExec), criMinusExec: signed(criVsExec.length ? criVsExec : [NaN]) },
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
-      dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]), recordedAs, ...(lateness.length ? { lateMs: p50p99(lateness), plannedAfterTruthMs: signed(plannedAfter) } : {}), perPod },
+      dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]), recordedAs, ...(lateness.length ? { lateMs: p50p99(lateness), plannedAfterTruthMs: signed(plannedAfter) } : {}), ...(sendDelays.length ? { sendDelayMs: p50p99(sendDelays) } : {}), perPod },
       createIntervalMs: CREATE_INTERVAL_MS,
       nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, afterHeal.node) },
       reportersCpuMsSecondAfterHeal: afterHeal.reportersMs,

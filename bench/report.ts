@@ -357,8 +357,10 @@ export function formatReport(r: BenchReport): string {
     if (n.dpReadySplit) {
       const { attemptStartMs: a, roundTripMs: t } = n.dpReadySplit;
       const as = n.dpReadySplit.recordedAs;
-      out.push(`     of which the successful attempt's start − truth: p50 ${a.p50}, p99 ${a.p99}, min ${a.min}, max ${a.max}; its round trip: p50 ${t.p50}, p99 ${t.p99}, max ${t.max}${as ? `; recorded at the attempt's start in ${as.sent} pods, at its answer in ${as.done}` : ''}${n.dpReadySplit.lateMs ? `; that attempt's tick fired late against the schedule by p50 ${n.dpReadySplit.lateMs.p50}, p99 ${n.dpReadySplit.lateMs.p99} ms` : ''}`);
+      out.push(`     of which the successful attempt's start − truth: p50 ${a.p50}, p99 ${a.p99}, min ${a.min}, max ${a.max}; its round trip: p50 ${t.p50}, p99 ${t.p99}, max ${t.max}${as ? `; recorded at the attempt's packet in ${as.sent} pods, at its answer in ${as.done}` : ''}${n.dpReadySplit.lateMs ? `; that attempt's tick fired late against the schedule by p50 ${n.dpReadySplit.lateMs.p50}, p99 ${n.dpReadySplit.lateMs.p99} ms` : ''}`);
       const pa = n.dpReadySplit.plannedAfterTruthMs;
+      const sd = n.dpReadySplit.sendDelayMs;
+      if (sd) out.push(`     from that attempt's start to its SYN, the instant recorded (a wait for a core before its connect(2)): p50 ${sd.p50}, p99 ${sd.p99}, max ${sd.max}`);
       if (pa) out.push(`     its planned tick − truth (start − truth − lateness; ≤ one interval when the first tick after the heal won): p50 ${pa.p50}, min ${pa.min}, max ${pa.max}`);
     }
     if (n.createIntervalMs) out.push(`   pods created one every ${n.createIntervalMs} ms, reporters and bare node -e baselines interleaved`);

@@ -42,9 +42,9 @@ export const ProbeDetails = z.object({
     /** Start to this target's success, monotonic clock. */
     readyAfterMs: z.number().nonnegative().optional(),
     /**
-     * Which instant that success is: `sent`, the start of the successful attempt, which
-     * completed before its first packet could be resent (that packet got through);
-     * `done`, its completion (it took 1 s or more).
+     * Which instant that success is: `sent`, when the successful attempt's packet went out (for
+     * tcp and http(s), just after its connect(2)), as it completed before that packet could be
+     * resent (so it got through); `done`, its completion (it took 1 s or more).
      */
     readyFrom: z.enum(['sent', 'done']).optional(),
     /**
@@ -52,6 +52,12 @@ export const ProbeDetails = z.object({
      * waited this long for a core. A busy node's share of the error; the interval's is the rest.
      */
     lateMs: z.number().nonnegative().optional(),
+    /**
+     * With `readyFrom: sent`, from the successful attempt's start to its packet, ms: a lookup of
+     * the target's name, and on a busy node a wait for a core before its connect(2). Part of the
+     * error beside `lateMs` and the interval.
+     */
+    sendDelayMs: z.number().nonnegative().optional(),
   })).optional(),
 });
 export type ProbeDetails = z.infer<typeof ProbeDetails>;

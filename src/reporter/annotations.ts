@@ -81,6 +81,7 @@ export function probeDetails(results: TargetResult[], opts: { readyAt?: number; 
       ...(r.doneAt !== undefined ? { readyAfterMs: round(r.doneAt - origin) } : {}),
       ...(r.readyFrom !== undefined ? { readyFrom: r.readyFrom } : {}),
       ...(r.lateMs !== undefined ? { lateMs: round(r.lateMs) } : {}),
+      ...(r.sendDelayMs !== undefined ? { sendDelayMs: round(r.sendDelayMs) } : {}),
     })),
   };
   return details;

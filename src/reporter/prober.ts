@@ -98,6 +98,11 @@ export interface TargetResult {
    * the interval's quantisation. A start within TIMER_SLACK_MS before its tick counts as 0.
    */
   lateMs?: number;
+  /**
+   * With readyFrom 'sent': from the successful attempt's start to its packet's instant, ms (a
+   * lookup, and any wait for a core before its connect(2)). Part of the error of `doneAt`.
+   */
+  sendDelayMs?: number;
 }
 
 export type ProbeRun =
@@ -194,6 +199,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     result.doneAt = w.at;
     result.readyFrom = w.from;
     result.lateMs = Math.max(0, w.entry.startedAt - w.entry.plannedAt);
+    if (w.from === 'sent') result.sendDelayMs = Math.max(0, w.at - w.entry.startedAt);
     result.rttMs = w.rttMs;
     // Nothing new is launched from here (winner is set); what is in flight stays open until then.
     void clock.sleep(w.at + QUIET_AFTER_SUCCESS_MS - clock.now(), end).then(() => stopTarget.abort());

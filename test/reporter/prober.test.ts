@@ -301,6 +301,20 @@ test('the successful attempt says how late its tick fired against the schedule: 
   assert.equal(run.results[0]!.lateMs, 7);
 });
 
+test('the successful attempt says how long after its start its packet went (a lookup, a wait for a core before connect(2)): part of the error', async () => {
+  const clock = new FakeClock();
+  // A 5 ms lookup before every attempt's SYN.
+  const { probe } = simulated(clock, { 'a:1': { worksAt: 100, before: 'hang', lookupMs: 5 } });
+  const running = runProber(options(clock, probe, ['a:1'], { maxInFlight: 100 }));
+  await clock.advance(1_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  // The attempt started at 100 sent its SYN at 105: recorded then, 5 ms of it the delay, none lateness.
+  assert.equal(run.readyAt, 105);
+  assert.equal(run.results[0]!.sendDelayMs, 5);
+  assert.equal(run.results[0]!.lateMs, 0);
+});
+
 test('a timer that fires a little early, as Node\'s do, starts its tick\'s attempt at once: one wake-up per attempt, not two', async () => {
   const clock = new FakeClock();
   // Node's timers count whole ms from the loop's cached clock: a 20 ms timer can fire 1.5 ms
