@@ -6,6 +6,7 @@
 // datapath's schedule (the interval grows only while a target answers, the cap PROBE_INTERVAL)
 // and at most PROBE_MAX_IN_FLIGHT rounds in flight, the oldest replaced at the limit.
 // Judging rounds is deny-confirm.ts's job; classifying one attempt's ending is here.
+import { AttemptStop } from './attempt-signal.ts';
 import type { Clock } from './clock.ts';
 import { DenyConfirmer, type Answering, type Verdict } from './deny-confirm.ts';
 import { NotAttempted, type ProbeFn, type ProbeOptions } from './probes.ts';
@@ -80,7 +81,7 @@ export function startDenyProber(opts: DenyProberOptions): DenyRun {
   let settleEnforced: () => void = () => {};
   const enforced = new Promise<void>((resolve) => { settleEnforced = resolve; });
   const timedOut = new DenyAbort('denied', `no answer within ${opts.attemptTimeoutMs} ms`);
-  const inFlight: { controllers: AbortController[]; startedAt: number }[] = [];
+  const inFlight: { controllers: AttemptStop[]; startedAt: number }[] = [];
 
   let told: string | undefined;
   const check = () => {
@@ -92,21 +93,22 @@ export function startDenyProber(opts: DenyProberOptions): DenyRun {
   const launchRound = (): void => {
     const startedAt = clock.now();
     const round = confirmer.open(startedAt);
-    const entry = { controllers: [] as AbortController[], startedAt };
+    const entry = { controllers: [] as AttemptStop[], startedAt };
     inFlight.push(entry);
     let open = opts.targets.length;
     for (const target of opts.targets) {
-      const attempt = new AbortController();
+      // An AttemptStop, not an AbortController, as the datapath prober's (attempt-signal.ts).
+      const attempt = new AttemptStop();
       entry.controllers.push(attempt);
       attempts++;
-      void clock.sleep(opts.attemptTimeoutMs, attempt.signal).then(() => {
-        if (!attempt.signal.aborted) attempt.abort(timedOut);
+      void clock.sleep(opts.attemptTimeoutMs, attempt).then(() => {
+        if (!attempt.aborted) attempt.abort(timedOut);
       });
-      opts.probe(target, { ...opts.probeOptions, signal: attempt.signal, now: clock.now, onSent: (at) => confirmer.sent(round, at) }).then(
+      opts.probe(target, { ...opts.probeOptions, signal: attempt, now: clock.now, onSent: (at) => confirmer.sent(round, at) }).then(
         () => 'answered' as const,
-        (err: unknown) => classify(attempt.signal.aborted ? attempt.signal.reason : err),
+        (err: unknown) => classify(attempt.aborted ? attempt.reason : err),
       ).then((verdict) => {
-        if (!attempt.signal.aborted) attempt.abort(new DenyAbort('inconclusive', 'settled'));
+        if (!attempt.aborted) attempt.abort(new DenyAbort('inconclusive', 'settled'));
         if (--open === 0) {
           const i = inFlight.indexOf(entry);
           if (i >= 0) inFlight.splice(i, 1);
