@@ -1,0 +1,23 @@
+// bench/attempt-cost.ts's arithmetic: the figures docs/performance.md cites are these medians.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { perTick } from '../../bench/attempt-cost-child.ts';
+import { summarize } from '../../bench/attempt-cost.ts';
+
+test('perTick: CPU µs over the window → ms per tick, user and system apart; no tick is an error, not a zero', () => {
+  assert.deepEqual(perTick(500, { user: 250_000, system: 100_000 }), { ticks: 500, userMs: 0.5, systemMs: 0.2 });
+  assert.throws(() => perTick(0, { user: 1, system: 1 }), /no tick in the measured window/);
+});
+
+test('summarize: each variant the median of its processes, its total the median of per-process sums; a variant with no figure is named', () => {
+  const runs = new Map([
+    ['socket', [{ ticks: 500, userMs: 0.3, systemMs: 0.3 }, { ticks: 500, userMs: 0.5, systemMs: 0.1 }, { ticks: 500, userMs: 0.4, systemMs: 0.4 }]],
+  ]);
+  const [row] = summarize(['socket'], runs);
+  assert.equal(row!.userMs, 0.4);
+  assert.equal(row!.systemMs, 0.3);
+  // Sums 0.6, 0.6, 0.8: the median sum (one process's own total), not the sum of the medians (0.7).
+  assert.equal(row!.totalMs, 0.6);
+  assert.throws(() => summarize(['socket', 'prober-http@abc1234'], runs), /no run of prober-http@abc1234 produced a figure/);
+});
