@@ -197,7 +197,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     const nodeNames = Array.from({ length: nodes }, (_, i) => `kwok-node-${i}`);
     if (withControllers) {
-      const [kcmPort, schedPort, kwokPort] = [await freePort(), await freePort(), await freePort()];
+      const [kcmPort, schedPort] = [await freePort(), await freePort()];
       const clientFlags = ['--kube-api-qps=500', '--kube-api-burst=1000'];
       log(`starting kube-controller-manager, kube-scheduler${nodes > 0 ? ` and KWOK (${nodes} nodes)` : ''}`);
       controllerManager = startProcess('kube-controller-manager', bin('kube-controller-manager'), [
@@ -214,10 +214,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         '--profiling=false', ...clientFlags,
       ], join(dir, 'kube-scheduler.log')));
       if (nodes > 0) {
+        // No --server-address: nothing here uses KWOK's server (fake logs, exec, metrics), and
+        // starting it builds a CEL environment for its metrics on kwok's main goroutine while the
+        // stage workers build theirs for the first nodes. kwok v0.8.0's easycel v0.6.0 fills an
+        // unguarded global map from both: one CI dry run died at start with "fatal error:
+        // concurrent map writes" in easycel.getTypeValue, under initCEL.
         const kwok = startProcess('kwok', bin('kwok'), [
           `--kubeconfig=${kubeconfigPath}`, `--config=${STAGES_FILE}`,
           `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-          `--server-address=127.0.0.1:${kwokPort}`,
         ], join(dir, 'kwok.log'));
         procs.push(kwok);
         for (const name of nodeNames) {
