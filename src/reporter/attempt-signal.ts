@@ -2,8 +2,8 @@
 // 50 attempts a second, each with its own stop. An AbortController per attempt made every
 // abandonment an EventTarget dispatch with an Event object, which a CPU profile of the prober
 // on a dropped path, taken by hand, put at about a seventh of the main thread's busy time
-// (node's abort_controller and event_target modules); bench/attempt-cost.ts measures the cut. AttemptStop does the same job with a plain
-// array of listeners. Probes accept either: they need only the AttemptSignal shape, which an
+// (node's abort_controller and event_target modules); bench/attempt-cost.ts measures the cut.
+// AttemptStop does the same job with a plain array of listeners. Probes accept either: they need only the AttemptSignal shape, which an
 // AbortSignal has too (tests and other callers pass AbortSignal.timeout()).
 
 /** What a probe reads of its stop: AbortSignal's shape, reduced to what probes use. */
