@@ -25,6 +25,8 @@ import {
 } from './reporter-cost.ts';
 import { traceCommit, type CommitTrace } from '../src/devcluster/commit-trace.ts';
 import { traceExecs, type Exec, type ExecTrace } from './exec-trace.ts';
+import { groupOf, traceSwitches, type CoresWindow } from './sched-trace.ts';
+import { readdirSync } from 'node:fs';
 import { busyPercent, machineCpu } from './proc-usage.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
 
@@ -81,6 +83,12 @@ export interface RealNodeFigures {
    * 10m requests, and their event loops see answers late.
    */
   nodeBusyPercent?: { brokenWindow: number; secondAfterHeal: number };
+  /**
+   * Who had the cores, from the kernel's context switches (bench/sched-trace.ts): windows in ms
+   * from the heal, each with its busy share and the CPU ms of each group of threads. A tick after
+   * the heal that fired late waited for these.
+   */
+  coresAfterHeal?: CoresWindow[] | { unavailable: string };
   /** Of that second, the CPU the classic reporter containers used, all together, ms (of 2,000 on 2 cores). */
   reportersCpuMsSecondAfterHeal?: number;
   /** Pods were created one per this many ms (reporters and baselines interleaved). */
@@ -378,6 +386,20 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | fals
   }
 }
 
+/** Quiet on this process's side after the heal, ms (a second: what `secondAfterHeal` covers). */
+const QUIET_AFTER_HEAL_MS = 1_000;
+/** The windows after the heal whose cores are split by owner: the first ticks after it, the quiet after their successes, the rest. */
+const CORES_WINDOWS: Array<[number, number]> = [[-20, 0], [0, 20], [20, 60], [60, 1_000]];
+
+/** A process's threads (tids), while it runs; none once it is gone. */
+function threadsOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; reporterCpu?: string; log: (line: string) => void }): Promise<RealNodeResult> {
   const unavailable = realNodeUnavailable();
   if (unavailable) return { skipped: unavailable };
@@ -431,19 +453,32 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     await sampleAll(classic, 'end');
     for (const t of classic) t.windowMs = Date.now() - windowStart;
     let commitTrace: CommitTrace | { unavailable: string } | undefined;
-    const removal = await rule.remove({ beforeCommit: async (pid) => { commitTrace = await traceCommit(pid); } });
-    const kernelCommit = commitTrace && !('unavailable' in commitTrace) ? await commitTrace.commit() : undefined;
-    if (commitTrace && !('unavailable' in commitTrace)) await commitTrace.stop();
-    const cpuAfterHeal = sleep(1_000).then(async () => {
+    // Who has the cores from just before the heal to the end of the quiet second (sched-trace.ts).
+    const switches = await traceSwitches();
+    const threads = { reporters: new Set(classic.flatMap((t) => [...t.pids].flatMap(threadsOf))), bench: new Set(threadsOf(process.pid)) };
+    const removal = await rule.remove({
+      beforeCommit: async (pid) => {
+        commitTrace = await traceCommit(pid);
+        return 'unavailable' in commitTrace ? undefined : 'traced';
+      },
+    });
+    // The second after the heal is the reporters': this process reads nothing and asks the API
+    // nothing until it is over, so the CPU it would take is not taken from their ticks (by a sched
+    // trace of 34054e9's run, this process used 7.6 ms of the 40 the two cores had in the first 20 ms).
+    const afterHeal = await sleep(QUIET_AFTER_HEAL_MS).then(async () => {
       const node = machineCpu();
       const reporters = await Promise.all(classic.map((t) => sampleCgroup(t.cg).then((x) => x.cpuMs - (t.end?.cpuMs ?? x.cpuMs), () => 0)));
       return { node, reportersMs: Math.round(reporters.reduce((a, b) => a + b, 0)) };
     });
+    const kernelCommit = commitTrace && !('unavailable' in commitTrace) ? await commitTrace.commit() : undefined;
+    if (commitTrace && !('unavailable' in commitTrace)) await commitTrace.stop();
     // Truth: the kernel's commit, at the exit of the sendmsg that carried iptables-restore's batch
     // (src/devcluster/commit-trace.ts); else the delete of this rule (its handle) as nft monitor reported
     // it, stamped by this process's event loop. Without either the figures are against the
     // moment the commit was sent, shown but not judged.
     const healedAt = kernelCommit?.exit ?? removal.committed ?? removal.before;
+    const coresAfterHeal = 'unavailable' in switches ? switches
+      : await switches.finish(healedAt, CORES_WINDOWS, (tid, comm) => groupOf(tid, comm, threads));
     if (!kernelCommit) opts.log(`bench: no kernel commit from tracefs: ${commitTrace && 'unavailable' in commitTrace ? commitTrace.unavailable : 'no sendmsg by iptables-restore traced'}`);
     if (removal.noTruth) opts.log(`bench: no truth from nft: ${removal.noTruth}`);
     rule = undefined;
@@ -596,7 +631,6 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     await sleep(Math.max(0, handedOverAt + 30_000 - Date.now()));
     const after30 = await Promise.all(classic.map((t) => sampleCgroup(t.cg)));
     await sleep(Math.max(0, handedOverAt + 60_000 - Date.now()));
-    const afterHeal = await cpuAfterHeal;
     const restarts = (await list()).map((p) => [...(p.status?.initContainerStatuses ?? [])].find((c) => c.name === 'dpready-reporter')?.restartCount ?? 0);
     return {
       pods: pods.length,
@@ -610,11 +644,13 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       createIntervalMs: CREATE_INTERVAL_MS,
       nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, afterHeal.node) },
       reportersCpuMsSecondAfterHeal: afterHeal.reportersMs,
+      coresAfterHeal,
       ruleRemovalMs: removal.after - removal.before,
       truth: kernelCommit ? 'kernel commit' : removal.committed !== undefined ? 'nft monitor' : 'commit sent',
       ...(kernelCommit ? { commitSyscallMs: Math.round((kernelCommit.exit - kernelCommit.enter) * 1000) / 1000 } : {}),
       ...(kernelCommit && removal.committed !== undefined ? { nftMonitorLateMs: Math.round((removal.committed - kernelCommit.exit) * 10) / 10 } : {}),
-      ...(removal.noTruth ? { truthProblem: removal.noTruth } : {}),
+      ...(removal.noTruth ? { truthProblem: removal.noTruth }
+        : !kernelCommit && removal.committed === undefined ? { truthProblem: 'tracefs recorded no sendmsg by iptables-restore (and nft monitor was not started, as the trace was on)' } : {}),
       attemptsPerSecond: p50p99(rates),
       markErrorMs: 20, markAttemptsPerSecond: 50,
       versions: {

@@ -1,4 +1,5 @@
 // Turns the suite's figures into the printed table and the marks list. Pure: figures in, text out.
+import { GROUPS } from './sched-trace.ts';
 import type { RealNodeFigures } from './real-node.ts';
 import type { PolicyFigures } from './policy.ts';
 import type { ReceiveLoadFigures } from './receive-load.ts';
@@ -364,6 +365,14 @@ export function formatReport(r: BenchReport): string {
       if (pa) out.push(`     its planned tick − truth (start − truth − lateness; ≤ one interval when the first tick after the heal won): p50 ${pa.p50}, min ${pa.min}, max ${pa.max}`);
     }
     if (n.createIntervalMs) out.push(`   pods created one every ${n.createIntervalMs} ms, reporters and bare node -e baselines interleaved`);
+    if (n.coresAfterHeal && 'unavailable' in n.coresAfterHeal) out.push(`   the cores around the heal: not traced (${n.coresAfterHeal.unavailable})`);
+    else if (n.coresAfterHeal) {
+      out.push('   the cores around the heal, ms of CPU by owner (tracefs sched_switch; "reporters" are the classic reporters\' threads seen before the heal):');
+      for (const w of n.coresAfterHeal) {
+        const owners = GROUPS.filter((g) => g !== 'idle' && w.ms[g] > 0).map((g) => `${g} ${w.ms[g]}`).join(', ');
+        out.push(`     ${w.fromMs} to ${w.toMs} ms: ${w.busyPercent} % busy; ${owners}`);
+      }
+    }
     if (n.nodeBusyPercent) out.push(`   node CPU busy (all cores): ${n.nodeBusyPercent.brokenWindow} % while the path dropped, ${n.nodeBusyPercent.secondAfterHeal} % over the second after the heal (from just before the rule's removal to 1 s after it)${n.reportersCpuMsSecondAfterHeal !== undefined ? `, of which the ${n.pods} classic reporters ${n.reportersCpuMsSecondAfterHeal} ms of CPU` : ''}`);
     out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
     for (const [mode, c] of Object.entries(n.cost ?? {})) {

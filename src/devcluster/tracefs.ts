@@ -45,13 +45,14 @@ function mountTracefs(): Promise<unknown> {
   return mounting;
 }
 
-/** Opens instances/`name` with the mono clock; or says why it cannot. */
-export async function traceInstance(name: string): Promise<TraceInstance | { unavailable: string }> {
+/** Opens instances/`name` with the mono clock (and, given, a ring buffer this large per CPU); or says why it cannot. */
+export async function traceInstance(name: string, opts: { bufferKb?: number } = {}): Promise<TraceInstance | { unavailable: string }> {
   const dir = join(TRACEFS, 'instances', name);
   try {
     await mountTracefs();
     await mkdir(dir);
     await writeFile(join(dir, 'trace_clock'), 'mono');
+    if (opts.bufferKb !== undefined) await writeFile(join(dir, 'buffer_size_kb'), String(opts.bufferKb));
   } catch (err) {
     await rmdir(dir).catch(() => {});
     return { unavailable: `no tracefs instance at ${dir}: ${(err as Error).message}` };
