@@ -478,7 +478,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     // moment the commit was sent, shown but not judged.
     const healedAt = kernelCommit?.exit ?? removal.committed ?? removal.before;
     const coresAfterHeal = 'unavailable' in switches ? switches
-      : await switches.finish(healedAt, CORES_WINDOWS, (tid, comm) => groupOf(tid, comm, threads));
+      : await switches.finish(healedAt, CORES_WINDOWS, (tid, comm) => groupOf(tid, comm, threads))
+        .catch((err: unknown) => ({ unavailable: `the sched_switch trace could not be read: ${(err as Error).message}` }));
     if (!kernelCommit) opts.log(`bench: no kernel commit from tracefs: ${commitTrace && 'unavailable' in commitTrace ? commitTrace.unavailable : 'no sendmsg by iptables-restore traced'}`);
     if (removal.noTruth) opts.log(`bench: no truth from nft: ${removal.noTruth}`);
     rule = undefined;

@@ -91,6 +91,7 @@ export async function traceSwitches(): Promise<SchedTrace | { unavailable: strin
   return {
     async finish(zero, windows, group) {
       try {
+        await trace.pause();
         return coresAfter(await trace.read(), trace.wallMs, zero, windows, group);
       } finally {
         await trace.stop();

@@ -16,6 +16,11 @@ export interface TraceInstance {
   enable(event: string, filter: string): Promise<void>;
   /** The trace so far, its stamps (`<seconds>:` after the flags) already in CLOCK_MONOTONIC. */
   read(): Promise<string>;
+  /**
+   * Stops recording, keeping what is recorded. A trace of context switches must be paused before
+   * it is read: the reader's own switches extend it as fast as it is read, and the read never ends.
+   */
+  pause(): Promise<void>;
   /** A stamp of the trace (seconds, CLOCK_MONOTONIC) as wall-clock ms. */
   wallMs(seconds: string): number;
   stop(): Promise<void>;
@@ -66,6 +71,7 @@ export async function traceInstance(name: string, opts: { bufferKb?: number } = 
       enabled.push(event);
     },
     read: () => readFile(join(dir, 'trace'), 'utf8'),
+    pause: () => writeFile(join(dir, 'tracing_on'), '0'),
     wallMs: (seconds) => Number(seconds) * 1000 + offset,
     async stop() {
       for (const event of enabled) await writeFile(join(dir, 'events', event, 'enable'), '0').catch(() => {});
