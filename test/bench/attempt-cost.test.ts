@@ -4,6 +4,7 @@ import { test } from 'node:test';
 
 import { perTick } from '../../bench/attempt-cost-child.ts';
 import { summarize } from '../../bench/attempt-cost.ts';
+import { summarizeModes } from '../../bench/success-cost.ts';
 
 test('perTick: CPU µs over the window → ms per tick, user and system apart; no tick is an error, not a zero', () => {
   assert.deepEqual(perTick(500, { user: 250_000, system: 100_000 }), { ticks: 500, userMs: 0.5, systemMs: 0.2 });
@@ -20,4 +21,16 @@ test('summarize: each variant the median of its processes, its total the median 
   // Sums 0.6, 0.6, 0.8: the median sum (one process's own total), not the sum of the medians (0.7).
   assert.equal(row!.totalMs, 0.6);
   assert.throws(() => summarize(['socket', 'prober-http@abc1234'], runs), /no run of prober-http@abc1234 produced a figure/);
+});
+
+test('summarizeModes (bench/success-cost.ts): median, min and max per mode; a mode without a run is named', () => {
+  const runs = [
+    { mode: 'cold' as const, successCpuMs: 2.5, attempts: 70 }, { mode: 'warm' as const, successCpuMs: 1.2, attempts: 70 },
+    { mode: 'cold' as const, successCpuMs: 3.1, attempts: 71 }, { mode: 'warm' as const, successCpuMs: 0.9, attempts: 70 },
+    { mode: 'cold' as const, successCpuMs: 2.4, attempts: 69 },
+  ];
+  const [cold, warm] = summarizeModes(runs);
+  assert.deepEqual(cold, { mode: 'cold', medianMs: 2.5, minMs: 2.4, maxMs: 3.1, runs: [2.5, 3.1, 2.4] });
+  assert.equal(warm!.medianMs, 1.2, 'of two, the upper middle (as attempt-cost.ts)');
+  assert.throws(() => summarizeModes(runs.filter((r) => r.mode === 'cold')), /no warm run produced a figure/);
 });

@@ -1,0 +1,50 @@
+// One run of bench/success-cost.ts, in a process of its own: the reporter's prober against an
+// http target on this namespace's loopback whose packets are dropped until the parent lets them
+// through, then the CPU of the successful attempt, from its launch to its answer read, as one
+// JSON line. `warm` runs the success path once first (src/reporter/warm-up.ts), as a reporter
+// still probing at the end of its grace does; `cold` does not.
+//   node <bundle> cold|warm <port>
+import { fileURLToPath } from 'node:url';
+
+import { systemClock } from '../src/reporter/clock.ts';
+import { runProber } from '../src/reporter/prober.ts';
+import { probeOnce, type ProbeFn } from '../src/reporter/probes.ts';
+import { DEFAULT_SCHEDULE } from '../src/reporter/schedule.ts';
+import { parseTarget } from '../src/reporter/targets.ts';
+import { warmUpSuccessPath } from '../src/reporter/warm-up.ts';
+
+export const MODES = ['cold', 'warm'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** What one process measured: its successful attempt's CPU (all threads), ms, and the attempts it took. */
+export interface SuccessRun { mode: Mode; successCpuMs: number; attempts: number }
+
+async function main(mode: Mode, port: number): Promise<void> {
+  const target = parseTarget(`http://127.0.0.1:${port}/healthz`);
+  if (mode === 'warm') await warmUpSuccessPath([target], probeOnce, systemClock);
+  // Each attempt's CPU from its launch to its end; the success's is the one kept.
+  let successCpuMs: number | undefined;
+  const timed: ProbeFn = (t, o) => {
+    const c0 = process.cpuUsage();
+    return probeOnce(t, o).then((ok) => {
+      const c = process.cpuUsage(c0);
+      successCpuMs ??= (c.user + c.system) / 1000;
+      return ok;
+    });
+  };
+  // The reporter's defaults (PROBE_ATTEMPT_TIMEOUT 2s, PROBE_MAX_IN_FLIGHT 100).
+  const run = await runProber({
+    targets: [target], schedule: DEFAULT_SCHEDULE, attemptTimeoutMs: 2_000, maxInFlight: 100,
+    deadline: systemClock.now() + 20_000, clock: systemClock, probe: timed,
+  });
+  if (run.outcome !== 'ready' || successCpuMs === undefined) throw new Error(`no success within 20 s (${run.results[0]!.lastError ?? run.outcome})`);
+  process.stdout.write(`${JSON.stringify({ mode, successCpuMs: Math.round(successCpuMs * 1000) / 1000, attempts: run.results[0]!.attempts } satisfies SuccessRun)}\n`);
+  process.exit(0);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const [mode, port] = process.argv.slice(2);
+  if (!(MODES as readonly string[]).includes(mode ?? '')) throw new Error(`the mode must be one of ${MODES.join(', ')}, not ${JSON.stringify(mode)}`);
+  if (!/^[1-9]\d*$/.test(port ?? '')) throw new Error(`the port must be a positive integer, not ${JSON.stringify(port)}`);
+  void main(mode as Mode, Number(port));
+}
