@@ -27,14 +27,15 @@ const BROKEN_MS = 1_500;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export interface ModeRow { mode: Mode; medianMs: number; minMs: number; maxMs: number; runs: number[] }
+export interface ModeRow { mode: Mode; medianMs: number; minMs: number; maxMs: number; runs: number[]; warmUpCpuMedianMs?: number }
 
 /** Each mode's median, min and max over its processes; a mode with no figure is named. */
 export function summarizeModes(runs: SuccessRun[]): ModeRow[] {
   return MODES.map((mode) => {
     const xs = runs.filter((r) => r.mode === mode).map((r) => r.successCpuMs);
     if (xs.length === 0) throw new Error(`no ${mode} run produced a figure`);
-    return { mode, medianMs: median(xs), minMs: Math.min(...xs), maxMs: Math.max(...xs), runs: xs };
+    const warmUps = runs.filter((r) => r.mode === mode && r.warmUpCpuMs !== undefined).map((r) => r.warmUpCpuMs!);
+    return { mode, medianMs: median(xs), minMs: Math.min(...xs), maxMs: Math.max(...xs), runs: xs, ...(warmUps.length ? { warmUpCpuMedianMs: median(warmUps) } : {}) };
   });
 }
 
@@ -70,12 +71,12 @@ async function main(): Promise<void> {
         if (code !== 0) throw new Error(`the ${mode} run exited with ${code}`);
         const run = JSON.parse(out.trim().split('\n').pop()!) as SuccessRun;
         runs.push(run);
-        process.stdout.write(`${mode} run ${i + 1}: ${run.successCpuMs} ms (${run.attempts} attempts)\n`);
+        process.stdout.write(`${mode} run ${i + 1}: ${run.successCpuMs} ms (${run.attempts} attempts${run.warmUpCpuMs !== undefined ? `; warm-up ${run.warmUpCpuMs} ms` : ''})\n`);
       }
     }
     const rows = summarizeModes(runs);
     process.stdout.write(`\nCPU of the successful attempt, launch to answer (median of ${RUNS} processes; min–max):\n`);
-    for (const r of rows) process.stdout.write(`  ${r.mode.padEnd(5)} ${r.medianMs.toFixed(3)} ms (${r.minMs}–${r.maxMs})\n`);
+    for (const r of rows) process.stdout.write(`  ${r.mode.padEnd(5)} ${r.medianMs.toFixed(3)} ms (${r.minMs}–${r.maxMs})${r.warmUpCpuMedianMs !== undefined ? `; the warm-up itself ${r.warmUpCpuMedianMs} ms, once` : ''}\n`);
     const commit = git(['rev-parse', '--short', 'HEAD']);
     const dirty = git(['status', '--porcelain', '--', 'src', 'bench/success-cost.ts', 'bench/success-cost-child.ts']) ? '-dirty' : '';
     const date = new Date().toISOString();

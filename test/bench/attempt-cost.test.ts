@@ -25,12 +25,14 @@ test('summarize: each variant the median of its processes, its total the median 
 
 test('summarizeModes (bench/success-cost.ts): median, min and max per mode; a mode without a run is named', () => {
   const runs = [
-    { mode: 'cold' as const, successCpuMs: 2.5, attempts: 70 }, { mode: 'warm' as const, successCpuMs: 1.2, attempts: 70 },
-    { mode: 'cold' as const, successCpuMs: 3.1, attempts: 71 }, { mode: 'warm' as const, successCpuMs: 0.9, attempts: 70 },
+    { mode: 'cold' as const, successCpuMs: 2.5, attempts: 70 }, { mode: 'warm' as const, successCpuMs: 1.2, attempts: 70, warmUpCpuMs: 9 },
+    { mode: 'cold' as const, successCpuMs: 3.1, attempts: 71 }, { mode: 'warm' as const, successCpuMs: 0.9, attempts: 70, warmUpCpuMs: 7 },
     { mode: 'cold' as const, successCpuMs: 2.4, attempts: 69 },
   ];
   const [cold, warm] = summarizeModes(runs);
   assert.deepEqual(cold, { mode: 'cold', medianMs: 2.5, minMs: 2.4, maxMs: 3.1, runs: [2.5, 3.1, 2.4] });
   assert.equal(warm!.medianMs, 1.2, 'of two, the upper middle (as attempt-cost.ts)');
+  assert.equal(warm!.warmUpCpuMedianMs, 9);
+  assert.equal('warmUpCpuMedianMs' in cold!, false, 'no warm-up ran cold');
   assert.throws(() => summarizeModes(runs.filter((r) => r.mode === 'cold')), /no warm run produced a figure/);
 });
