@@ -1,8 +1,8 @@
 // One run of bench/success-cost.ts, in a process of its own: the reporter's prober against an
 // http target on this namespace's loopback whose packets are dropped until the parent lets them
 // through, then the CPU of the successful attempt, from its launch to its answer read, as one
-// JSON line. `warm` runs the success path once first (src/reporter/warm-up.ts), as a reporter
-// still probing at the end of its grace does; `cold` does not.
+// JSON line. `warm` runs the success path once first (bench/success-warm-up.ts, an experiment
+// the reporter does not ship); `cold` does not, as the reporter.
 //   node <bundle> cold|warm <port>
 import { fileURLToPath } from 'node:url';
 
@@ -11,7 +11,7 @@ import { runProber } from '../src/reporter/prober.ts';
 import { probeOnce, type ProbeFn } from '../src/reporter/probes.ts';
 import { DEFAULT_SCHEDULE } from '../src/reporter/schedule.ts';
 import { parseTarget } from '../src/reporter/targets.ts';
-import { warmUpSuccessPath } from '../src/reporter/warm-up.ts';
+import { warmUpSuccessPath } from './success-warm-up.ts';
 
 export const MODES = ['cold', 'warm'] as const;
 export type Mode = (typeof MODES)[number];

@@ -1,4 +1,5 @@
-// The CPU of a reporter's first success, with and without the warm-up (src/reporter/warm-up.ts).
+// The CPU of a reporter's first success, with and without a warm-up (bench/success-warm-up.ts, an
+// experiment the reporter does not ship).
 // Each run is a process of its own (bench/success-cost-child.ts, bundled with the reporter
 // bundle's options, so the code runs as in a pod) in a network namespace of its own, probing an
 // http target on the namespace's loopback (a Node server in a process of its own) whose port
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nCPU of the successful attempt, launch to answer (median of ${RUNS} processes; min–max):\n`);
     for (const r of rows) process.stdout.write(`  ${r.mode.padEnd(5)} ${r.medianMs.toFixed(3)} ms (${r.minMs}–${r.maxMs})${r.warmUpCpuMedianMs !== undefined ? `; the warm-up itself ${r.warmUpCpuMedianMs} ms, once` : ''}\n`);
     const commit = git(['rev-parse', '--short', 'HEAD']);
-    const dirty = git(['status', '--porcelain', '--', 'src', 'bench/success-cost.ts', 'bench/success-cost-child.ts']) ? '-dirty' : '';
+    const dirty = git(['status', '--porcelain', '--', 'src', 'bench/success-cost.ts', 'bench/success-cost-child.ts', 'bench/success-warm-up.ts']) ? '-dirty' : '';
     const date = new Date().toISOString();
     const results = join(ROOT, 'bench', 'results');
     mkdirSync(results, { recursive: true });

@@ -15,7 +15,6 @@ import { findWaiter, handOver } from './handover.ts';
 import { kubePodApi } from './kube-pod-api.ts';
 import { probeOnce } from './probes.ts';
 import { run } from './run.ts';
-import { warmUpSuccessPath } from './warm-up.ts';
 
 function help(): string {
   const rows = Object.entries(VARIABLES).map(([k, v]) => `  ${k.padEnd(27)} ${v.help}${v.default !== undefined ? ` (default ${v.default})` : ''}`);
@@ -60,7 +59,6 @@ export async function main(argv: string[]): Promise<number> {
     start: config.start,
     clock: systemClock,
     probe: probeOnce,
-    warmUp: () => warmUpSuccessPath(config.targets, probeOnce, systemClock),
     log,
     signal: terminated.signal,
     podApi: async () => {

@@ -5,8 +5,7 @@
 // Timeline:
 //   t=0 (process start)  start instant taken; probing begins at once; GET pod in parallel
 //   first success < grace  one patch: start + ready + details         (a healthy pod: 1 write)
-//   grace ends first       patch start, and warm up the success path (warm-up.ts); later,
-//                          patch ready + details                       (2 writes)
+//   grace ends first       patch start; later, patch ready + details  (2 writes)
 //   deadline               patch failure (+ start if not written yet), exit code 3
 // With the receive check on, "success" means both sides: the first successful probe out and
 // the first knock in; each instant is taken when it happens. Both within the grace: one patch;
@@ -33,7 +32,6 @@ import { startDenyProber, type DenyRun } from './deny-prober.ts';
 import { runProber, type ProbeRun, type TargetResult } from './prober.ts';
 import type { ProbeFn } from './probes.ts';
 import type { Target } from './targets.ts';
-import type { WarmUp } from './warm-up.ts';
 
 /** Writes after the probe deadline (the failure annotation, a late ready) get this much more time. */
 export const API_GRACE_MS = 10_000;
@@ -69,8 +67,6 @@ export interface RunDeps {
   onAttempt?: (target: Target, at: number) => void;
   /** The receive check's listener (PROBE_RECEIVE_PORT): resolves at the first knock. */
   receive?: { firstKnock: Promise<number> };
-  /** Runs the success path once ahead (warm-up.ts), when the grace period ends with the datapath not yet working. */
-  warmUp?: () => Promise<WarmUp>;
 }
 
 export async function run(deps: RunDeps): Promise<RunResult> {
@@ -189,14 +185,6 @@ export async function run(deps: RunDeps): Promise<RunResult> {
   const grace = clock.sleep(graceEnd - clock.now(), graceOver.signal).then(() => 'grace' as const);
   const first = await Promise.race([probing.then(() => 'probe' as const), grace]);
   graceOver.abort();
-  if (first === 'grace' && decided.keepReady === undefined && deps.warmUp) {
-    // Still probing after the grace: the path may heal for many pods at once, and then this
-    // reporter's first success had better not be the first time its success code runs.
-    deps.warmUp().then(
-      (w) => { if (w.kinds.length) log.info('success path warmed up against a loopback listener', { kinds: w.kinds, ms: w.ms }); },
-      (err: unknown) => log.warn('success path not warmed up; the first success compiles it', { error: describe(err) }),
-    );
-  }
   let startWrite: Promise<void> | undefined;
   if (first === 'grace' && !startWritten) {
     // Written while probing goes on, so a pod whose datapath never works still has a start.

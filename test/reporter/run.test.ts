@@ -103,33 +103,6 @@ test('slow datapath: start goes out when the grace ends, ready at first success'
   assert.equal(pod.annotations[ANNOTATION_DP_READY], iso(pod.patches[1]!.at - QUIET_AFTER_SUCCESS_MS));
 });
 
-test('the success path is warmed up once, when the grace ends without a success; a healthy pod never warms up', async () => {
-  const warmedAt = async (worksAt: number) => {
-    const clock = new FakeClock();
-    const pod = fakePod(clock);
-    const at: number[] = [];
-    const running = run({ ...deps(clock, pod, pathWorksAt(clock, worksAt)), warmUp: async () => { at.push(clock.now()); return { kinds: ['tcp'], ms: 1 }; } });
-    await clock.advance(4_000);
-    assert.equal((await running).outcome, 'ready');
-    return at;
-  };
-  assert.deepEqual(await warmedAt(2_500), [1_000], 'a slow datapath: once, at the end of the grace');
-  assert.deepEqual(await warmedAt(300), [], 'ready within the grace: no warm-up');
-});
-
-test('a warm-up that fails is logged and changes nothing in the run', async () => {
-  const clock = new FakeClock();
-  const pod = fakePod(clock);
-  const warnings: string[] = [];
-  const log = { ...silentLogger, warn: (msg: string) => { warnings.push(msg); } };
-  const running = run({ ...deps(clock, pod, pathWorksAt(clock, 2_500)), log, warmUp: () => Promise.reject(new Error('EADDRNOTAVAIL')) });
-  await clock.advance(4_000);
-  const r = await running;
-  assert.equal(r.outcome, 'ready');
-  assert.equal(pod.patches.length, 2);
-  assert.deepEqual(warnings, ['success path not warmed up; the first success compiles it']);
-});
-
 test('deadline: start, then a failure annotation with the reason, then exit code 3', async () => {
   const clock = new FakeClock();
   const pod = fakePod(clock);

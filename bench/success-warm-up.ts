@@ -1,22 +1,21 @@
-// The success path, run once ahead against this process's own loopback listener, while the
-// real target is still not answering. Until a reporter's first success, the code that handles one
-// (the connection coming up, the request written, the status line read, the earliest success
-// settled) has never run in the process, and V8 compiles it on first use. That first success then
-// cost 2.4–3.5 ms of CPU against 0.9–1.5 ms once it had run before (bench/success-cost.ts). When many
-// pods' datapath heals at one instant (a rule, a NetworkPolicy, the CNI), their reporters'
+// An experiment, measured and not shipped: the success path run once ahead against this
+// process's own loopback listener, while the real target is still not answering. Until a
+// reporter's first success, the code that handles one (the connection coming up, the request
+// written, the status line read, the earliest success settled) has never run in the process, and
+// V8 compiles it on first use; when many pods' datapath heals at one instant, their reporters'
 // successes all come in the same few milliseconds, and each one's CPU delays the neighbours' next
-// attempts, whose instants are what those neighbours record.
-//
-// Only a reporter whose datapath did not work at once runs it (run.ts calls it when the grace
-// period ends without a success): a healthy pod's first attempt succeeds, and it costs nothing.
-// tcp and http targets only: an https success needs a certificate this process does not have, and
-// a lookup's success path is in libc, not in JavaScript.
+// attempts. bench/success-cost.ts measured it: the first success cost 2.8 ms of CPU cold and
+// 2.0 ms after this warm-up, and the warm-up itself 23 ms (success-cost-2026-12-07-b18c6b4.json);
+// on the real node the datapath-ready error did not move (2026-12-07-900619b.json, 27.3 ms at
+// p99, against 24.1 and 33.3 ms without it). So the reporter does not run it: 23 ms for every
+// slow pod to save 0.8 ms at its success does not pay. It stays here so that figure can be
+// measured again.
 import { createServer, type Server, type Socket } from 'node:net';
 
-import { runProber } from './prober.ts';
-import type { Clock } from './clock.ts';
-import type { ProbeFn } from './probes.ts';
-import type { Target } from './targets.ts';
+import { runProber } from '../src/reporter/prober.ts';
+import type { Clock } from '../src/reporter/clock.ts';
+import type { ProbeFn } from '../src/reporter/probes.ts';
+import type { Target } from '../src/reporter/targets.ts';
 
 /** What a warm-up did: the target kinds whose success path ran, and its wall time. */
 export interface WarmUp { kinds: Array<'tcp' | 'http'>; ms: number }
