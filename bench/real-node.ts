@@ -25,7 +25,7 @@ import {
 } from './reporter-cost.ts';
 import { traceCommit, type CommitTrace } from '../src/devcluster/commit-trace.ts';
 import { traceExecs, type Exec, type ExecTrace } from './exec-trace.ts';
-import { groupOf, traceSwitches, type CoresWindow } from './sched-trace.ts';
+import { groupOf, traceSwitches, type CoresWindow, type SchedTrace } from './sched-trace.ts';
 import { readdirSync } from 'node:fs';
 import { busyPercent, machineCpu } from './proc-usage.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
@@ -89,6 +89,11 @@ export interface RealNodeFigures {
    * the heal that fired late waited for these.
    */
   coresAfterHeal?: CoresWindow[] | { unavailable: string };
+  /**
+   * Each classic reporter whose start was stamped more than START_WAIT_SHOWN_MS after its exec:
+   * that wait, and who had the cores during it (ms of CPU by owner, from the same trace).
+   */
+  startWaits?: Array<{ pod: string; waitMs: number; busyPercent: number; ms: CoresWindow['ms'] }> | { unavailable: string };
   /** Of that second, the CPU the classic reporter containers used, all together, ms (of 2,000 on 2 cores). */
   reportersCpuMsSecondAfterHeal?: number;
   /** Pods were created one per this many ms (reporters and baselines interleaved). */
@@ -388,6 +393,8 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | fals
 
 /** Quiet on this process's side after the heal, ms (a second: what `secondAfterHeal` covers). */
 const QUIET_AFTER_HEAL_MS = 1_000;
+/** A reporter whose start was stamped later than this after its exec gets its wait split by owner (startWaits). */
+const START_WAIT_SHOWN_MS = 5;
 /** The windows after the heal whose cores are split by owner: the first ticks after it, the quiet after their successes, the rest. */
 const CORES_WINDOWS: Array<[number, number]> = [[-20, 0], [0, 20], [20, 60], [60, 1_000]];
 
@@ -406,6 +413,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
   const cp = await startControlPlane({ realNode: true, log: (l) => opts.log(`  ${l}`) });
   let rule: PathRule | undefined;
   let tracing: ExecTrace | undefined;
+  /** The sched_switch traces, removed however the part ends (each holds up to 32 MiB a CPU). */
+  const schedTraces: SchedTrace[] = [];
   try {
     const core = cp.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const apps = cp.kubeConfig.makeApiClient(k8s.AppsV1Api);
@@ -435,6 +444,10 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       : { ...REPORTER_RESOURCES, requests: { ...REPORTER_RESOURCES.requests, cpu: opts.reporterCpu } };
     accSpec.spec!.template.spec!.initContainers![0]!.securityContext = reporterSecurityContext();
     const execTrace = await traceExecs(['dpready-start', 'node']);
+    // And who had the cores while the reporters started, read at the end (see startWaits): the
+    // 20 pods start over ~15 s, some 300,000 switches here; 32 MiB a CPU holds them.
+    const startSwitches = await traceSwitches('start', 32_768);
+    if (!('unavailable' in startSwitches)) schedTraces.push(startSwitches);
     if (!('unavailable' in execTrace)) tracing = execTrace;
     await createInterleaved(core, [{ of: accSpec, count: opts.pods }], baselineDeployment('base-classic'));
     const list = async (app = 'acc') => (await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${app}` })).items;
@@ -445,6 +458,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     // Let every reporter wait on the broken path for a while, as in a slow network programming.
     // CPU is read from each reporter's cgroup at both ends of that wait: attempts only, no start-up.
     const classic = await track(started);
+    if (!('unavailable' in startSwitches)) await startSwitches.pause();
+    const startThreads = { reporters: new Set(classic.flatMap((t) => [...t.pids].flatMap(threadsOf))), bench: new Set(threadsOf(process.pid)) };
     await sampleAll(classic, 'start');
     const windowStart = Date.now();
     const cpuAtStart = machineCpu();
@@ -454,7 +469,9 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     for (const t of classic) t.windowMs = Date.now() - windowStart;
     let commitTrace: CommitTrace | { unavailable: string } | undefined;
     // Who has the cores from just before the heal to the end of the quiet second (sched-trace.ts).
-    const switches = await traceSwitches();
+    // ~30,000 switches in 1.5 s around a heal (34054e9's run, by hand): 8 MiB a CPU holds that.
+    const switches = await traceSwitches('heal', 8192);
+    if (!('unavailable' in switches)) schedTraces.push(switches);
     const threads = { reporters: new Set(classic.flatMap((t) => [...t.pids].flatMap(threadsOf))), bench: new Set(threadsOf(process.pid)) };
     const removal = await rule.remove({
       beforeCommit: async (pid) => {
@@ -505,6 +522,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     const sendDelays: number[] = [];
     const plannedAfter: number[] = [];
     const perPod: NonNullable<NonNullable<RealNodeFigures['dpReadySplit']>['perPod']> = [];
+    const startGaps: Array<{ pod: string; exec: number; waitMs: number }> = [];
     const rates: number[] = [];
     const rateOf = new Map<string, number>();
     for (const p of pods) {
@@ -520,6 +538,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         if (exec !== undefined) {
           startVsExec = Math.round((Date.parse(a[ANNOTATION_START]!) - exec) * 10) / 10;
           vsExec.push(startVsExec);
+          if (startVsExec > START_WAIT_SHOWN_MS) startGaps.push({ pod: p.metadata!.name!, exec, waitMs: startVsExec });
           if (startedAt) criVsExec.push(Math.round((startedAt - exec) * 10) / 10);
         }
       }
@@ -550,6 +569,11 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         rateOf.set(p.metadata!.name!, probe.data.attempts / (probe.data.startToReadyMs / 1000));
       }
     }
+    // Who had the cores while a reporter's first instruction waited after its exec.
+    const startWaits: RealNodeFigures['startWaits'] = 'unavailable' in startSwitches ? startSwitches
+      : await startSwitches.finish(0, startGaps.map((g) => [g.exec, g.exec + g.waitMs]), (tid, comm) => groupOf(tid, comm, startThreads))
+        .then((ws) => ws.map((w, i) => ({ pod: startGaps[i]!.pod, waitMs: startGaps[i]!.waitMs, busyPercent: w.busyPercent, ms: w.ms })))
+        .catch((err: unknown) => ({ unavailable: `the sched_switch trace could not be read: ${(err as Error).message}` }));
     // After the work: each sidecar hands over to a shell waiter. Its memory and CPU from then on,
     // once the handover is complete: node gone and the shell's sleep started (seen as soon as
     // node was gone, the window took in the shell's own start: 3.1 ms in 2026-12-05-5a9c43f.json).
@@ -646,6 +670,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, afterHeal.node) },
       reportersCpuMsSecondAfterHeal: afterHeal.reportersMs,
       coresAfterHeal,
+      startWaits,
       ruleRemovalMs: removal.after - removal.before,
       truth: kernelCommit ? 'kernel commit' : removal.committed !== undefined ? 'nft monitor' : 'commit sent',
       ...(kernelCommit ? { commitSyscallMs: Math.round((kernelCommit.exit - kernelCommit.enter) * 1000) / 1000 } : {}),
@@ -675,6 +700,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
   } finally {
     await rule?.remove().catch(() => {});
     await tracing?.stop();
+    for (const t of schedTraces) await t.finish(0, [], () => 'other').catch(() => {});
     await cp.stop();
   }
 }

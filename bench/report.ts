@@ -373,6 +373,14 @@ export function formatReport(r: BenchReport): string {
         out.push(`     ${w.fromMs} to ${w.toMs} ms: ${w.busyPercent} % busy; ${owners}`);
       }
     }
+    if (n.startWaits && 'unavailable' in n.startWaits) out.push(`   reporter starts that waited after their exec: not traced (${n.startWaits.unavailable})`);
+    else if (n.startWaits) {
+      out.push(`   reporter starts stamped more than 5 ms after their exec (${n.startWaits.length}), and who had the cores meanwhile, ms of CPU:`);
+      for (const w of n.startWaits) {
+        const owners = GROUPS.filter((g) => g !== 'idle' && w.ms[g] > 0).map((g) => `${g} ${w.ms[g]}`).join(', ');
+        out.push(`     ${w.pod}: ${w.waitMs} ms; ${w.busyPercent} % busy; ${owners}`);
+      }
+    }
     if (n.nodeBusyPercent) out.push(`   node CPU busy (all cores): ${n.nodeBusyPercent.brokenWindow} % while the path dropped, ${n.nodeBusyPercent.secondAfterHeal} % over the second after the heal (from just before the rule's removal to 1 s after it)${n.reportersCpuMsSecondAfterHeal !== undefined ? `, of which the ${n.pods} classic reporters ${n.reportersCpuMsSecondAfterHeal} ms of CPU` : ''}`);
     out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
     for (const [mode, c] of Object.entries(n.cost ?? {})) {

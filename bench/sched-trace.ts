@@ -73,14 +73,19 @@ export function coresAfter(trace: string, wallMs: (seconds: string) => number, z
 }
 
 export interface SchedTrace {
-  /** The windows' split, once the trace is no longer needed (it is stopped and removed). */
+  /** Stops recording, keeping what is recorded for finish(). */
+  pause(): Promise<void>;
+  /** The windows' split, once the trace is no longer needed (it is stopped and removed; not read when no window is asked for). */
   finish(zero: number, windows: Array<[number, number]>, group: (tid: number, comm: string) => Group): Promise<CoresWindow[]>;
 }
 
-/** Starts recording every context switch on the node; or says why it cannot. */
-export async function traceSwitches(): Promise<SchedTrace | { unavailable: string }> {
-  // ~30,000 switches in 1.5 s around a heal (34054e9's run, by hand): 8 MiB a CPU holds that.
-  const trace = await traceInstance(`dpready-bench-sched-${process.pid}`, { bufferKb: 8192 });
+/**
+ * Starts recording every context switch on the node, in a trace instance of its own named for
+ * `what`, with `bufferKb` of ring buffer per CPU (when full, the oldest switches go); or says why
+ * it cannot.
+ */
+export async function traceSwitches(what: string, bufferKb: number): Promise<SchedTrace | { unavailable: string }> {
+  const trace = await traceInstance(`dpready-bench-sched-${what}-${process.pid}`, { bufferKb });
   if ('unavailable' in trace) return trace;
   try {
     await trace.enable('sched/sched_switch', '0');
@@ -89,8 +94,10 @@ export async function traceSwitches(): Promise<SchedTrace | { unavailable: strin
     return { unavailable: `tracefs would not trace sched_switch: ${(err as Error).message}` };
   }
   return {
+    pause: () => trace.pause(),
     async finish(zero, windows, group) {
       try {
+        if (windows.length === 0) return [];
         await trace.pause();
         return coresAfter(await trace.read(), trace.wallMs, zero, windows, group);
       } finally {
