@@ -10,7 +10,14 @@ export const GROUPS = ['reporters', 'target', 'bench', 'controlPlaneAndNode', 'k
 export type Group = (typeof GROUPS)[number];
 
 /** One window after the heal: how busy the cores were and which groups had them, ms of CPU. */
-export interface CoresWindow { fromMs: number; toMs: number; busyPercent: number; ms: Record<Group, number> }
+export interface CoresWindow {
+  fromMs: number; toMs: number; busyPercent: number; ms: Record<Group, number>;
+  /** The busiest command names in the window (idle left out), ms of CPU, most first: which daemon, which process. */
+  top: Array<{ comm: string; ms: number }>;
+}
+
+/** How many command names a window's `top` lists. */
+export const TOP_COMMANDS = 6;
 
 // The daemons of this node and its control plane, by their thread's command name (15 characters
 // at most, as the kernel keeps it).
@@ -43,14 +50,17 @@ const SWITCH = /\[(\d+)\]\s+\S+\s+(\d+\.\d+): sched_switch: .* ==> next_comm=(.*
  */
 export function coresAfter(trace: string, wallMs: (seconds: string) => number, zero: number, windows: Array<[number, number]>,
   group: (tid: number, comm: string) => Group): CoresWindow[] {
-  const out = windows.map(([fromMs, toMs]) => ({ fromMs, toMs, busyPercent: 0, ms: Object.fromEntries(GROUPS.map((g) => [g, 0])) as Record<Group, number> }));
-  const running = new Map<number, { since: number; group: Group }>();
-  const credit = (g: Group, a: number, b: number) => {
-    for (const w of out) {
-      const lo = Math.max(a, w.fromMs);
+  const out = windows.map(([fromMs, toMs]) => ({ fromMs, toMs, busyPercent: 0, ms: Object.fromEntries(GROUPS.map((g) => [g, 0])) as Record<Group, number>, top: [] as CoresWindow['top'] }));
+  const byComm = windows.map(() => new Map<string, number>());
+  const running = new Map<number, { since: number; group: Group; comm: string }>();
+  const credit = (r: { since: number; group: Group; comm: string }, b: number) => {
+    out.forEach((w, i) => {
+      const lo = Math.max(r.since, w.fromMs);
       const hi = Math.min(b, w.toMs);
-      if (hi > lo) w.ms[g] += hi - lo;
-    }
+      if (hi <= lo) return;
+      w.ms[r.group] += hi - lo;
+      if (r.group !== 'idle') byComm[i]!.set(r.comm, (byComm[i]!.get(r.comm) ?? 0) + hi - lo);
+    });
   };
   let last = -Infinity;
   for (const line of trace.split('\n')) {
@@ -60,10 +70,13 @@ export function coresAfter(trace: string, wallMs: (seconds: string) => number, z
     const at = wallMs(m[2]!) - zero;
     last = Math.max(last, at);
     const before = running.get(cpu);
-    if (before) credit(before.group, before.since, at);
-    running.set(cpu, { since: at, group: group(Number(m[4]), m[3]!) });
+    if (before) credit(before, at);
+    running.set(cpu, { since: at, group: group(Number(m[4]), m[3]!), comm: m[3]! });
   }
-  for (const r of running.values()) credit(r.group, r.since, last);
+  for (const r of running.values()) credit(r, last);
+  out.forEach((w, i) => {
+    w.top = [...byComm[i]!].sort((a, b) => b[1] - a[1]).slice(0, TOP_COMMANDS).map(([comm, ms]) => ({ comm, ms: Math.round(ms * 10) / 10 }));
+  });
   for (const w of out) {
     for (const g of GROUPS) w.ms[g] = Math.round(w.ms[g] * 10) / 10;
     const all = GROUPS.reduce((s, g) => s + w.ms[g], 0);

@@ -39,6 +39,8 @@ test('coresAfter: each CPU runs its last switched-in thread until its next switc
   assert.equal(before!.busyPercent, 66.7, 'CPU 1 unknown before its first switch: 10 busy of 15 known');
   assert.deepEqual(first!.ms, { reporters: 5, target: 8, bench: 8, controlPlaneAndNode: 10, kernel: 0, other: 0, idle: 9 });
   assert.equal(first!.busyPercent, 77.5);
+  assert.deepEqual(first!.top, [{ comm: 'MainThread', ms: 13 }, { comm: 'kube-apiserver', ms: 10 }, { comm: 'agnhost', ms: 8 }],
+    'by command name, most first, idle left out (the reporter and the benchmark are both MainThread)');
   // Up to the trace's last switch only (30 ms): 10 ms of the benchmark, then nothing known.
   assert.deepEqual(second!.ms, { reporters: 0, target: 0, bench: 10, controlPlaneAndNode: 0, kernel: 0, other: 0, idle: 10 });
   assert.equal(second!.busyPercent, 50);
