@@ -15,6 +15,7 @@ import { Agent, fetch } from 'undici';
 import { DpreadyError } from '../errors.ts';
 import { createPki, type Pki } from './pki.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
+import { intoSystemSlice } from './system-slice.ts';
 import { ensureBinaries } from './binaries.ts';
 import { kubeconfigYaml } from './kubeconfig-file.ts';
 import { NODE_IP } from './node-host.ts';
@@ -244,6 +245,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     }
     if (wantRealNode) {
       log('starting the real node (containerd, kubelet, kube-proxy, CoreDNS)');
+      // The control plane, which a real cluster runs elsewhere, beside the node's daemons in system.slice.
+      for (const p of procs) {
+        const why = p.child.pid === undefined ? undefined : intoSystemSlice(p.child.pid);
+        if (why) { log(`the control plane stays in the root cgroup: ${why}`); break; }
+      }
       realNode = await startRealNode({
         dir, binDir, server, pki, adminKubeconfig: kubeconfigPath, kubeConfig, freePort, waitFor, log,
         policyEngine: opts.policyEngine ?? false, serviceCidr: SERVICE_CIDR,

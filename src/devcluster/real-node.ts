@@ -19,6 +19,7 @@ import {
 import { issueClientCert, type Pki } from './pki.ts';
 import { ensurePolicyEngine, startPolicyEngine, type PolicyEngine } from './policy-engine.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
+import { intoSystemSlice } from './system-slice.ts';
 
 const run = promisify(execFile);
 export const REAL_NODE_NAME = 'dpready-node';
@@ -168,6 +169,12 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     if (left.length > 0) throw new DpreadyError('DPR_CONTROL_PLANE', `the real node left behind: ${left.join('; ')}`);
   };
 
+  // Each daemon into system.slice, as systemd runs them (system-slice.ts); a refusal is logged once.
+  let sliceProblem: string | undefined;
+  const inSlice = (p: ManagedProcess) => {
+    const why = p.child.pid === undefined ? undefined : intoSystemSlice(p.child.pid);
+    if (why && !sliceProblem) o.log(`the node's daemons stay in the root cgroup: ${(sliceProblem = why)}`);
+  };
   try {
     await sweepStaleNode();
     await mkdir(join(dir, 'net.d'), { recursive: true });
@@ -179,6 +186,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     await writeFile(join(containerdDir, 'config.toml'), containerdConfig(containerdDir, socket, join(dir, 'net.d')));
     const containerd = startProcess('containerd', 'containerd', ['--config', join(containerdDir, 'config.toml')], join(o.dir, 'containerd.log'));
     procs.push(containerd);
+    inSlice(containerd);
     await timed('containerd', () => o.waitFor('containerd', containerd, 30_000, async () => { await ctr(['version']); return true; }));
     await timed('import', async () => {
       for (const name of ['pause', 'agnhost', 'dpready']) await ctr(['images', 'import', join(images, `${name}.tar`)]);
@@ -198,6 +206,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
       `--node-labels=${REAL_NODE_LABEL}=true`, '--v=1',
     ], join(o.dir, 'kubelet.log'));
     procs.push(kubelet);
+    inSlice(kubelet);
     const core = o.kubeConfig.makeApiClient(k8s.CoreV1Api);
     await timed('kubelet', () => o.waitFor(`node ${REAL_NODE_NAME} Ready`, kubelet, 120_000, async () => {
       const node = await core.readNode({ name: REAL_NODE_NAME });
@@ -216,6 +225,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
       '--conntrack-max-per-core=0', '--v=1',
     ], join(o.dir, 'kube-proxy.log'));
     procs.push(proxy);
+    inSlice(proxy);
     await timed('kube-proxy', () => o.waitFor('kube-proxy /healthz', proxy, 60_000, async () =>
       (await fetch(`http://127.0.0.1:${proxyHealth}/healthz`)).status === 200));
 
@@ -234,6 +244,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     await writeFile(join(dir, 'Corefile'), corefile(o.adminKubeconfig, healthPort, readyPort));
     const coredns = startProcess('coredns', bin('coredns'), ['-conf', join(dir, 'Corefile')], join(o.dir, 'coredns.log'));
     procs.push(coredns);
+    inSlice(coredns);
     await timed('coredns', async () => {
       await o.waitFor('CoreDNS /ready', coredns, 60_000, async () => (await fetch(`http://127.0.0.1:${readyPort}/ready`)).status === 200);
       await publishClusterDns(o.kubeConfig);
