@@ -22,7 +22,7 @@ export const TOP_COMMANDS = 6;
 // The daemons of this node and its control plane, by their thread's command name (15 characters
 // at most, as the kernel keeps it).
 const CONTROL_PLANE = /^(etcd|kube-apiserver|kube-controller|kube-scheduler|kubelet|kube-proxy|containerd|containerd-shim|runc|coredns)/;
-const KERNEL = /^(ksoftirqd|kworker|rcu_|migration|kthreadd|irq\/|jbd2|kcompactd)/;
+const KERNEL = /^(ksoftirqd|kworker|rcu_|migration|kthreadd|irq\/|jbd2|kcompactd|kdamond|kswapd)/;
 
 /**
  * A thread's group: by its id when it is a known reporter's or this process's thread (read from

@@ -19,6 +19,7 @@ test('groupOf: known threads by id first, then the command name', () => {
   assert.equal(group(5001, 'kube-apiserver'), 'controlPlaneAndNode');
   assert.equal(group(5002, 'containerd-shim'), 'controlPlaneAndNode');
   assert.equal(group(5003, 'ksoftirqd/1'), 'kernel');
+  assert.equal(group(5005, 'kdamond.0'), 'kernel');
   assert.equal(group(5004, 'MainThread'), 'other', 'a Node thread not seen before the heal is not taken for a reporter');
   assert.equal(group(0, 'swapper/0'), 'idle');
 });
