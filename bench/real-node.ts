@@ -91,7 +91,9 @@ export interface RealNodeFigures {
   coresAfterHeal?: CoresWindow[] | { unavailable: string };
   /**
    * Each classic reporter whose start was stamped more than START_WAIT_SHOWN_MS after its exec:
-   * that wait, and who had the cores during it (ms of CPU by owner, from the same trace).
+   * that wait, and who had the cores during it (ms of CPU by owner and the busiest commands, from
+   * a sched_switch trace of the start phase; the waiting reporter's own time at the wait's end
+   * counts under reporters).
    */
   startWaits?: Array<{ pod: string; waitMs: number; busyPercent: number; ms: CoresWindow['ms']; top?: CoresWindow['top'] }> | { unavailable: string };
   /** Of that second, the CPU the classic reporter containers used, all together, ms (of 2,000 on 2 cores). */
