@@ -95,7 +95,7 @@ export interface RealNodeFigures {
    * a sched_switch trace of the start phase; the waiting reporter's own time at the wait's end
    * counts under reporters).
    */
-  startWaits?: Array<{ pod: string; waitMs: number; busyPercent: number; ms: CoresWindow['ms']; top?: CoresWindow['top'] }> | { unavailable: string };
+  startWaits?: Array<{ pod: string; waitMs: number; busyPercent: number; tracedPercent?: number; ms: CoresWindow['ms']; top?: CoresWindow['top'] }> | { unavailable: string };
   /** Of that second, the CPU the classic reporter containers used, all together, ms (of 2,000 on 2 cores). */
   reportersCpuMsSecondAfterHeal?: number;
   /** Pods were created one per this many ms (reporters and baselines interleaved). */
@@ -574,7 +574,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     // Who had the cores while a reporter's first instruction waited after its exec.
     const startWaits: RealNodeFigures['startWaits'] = 'unavailable' in startSwitches ? startSwitches
       : await startSwitches.finish(0, startGaps.map((g) => [g.exec, g.exec + g.waitMs]), (tid, comm) => groupOf(tid, comm, startThreads))
-        .then((ws) => ws.map((w, i) => ({ pod: startGaps[i]!.pod, waitMs: startGaps[i]!.waitMs, busyPercent: w.busyPercent, ms: w.ms, top: w.top })))
+        .then((ws) => ws.map((w, i) => ({ pod: startGaps[i]!.pod, waitMs: startGaps[i]!.waitMs, busyPercent: w.busyPercent, tracedPercent: w.tracedPercent, ms: w.ms, top: w.top })))
         .catch((err: unknown) => ({ unavailable: `the sched_switch trace could not be read: ${(err as Error).message}` }));
     // After the work: each sidecar hands over to a shell waiter. Its memory and CPU from then on,
     // once the handover is complete: node gone and the shell's sleep started (seen as soon as

@@ -370,7 +370,7 @@ export function formatReport(r: BenchReport): string {
       out.push('   the cores around the heal, ms of CPU by owner (tracefs sched_switch; "reporters" are the classic reporters\' threads seen before the heal):');
       for (const w of n.coresAfterHeal) {
         const owners = GROUPS.filter((g) => g !== 'idle' && w.ms[g] > 0).map((g) => `${g} ${w.ms[g]}`).join(', ');
-        out.push(`     ${w.fromMs} to ${w.toMs} ms: ${w.busyPercent} % busy; ${owners}${w.top?.length ? `; by command: ${w.top.map((t) => `${t.comm} ${t.ms}`).join(', ')}` : ''}`);
+        out.push(`     ${w.fromMs} to ${w.toMs} ms: ${w.busyPercent} % busy${traced(w)}; ${owners}${w.top?.length ? `; by command: ${w.top.map((t) => `${t.comm} ${t.ms}`).join(', ')}` : ''}`);
       }
     }
     if (n.startWaits && 'unavailable' in n.startWaits) out.push(`   reporter starts that waited after their exec: not traced (${n.startWaits.unavailable})`);
@@ -378,7 +378,7 @@ export function formatReport(r: BenchReport): string {
       out.push(`   reporter starts stamped more than 5 ms after their exec (${n.startWaits.length}), and who had the cores meanwhile, ms of CPU:`);
       for (const w of n.startWaits) {
         const owners = GROUPS.filter((g) => g !== 'idle' && w.ms[g] > 0).map((g) => `${g} ${w.ms[g]}`).join(', ');
-        out.push(`     ${w.pod}: ${w.waitMs} ms; ${w.busyPercent} % busy; ${owners}${w.top?.length ? `; by command: ${w.top.map((t) => `${t.comm} ${t.ms}`).join(', ')}` : ''}`);
+        out.push(`     ${w.pod}: ${w.waitMs} ms; ${w.busyPercent} % busy${traced(w)}; ${owners}${w.top?.length ? `; by command: ${w.top.map((t) => `${t.comm} ${t.ms}`).join(', ')}` : ''}`);
       }
     }
     if (n.nodeBusyPercent) out.push(`   node CPU busy (all cores): ${n.nodeBusyPercent.brokenWindow} % while the path dropped, ${n.nodeBusyPercent.secondAfterHeal} % over the second after the heal (from just before the rule's removal to 1 s after it)${n.reportersCpuMsSecondAfterHeal !== undefined ? `, of which the ${n.pods} classic reporters ${n.reportersCpuMsSecondAfterHeal} ms of CPU` : ''}`);
@@ -440,4 +440,9 @@ export function marksMarkdown(r: BenchReport): string {
 /** The run's printed report, as kept in its result file, in a Markdown text block. */
 export function reportBlock(r: BenchReport): string {
   return ['```text', r.text ?? formatReport(r), '```'].join('\n');
+}
+
+/** A window the trace covers only in part says how much (older results have no figure). */
+function traced(w: { tracedPercent?: number }): string {
+  return w.tracedPercent !== undefined && w.tracedPercent < 95 ? ` (of the ${w.tracedPercent} % of the window traced)` : '';
 }

@@ -12,6 +12,12 @@ export type Group = (typeof GROUPS)[number];
 /** One window after the heal: how busy the cores were and which groups had them, ms of CPU. */
 export interface CoresWindow {
   fromMs: number; toMs: number; busyPercent: number; ms: Record<Group, number>;
+  /**
+   * How much of the window's CPU time the trace covers, %: less than 100 when the window began
+   * before a CPU's first recorded switch (the ring buffer dropped the oldest, or the trace started
+   * later), and busyPercent and ms then speak for the covered part only.
+   */
+  tracedPercent: number;
   /** The busiest command names in the window (idle left out), ms of CPU, most first: which daemon, which process. */
   top: Array<{ comm: string; ms: number }>;
 }
@@ -50,7 +56,7 @@ const SWITCH = /\[(\d+)\]\s+\S+\s+(\d+\.\d+): sched_switch: .* ==> next_comm=(.*
  */
 export function coresAfter(trace: string, wallMs: (seconds: string) => number, zero: number, windows: Array<[number, number]>,
   group: (tid: number, comm: string) => Group): CoresWindow[] {
-  const out = windows.map(([fromMs, toMs]) => ({ fromMs, toMs, busyPercent: 0, ms: Object.fromEntries(GROUPS.map((g) => [g, 0])) as Record<Group, number>, top: [] as CoresWindow['top'] }));
+  const out = windows.map(([fromMs, toMs]) => ({ fromMs, toMs, busyPercent: 0, ms: Object.fromEntries(GROUPS.map((g) => [g, 0])) as Record<Group, number>, tracedPercent: 0, top: [] as CoresWindow['top'] }));
   const byComm = windows.map(() => new Map<string, number>());
   const running = new Map<number, { since: number; group: Group; comm: string }>();
   const credit = (r: { since: number; group: Group; comm: string }, b: number) => {
@@ -77,10 +83,13 @@ export function coresAfter(trace: string, wallMs: (seconds: string) => number, z
   out.forEach((w, i) => {
     w.top = [...byComm[i]!].sort((a, b) => b[1] - a[1]).slice(0, TOP_COMMANDS).map(([comm, ms]) => ({ comm, ms: Math.round(ms * 10) / 10 }));
   });
+  // The CPUs are the trace's header's (#P:N), else those seen switching.
+  const cpus = Number(/#P:(\d+)/.exec(trace)?.[1] ?? 0) || running.size;
   for (const w of out) {
-    for (const g of GROUPS) w.ms[g] = Math.round(w.ms[g] * 10) / 10;
     const all = GROUPS.reduce((s, g) => s + w.ms[g], 0);
+    w.tracedPercent = cpus > 0 && w.toMs > w.fromMs ? Math.round((all / (cpus * (w.toMs - w.fromMs))) * 1000) / 10 : 0;
     w.busyPercent = all > 0 ? Math.round(((all - w.ms.idle) / all) * 1000) / 10 : 0;
+    for (const g of GROUPS) w.ms[g] = Math.round(w.ms[g] * 10) / 10;
   }
   return out;
 }

@@ -38,6 +38,8 @@ test('coresAfter: each CPU runs its last switched-in thread until its next switc
   const [before, first, second] = coresAfter(trace, wallMs, 1_000_000, [[-10, 0], [0, 20], [20, 40]], group);
   assert.deepEqual(before!.ms, { reporters: 10, target: 0, bench: 0, controlPlaneAndNode: 0, kernel: 0, other: 0, idle: 5 });
   assert.equal(before!.busyPercent, 66.7, 'CPU 1 unknown before its first switch: 10 busy of 15 known');
+  assert.equal(before!.tracedPercent, 75, 'and the window says so: 15 of its 20 CPU-ms traced');
+  assert.equal(first!.tracedPercent, 100);
   assert.deepEqual(first!.ms, { reporters: 5, target: 8, bench: 8, controlPlaneAndNode: 10, kernel: 0, other: 0, idle: 9 });
   assert.equal(first!.busyPercent, 77.5);
   assert.deepEqual(first!.top, [{ comm: 'MainThread', ms: 13 }, { comm: 'kube-apiserver', ms: 10 }, { comm: 'agnhost', ms: 8 }],
@@ -45,10 +47,12 @@ test('coresAfter: each CPU runs its last switched-in thread until its next switc
   // Up to the trace's last switch only (30 ms): 10 ms of the benchmark, then nothing known.
   assert.deepEqual(second!.ms, { reporters: 0, target: 0, bench: 10, controlPlaneAndNode: 0, kernel: 0, other: 0, idle: 10 });
   assert.equal(second!.busyPercent, 50);
+  assert.equal(second!.tracedPercent, 50);
 });
 
 test('coresAfter: a trace with no switch gives empty windows, not a made-up share', () => {
   const [w] = coresAfter('# tracer: nop\n', wallMs, 1_000_000, [[0, 20]], group);
   assert.equal(w!.busyPercent, 0);
+  assert.equal(w!.tracedPercent, 0, 'nothing traced, and it says so');
   assert.equal(Object.values(w!.ms).reduce((a, b) => a + b, 0), 0);
 });
