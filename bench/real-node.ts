@@ -482,8 +482,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       },
     });
     // The second after the heal is the reporters': this process reads nothing and asks the API
-    // nothing until it is over, so the CPU it would take is not taken from their ticks (by a sched
-    // trace of 34054e9's run, this process used 7.6 ms of the 40 the two cores had in the first 20 ms).
+    // nothing until it is over, so the CPU it would take is not taken from their ticks (by a sched trace
+    // taken by hand on 34054e9, not committed, this process used 7.6 ms of the 40 core-ms of the first 20 ms).
     const afterHeal = await sleep(QUIET_AFTER_HEAL_MS).then(async () => {
       const node = machineCpu();
       const reporters = await Promise.all(classic.map((t) => sampleCgroup(t.cg).then((x) => x.cpuMs - (t.end?.cpuMs ?? x.cpuMs), () => 0)));
