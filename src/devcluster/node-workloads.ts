@@ -137,7 +137,8 @@ export class PathRule {
    * is up and before it is sent the commit (the benchmark traces its syscalls). When it
    * answers 'traced', the kernel's record is the truth and nft monitor is not started: at
    * nice -10 it printed and was read in the very milliseconds the reporters' ticks after the
-   * heal fell due (1.6 ms of the 40 the two cores had in the 20 ms after it, by a sched trace taken by hand on 34054e9, not committed).
+   * heal fell due (1.6 ms of the 40 the two cores had in the 20 ms after it, by a sched trace
+   * taken by hand on 34054e9, not committed).
    */
   async remove(opts: { beforeCommit?: (pid: number) => Promise<'traced' | void> } = {}): Promise<Removal> {
     if (!this.installed) { const now = Date.now(); return { before: now, after: now }; }
