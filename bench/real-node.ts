@@ -28,6 +28,8 @@ import { traceExecs, type Exec, type ExecTrace } from './exec-trace.ts';
 import { groupOf, traceSwitches, type CoresWindow, type SchedTrace } from './sched-trace.ts';
 import { readdirSync } from 'node:fs';
 import { busyPercent, machineCpu } from './proc-usage.ts';
+import { checkBrackets, expectedGridMaxMs, passChance, type Bracket, type BracketCheck } from './grid-floor.ts';
+import { DEFAULT_SCHEDULE } from '../src/reporter/schedule.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
 
 export interface RealNodeFigures {
@@ -77,6 +79,18 @@ export interface RealNodeFigures {
     /** Each pod's figures, by name (acc-N is the N-th created), to see which pod set the p99. */
     perPod?: Array<{ pod: string; errorMs: number; attemptStartMs?: number; lateMs?: number; sendDelayMs?: number; rttMs?: number; attempts?: number; startVsExecMs?: number }>;
   };
+  /**
+   * The probe interval's share of the mark (bench/grid-floor.ts): the judged p99 of n pods is
+   * their maximum, which the interval alone puts at `expectedGridMaxMs` on average; and the
+   * chance a run passes, at random phases, were each pod's delay (lateMs + sendDelayMs) what it
+   * was in this run.
+   */
+  dpReadyFloor?: { intervalMs: number; expectedGridMaxMs: number; passChanceWithTheseDelays: number };
+  /**
+   * Each pod's own error bar (probe details' failedAfterMs to the reported instant) against the
+   * truth: how many held it, and how wide they were.
+   */
+  dpReadyBracket?: BracketCheck;
   /**
    * How busy the node's CPUs were (% of all), while the classic reporters waited on the dropped
    * path and over the second after the rule went: a saturated node starves the reporters'
@@ -190,6 +204,9 @@ export interface ModeCost {
 export type RealNodeResult = RealNodeFigures | { skipped: string };
 
 const NS = 'bench-real';
+/** The datapath-ready marks: |error| p99, at no more than this many attempts per second per pod while the path drops packets. */
+const MARK_ERROR_MS = 20;
+const MARK_ATTEMPTS_PER_SECOND = 50;
 
 const signed = (xs: number[]) => ({ ...p50p99(xs), min: Math.round(Math.min(...xs) * 10) / 10 });
 const p50max = (xs: number[]): P50Max => {
@@ -523,6 +540,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     const lateness: number[] = [];
     const sendDelays: number[] = [];
     const plannedAfter: number[] = [];
+    const delays: number[] = [];
+    const brackets: Bracket[] = [];
     const perPod: NonNullable<NonNullable<RealNodeFigures['dpReadySplit']>['perPod']> = [];
     const startGaps: Array<{ pod: string; exec: number; waitMs: number }> = [];
     const rates: number[] = [];
@@ -553,12 +572,18 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         const from = probe.data.perTarget?.[0]?.readyFrom ?? 'done';
         recordedAs[from]++;
         const late = probe.data.perTarget?.[0]?.lateMs;
+        // The pod's own bracket, on its monotonic clock: back from the reported instant to its latest failed attempt.
+        const { readyAfterMs, failedAfterMs } = probe.data.perTarget?.[0] ?? {};
+        if (readyAfterMs !== undefined && failedAfterMs !== undefined) {
+          brackets.push({ pod: p.metadata!.name!, lowerMs: Math.round((err - (readyAfterMs - failedAfterMs)) * 1000) / 1000, upperMs: err });
+        }
         // A 'sent' instant is the SYN's: its attempt started sendDelayMs before it.
         const sendDelay = from === 'sent' ? probe.data.perTarget?.[0]?.sendDelayMs : undefined;
         if (sendDelay !== undefined) sendDelays.push(sendDelay);
         const start = Math.round((from === 'sent' ? err - (sendDelay ?? 0) : err - probe.data.rttMs) * 10) / 10;
         attemptStart.push(start);
         if (late !== undefined) {
+          delays.push(late + (sendDelay ?? 0));
           lateness.push(late);
           plannedAfter.push(Math.round((start - late) * 10) / 10);
         }
@@ -668,6 +693,14 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         : { reportedMinusExec: signed(vsExec), reportedMinusExecAbs: summarizeAbs(vsExec), criMinusExec: signed(criVsExec.length ? criVsExec : [NaN]) },
       dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
       dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]), recordedAs, ...(lateness.length ? { lateMs: p50p99(lateness), plannedAfterTruthMs: signed(plannedAfter) } : {}), ...(sendDelays.length ? { sendDelayMs: p50p99(sendDelays) } : {}), perPod },
+      ...(delays.length === pods.length ? {
+        dpReadyFloor: {
+          intervalMs: DEFAULT_SCHEDULE.initialMs,
+          expectedGridMaxMs: Math.round(expectedGridMaxMs(pods.length, DEFAULT_SCHEDULE.initialMs) * 100) / 100,
+          passChanceWithTheseDelays: Math.round(passChance(MARK_ERROR_MS, DEFAULT_SCHEDULE.initialMs, delays) * 1000) / 1000,
+        },
+      } : {}),
+      dpReadyBracket: checkBrackets(pods.length, brackets),
       createIntervalMs: CREATE_INTERVAL_MS,
       nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, afterHeal.node) },
       reportersCpuMsSecondAfterHeal: afterHeal.reportersMs,
@@ -680,7 +713,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       ...(removal.noTruth ? { truthProblem: removal.noTruth }
         : !kernelCommit && removal.committed === undefined ? { truthProblem: 'tracefs recorded no sendmsg by iptables-restore (and nft monitor was not started, as the trace was on)' } : {}),
       attemptsPerSecond: p50p99(rates),
-      markErrorMs: 20, markAttemptsPerSecond: 50,
+      markErrorMs: MARK_ERROR_MS, markAttemptsPerSecond: MARK_ATTEMPTS_PER_SECOND,
       versions: {
         kubernetes: await kubernetesVersion(cp),
         containerd: await version('containerd', ['--version']),

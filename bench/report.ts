@@ -174,6 +174,14 @@ export function marksOf(r: BenchReport): Mark[] {
     const what = `real node: time-to-datapath-ready |error| p99 (${n.pods} pods)`;
     if (n.truth === 'commit sent') marks.push({ what, figure: 'not measured', mark: `≤ ${n.markErrorMs} ms`, status: 'unmeasured', why: `no truth: ${n.truthProblem ?? 'nft monitor saw no delete of the rule\'s handle'}` });
     else marks.push(judged(what, n.dpReadyAbsError.p99, `${n.dpReadyAbsError.p99} ms`, `≤ ${n.markErrorMs} ms`, n.dpReadyAbsError.p99 <= n.markErrorMs));
+    // Results from before the reporter gave its bracket (2026-12-07) have no such figure, and no such mark.
+    const b = n.dpReadyBracket;
+    if (b) {
+      const bracketWhat = 'real node: the heal inside each pod\'s own bracket (its latest failed attempt, its reported ready]';
+      if (n.truth === 'commit sent') marks.push({ what: bracketWhat, figure: 'not measured', mark: `all ${n.pods} pods`, status: 'unmeasured', why: 'no truth (above)' });
+      else if (b.withBracket < n.pods) marks.push({ what: bracketWhat, figure: 'not measured', mark: `all ${n.pods} pods`, status: 'unmeasured', why: `${b.withBracket} of ${n.pods} pods' probe details gave failedAfterMs` });
+      else marks.push(judged(bracketWhat, b.truthInside, `${b.truthInside} of ${b.pods} (width p50 ${b.widthMs.p50}, max ${b.widthMs.max} ms)`, `all ${n.pods} pods`, b.truthInside === n.pods));
+    }
     marks.push(judged('real node: attempts/s per pod while the path drops packets (max)', n.attemptsPerSecond.max, `${n.attemptsPerSecond.max}/s`, `≤ ${n.markAttemptsPerSecond}/s`, n.attemptsPerSecond.max <= n.markAttemptsPerSecond));
     marks.push(...reporterCostMarks(n));
   }
@@ -363,6 +371,14 @@ export function formatReport(r: BenchReport): string {
       const sd = n.dpReadySplit.sendDelayMs;
       if (sd) out.push(`     from that attempt's start to its SYN, the instant recorded (a wait for a core before its connect(2)): p50 ${sd.p50}, p99 ${sd.p99}, max ${sd.max}`);
       if (pa) out.push(`     its planned tick − truth (start − truth − lateness; ≤ one interval when the first tick after the heal won): p50 ${pa.p50}, min ${pa.min}, max ${pa.max}`);
+    }
+    if (n.dpReadyFloor) {
+      const f = n.dpReadyFloor;
+      out.push(`     the interval's share (bench/grid-floor.ts): at ${f.intervalMs} ms, each pod's first tick after the heal falls uniformly within one interval of it; the p99 of ${n.pods} pods is their max, ${f.expectedGridMaxMs} ms on average from the interval alone, leaving ${r2(n.markErrorMs - f.expectedGridMaxMs)} ms of the ${n.markErrorMs} ms mark for lateness and send delay. With this run's delays per pod, a run passes at random phases with probability ${f.passChanceWithTheseDelays}`);
+    }
+    if (n.dpReadyBracket) {
+      const b = n.dpReadyBracket;
+      out.push(`     each pod's own bracket, from its latest failed attempt to its reported ready (probe details' failedAfterMs): ${b.withBracket} of ${b.pods} pods gave one; the truth inside ${b.truthInside}; width p50 ${b.widthMs.p50}, max ${b.widthMs.max} ms${b.outside.length ? `; outside: ${b.outside.map((x) => `${x.pod} (${x.lowerMs}, ${x.upperMs}]`).join(', ')}` : ''}`);
     }
     if (n.createIntervalMs) out.push(`   pods created one every ${n.createIntervalMs} ms, reporters and bare node -e baselines interleaved`);
     if (n.coresAfterHeal && 'unavailable' in n.coresAfterHeal) out.push(`   the cores around the heal: not traced (${n.coresAfterHeal.unavailable})`);

@@ -58,6 +58,14 @@ export const ProbeDetails = z.object({
      * error beside `lateMs` and the interval.
      */
     sendDelayMs: z.number().nonnegative().optional(),
+    /**
+     * Start to the latest attempt sent before the success that failed, ms (monotonic clock): the
+     * path did not work when that attempt's packet went out, so the instant it began to work
+     * lies after this and at or before `readyAfterMs`. The datapath-ready annotation is the
+     * upper end; the gap between the two is the measurement's own uncertainty. Absent when the
+     * first attempt succeeded.
+     */
+    failedAfterMs: z.number().nonnegative().optional(),
   })).optional(),
 });
 export type ProbeDetails = z.infer<typeof ProbeDetails>;

@@ -82,6 +82,7 @@ export function probeDetails(results: TargetResult[], opts: { readyAt?: number; 
       ...(r.readyFrom !== undefined ? { readyFrom: r.readyFrom } : {}),
       ...(r.lateMs !== undefined ? { lateMs: round(r.lateMs) } : {}),
       ...(r.sendDelayMs !== undefined ? { sendDelayMs: round(r.sendDelayMs) } : {}),
+      ...(r.failedAt !== undefined ? { failedAfterMs: round(r.failedAt - origin) } : {}),
     })),
   };
   return details;

@@ -103,6 +103,12 @@ export interface TargetResult {
    * lookup, and any wait for a core before its connect(2)). Part of the error of `doneAt`.
    */
   sendDelayMs?: number;
+  /**
+   * Monotonic instant of the latest attempt sent before the success that failed: the path did
+   * not work then, so its true instant lies after this and at or before `doneAt`. Unset when the
+   * first attempt succeeded. See lowerBound().
+   */
+  failedAt?: number;
 }
 
 export type ProbeRun =
@@ -136,11 +142,32 @@ interface InFlight {
   expiresAt: number;
   /** Its connection is up (or it has none to wait for): it runs to the attempt timeout. */
   connected: boolean;
+  /** Just before its packet went to the kernel (ProbeOptions.onSending); unset until then. */
+  sendingAt?: number;
 }
 
 /** The instant recorded for a success (see the top of this file). */
 export function successInstant(sentAt: number, doneAt: number): { at: number; from: 'sent' | 'done' } {
   return doneAt - sentAt < FIRST_RESEND_MS ? { at: sentAt, from: 'sent' } : { at: doneAt, from: 'done' };
+}
+
+/**
+ * The latest instant at which an attempt's packet is known not to have got through, before the
+ * success at `successAt`: the latest `sendingAt` of an attempt that failed, or, when `unanswered`
+ * (tcp and http(s)), of one still waiting for its connection then. A packet that left before a
+ * later one got through and is still unanswered was dropped: had the path worked when it went
+ * out, its connection would have come up a round trip later, before the later attempt's
+ * success (settleWinner waits out the event loop's turn). A lookup still in flight proves
+ * nothing (it may be slow, not dropped), so dns counts failures only.
+ */
+export function lowerBound(failedAt: number | undefined, inFlight: readonly InFlight[], successAt: number, unanswered: boolean): number | undefined {
+  let at = failedAt !== undefined && failedAt < successAt ? failedAt : undefined;
+  if (unanswered) {
+    for (const e of inFlight) {
+      if (!e.connected && e.sendingAt !== undefined && e.sendingAt < successAt && (at === undefined || e.sendingAt > at)) at = e.sendingAt;
+    }
+  }
+  return at;
 }
 
 export async function runProber(opts: ProberOptions): Promise<ProbeRun> {
@@ -194,9 +221,13 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   // too, and then it is the one that saw the path first (see settleWinner).
   let winner: { entry: InFlight; at: number; from: 'sent' | 'done'; rttMs: number } | undefined;
   let winnerCheck = false;
+  // The latest sendingAt of a failed attempt that asked the network (see lowerBound).
+  let failedAt: number | undefined;
   const finish = () => {
     const w = winner!;
     result.doneAt = w.at;
+    const bound = lowerBound(failedAt, inFlight, w.at, awaitsOlder);
+    if (bound !== undefined) result.failedAt = bound;
     result.readyFrom = w.from;
     result.lateMs = Math.max(0, w.entry.startedAt - w.entry.plannedAt);
     if (w.from === 'sent') result.sendDelayMs = Math.max(0, w.at - w.entry.startedAt);
@@ -253,7 +284,8 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       attempt.abort(FINISHED);
       settleWinner();
     };
-    opts.probe(result.target, { ...opts.probeOptions, signal: attempt, now: clock.now, onConnected }).then(
+    const onSending = (at: number) => { entry.sendingAt = at; };
+    opts.probe(result.target, { ...opts.probeOptions, signal: attempt, now: clock.now, onConnected, onSending }).then(
       (ok) => {
         // The earliest success wins, wherever its answer came in the order (settleWinner).
         if (result.doneAt === undefined && !end.aborted) {
@@ -265,6 +297,9 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       (err: unknown) => {
         const reason: unknown = attempt.aborted ? attempt.reason : err;
         if (reason !== FINISHED) {
+          // Sent before the success so far only: a failure after it (a flaky path) says nothing of when the path began to work.
+          const sent = entry.sendingAt;
+          if (sent !== undefined && !(reason instanceof NotAttempted) && sent < (winner?.at ?? Infinity) && (failedAt === undefined || sent > failedAt)) failedAt = sent;
           lastFailureAnswered = !(reason instanceof AttemptAbort || reason instanceof NotAttempted);
           if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
         }

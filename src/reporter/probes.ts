@@ -26,6 +26,14 @@ export interface ProbeOptions {
    * A success's sentAt is this same instant.
    */
   onSent?: (at: number) => void;
+  /**
+   * Called with now() before the attempt's packet is handed to the kernel: as a tcp or http(s)
+   * attempt asks node to connect (after any lookup of the host's name; node makes the connect(2)
+   * on the next tick), as a dns attempt asks for its lookup. Its packet leaves after this
+   * instant, so an attempt that then fails proves the path did not work at it: the prober's
+   * lower bound on the path's true instant.
+   */
+  onSending?: (at: number) => void;
 }
 
 export interface ProbeSuccess {
@@ -114,6 +122,7 @@ function tcpConnect(host: string, port: number, opts: ProbeOptions): Promise<num
   return new Promise((resolve, reject) => {
     const { signal } = opts;
     if (signal.aborted) return reject(abortError(signal));
+    opts.onSending?.(opts.now());
     const socket = connect({ host, port });
     afterConnectCall(opts);
     const onAbort = () => { socket.destroy(); reject(abortError(signal)); };
@@ -142,6 +151,7 @@ function openSocket(ip: string, port: number, opts: ProbeOptions): Promise<Socke
   const { signal, onConnected } = opts;
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal));
+    opts.onSending?.(opts.now());
     const socket = connect({ host: ip, port });
     afterConnectCall(opts);
     const onAbort = () => { socket.destroy(); reject(abortError(signal)); };
@@ -281,6 +291,7 @@ export const probeOnce: ProbeFn = async (target, opts) => {
       break;
     }
     case 'dns':
+      opts.onSending?.(startedAt);
       await resolveAll(target.name, opts.signal);
       doneAt = opts.now();
       break;

@@ -120,6 +120,20 @@ test('real node: the error mark needs nft\'s truth; without it the figure is not
   assert.match(none[0]!.why!, /handle 7/);
 });
 
+test('real node: each pod\'s own bracket must hold the truth in every pod; a pod without one leaves the mark unmeasured', () => {
+  const n = { pods: 3, dpReadyAbsError: { n: 3, median: 5, p99: 9, max: 9 }, attemptsPerSecond: { n: 3, p50: 10, p99: 20, max: 20 }, markErrorMs: 20, markAttemptsPerSecond: 50, truth: 'kernel commit' };
+  const bracketMark = (b: unknown) => marksOf(report({ realNode: { ...n, dpReadyBracket: b } as unknown as RealNodeFigures })).find((m) => m.what.includes('own bracket'));
+  const held = bracketMark({ pods: 3, withBracket: 3, truthInside: 3, widthMs: { p50: 20, max: 24 }, outside: [] });
+  assert.equal(held?.status, 'pass');
+  assert.match(held!.figure, /3 of 3 \(width p50 20, max 24 ms\)/);
+  assert.equal(bracketMark({ pods: 3, withBracket: 3, truthInside: 2, widthMs: { p50: 20, max: 24 }, outside: [{ pod: 'acc-2', lowerMs: 1, upperMs: 21 }] })?.status, 'miss');
+  const missing = bracketMark({ pods: 3, withBracket: 2, truthInside: 2, widthMs: { p50: 20, max: 24 }, outside: [] });
+  assert.equal(missing?.status, 'unmeasured');
+  assert.match(missing!.why!, /2 of 3 pods/);
+  // A result from before the bracket existed has no such mark.
+  assert.equal(bracketMark(undefined), undefined);
+});
+
 test('real node: the first attempt is judged as a ratio to a bare node -e of the same run; a missing baseline is not measured', () => {
   const pm = (p50: number) => ({ n: 20, p50, max: p50 * 2 });
   const cost = { pods: 20, peakMiB: pm(30), probingRssMiB: pm(28), firstAttemptMs: pm(300), processStartMs: pm(150), sinceProcessStartMs: pm(150), cpuPerAttemptMs: pm(0.5), cpuStartMs: pm(100) };

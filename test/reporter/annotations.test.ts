@@ -36,7 +36,7 @@ test('unparseable values are not kept', () => {
 });
 
 const results = (): TargetResult[] => [
-  { target: parseTarget('10.0.0.1:80'), attempts: 40, lastError: 'connect ECONNREFUSED 10.0.0.1:80', rttMs: 0.4567, doneAt: 2_000.1234, readyFrom: 'sent', lateMs: 3.21, sendDelayMs: 0.0567 },
+  { target: parseTarget('10.0.0.1:80'), attempts: 40, lastError: 'connect ECONNREFUSED 10.0.0.1:80', rttMs: 0.4567, doneAt: 2_000.1234, readyFrom: 'sent', lateMs: 3.21, sendDelayMs: 0.0567, failedAt: 1_980.0004 },
   { target: parseTarget('http://svc/'), attempts: 3, rttMs: 3.2, doneAt: 1_500 },
 ];
 
@@ -50,7 +50,7 @@ test('probe details', () => {
     startToReadyMs: 2_000.123,
     startFrom: 'node',
     perTarget: [
-      { target: '10.0.0.1:80', attempts: 40, lastError: 'connect ECONNREFUSED 10.0.0.1:80', rttMs: 0.457, readyAfterMs: 2_000.123, readyFrom: 'sent', lateMs: 3.21, sendDelayMs: 0.057 },
+      { target: '10.0.0.1:80', attempts: 40, lastError: 'connect ECONNREFUSED 10.0.0.1:80', rttMs: 0.457, readyAfterMs: 2_000.123, readyFrom: 'sent', lateMs: 3.21, sendDelayMs: 0.057, failedAfterMs: 1_980 },
       { target: 'http://svc/', attempts: 3, rttMs: 3.2, readyAfterMs: 1_500 },
     ],
   });

@@ -31,6 +31,7 @@ function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt
         reject(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
       }, { once: true });
       const send = () => {
+        opts.onSending?.(clock.now());
         const sentAt = clock.now();
         if (sentAt >= p.worksAt) {
           // The connection is up at once; the answer takes the rtt.
@@ -313,6 +314,47 @@ test('the successful attempt says how long after its start its packet went (a lo
   assert.equal(run.readyAt, 105);
   assert.equal(run.results[0]!.sendDelayMs, 5);
   assert.equal(run.results[0]!.lateMs, 0);
+});
+
+test('each success carries its own error bar: the latest attempt sent before it that failed, so the path\'s true instant lies between the two', async () => {
+  // Dropped until 107: the attempt at 100 is still waiting for its SYN's answer when the one at
+  // 120 succeeds, so the path did not work at 100.
+  const dropped = await healedAt100('a:1', 1_000, { worksAt: 107 });
+  assert.ok(dropped.run.outcome === 'ready');
+  assert.equal(dropped.run.readyAt, 120);
+  assert.equal(dropped.run.results[0]!.failedAt, 100);
+
+  // Refused until 107: the refusal at 100 is the lower end.
+  const refused = await healedAt100('a:1', 1_000, { worksAt: 107, before: 'refuse' });
+  assert.ok(refused.run.outcome === 'ready');
+  assert.equal(refused.run.readyAt, 120);
+  assert.equal(refused.run.results[0]!.failedAt, 100);
+
+  // A 5 ms lookup before each SYN, path working from 103: the attempt started at 80 sent at 85
+  // and was dropped, the one started at 100 sent at 105 and got through. The bracket is the two
+  // packets' instants, not the attempts' starts: (85, 105] holds 103.
+  const lookedUp = await healedAt100('a:1', 1_000, { worksAt: 103, lookupMs: 5 });
+  assert.ok(lookedUp.run.outcome === 'ready');
+  assert.equal(lookedUp.run.readyAt, 105);
+  assert.equal(lookedUp.run.results[0]!.failedAt, 85);
+
+  // Working from the first attempt: nothing failed, no lower end.
+  const atOnce = await healedAt100('a:1', 1_000, { worksAt: 0 });
+  assert.ok(atOnce.run.outcome === 'ready');
+  assert.equal(atOnce.run.results[0]!.failedAt, undefined);
+});
+
+test('a DNS lookup still in flight when a later one succeeds is no proof the path failed: only ended failures bound a dns target', async () => {
+  const clock = new FakeClock();
+  // Lookups hang until 100 (up to the 2 s attempt timeout), then answer.
+  const { probe } = simulated(clock, { 'dns://svc.example': { worksAt: 100, before: 'hang' } });
+  const running = runProber(options(clock, probe, ['dns://svc.example'], { maxInFlight: 100 }));
+  await clock.advance(3_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 100);
+  // A tcp target in the same place would say 80 (see above); a slow lookup is not a dropped one.
+  assert.equal(run.results[0]!.failedAt, undefined);
 });
 
 test('a timer that fires a little early, as Node\'s do, starts its tick\'s attempt at once: one wake-up per attempt, not two', async () => {

@@ -41,15 +41,19 @@ test('tcp: a listener answers; a closed port is refused with the socket error', 
   await assert.rejects(probeOnce(parseTarget(`tcp://127.0.0.1:${port}`), opts()), /ECONNREFUSED/);
 });
 
-test('onSent: tcp and http attempts say once when their SYN went (after connect(2)), before any refusal; an aborted one does not', async () => {
+test('onSending and onSent: tcp and http attempts say once just before their SYN (the lower end of a bracket) and once after it, before any refusal; an aborted one does not', async () => {
   const port = await freePort();
   for (const raw of [`tcp://127.0.0.1:${port}`, `http://127.0.0.1:${port}/`]) {
     const seen: string[] = [];
     const startedAt = systemClock.now();
+    let sendingAt = -1;
     let sentAt = -1;
-    await probeOnce(parseTarget(raw), opts({ onSent: (at) => { seen.push('sent'); sentAt = at; } })).catch(() => seen.push('refused'));
-    assert.deepEqual(seen, ['sent', 'refused'], raw);
-    assert.ok(sentAt >= startedAt, `${raw}: sent at ${sentAt}, after the attempt began (${startedAt})`);
+    await probeOnce(parseTarget(raw), opts({
+      onSending: (at) => { seen.push('sending'); sendingAt = at; },
+      onSent: (at) => { seen.push('sent'); sentAt = at; },
+    })).catch(() => seen.push('refused'));
+    assert.deepEqual(seen, ['sending', 'sent', 'refused'], raw);
+    assert.ok(sendingAt >= startedAt && sentAt >= sendingAt, `${raw}: began ${startedAt}, sending ${sendingAt}, sent ${sentAt}`);
   }
   const aborted = new AbortController();
   let called = false;
