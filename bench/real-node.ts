@@ -77,7 +77,7 @@ export interface RealNodeFigures {
      */
     plannedAfterTruthMs?: ReturnType<typeof p50p99> & { min: number };
     /** Each pod's figures, by name (acc-N is the N-th created), to see which pod set the p99. */
-    perPod?: Array<{ pod: string; errorMs: number; attemptStartMs?: number; lateMs?: number; sendDelayMs?: number; rttMs?: number; attempts?: number; startVsExecMs?: number }>;
+    perPod?: Array<{ pod: string; errorMs: number; /** The pod's bracket's lower end (its latest failed attempt) − truth. */ failedMs?: number; attemptStartMs?: number; lateMs?: number; sendDelayMs?: number; rttMs?: number; attempts?: number; startVsExecMs?: number }>;
   };
   /**
    * The probe interval's share of the mark (bench/grid-floor.ts): the judged p99 of n pods is
@@ -574,9 +574,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         const late = probe.data.perTarget?.[0]?.lateMs;
         // The pod's own bracket, on its monotonic clock: back from the reported instant to its latest failed attempt.
         const { readyAfterMs, failedAfterMs } = probe.data.perTarget?.[0] ?? {};
-        if (readyAfterMs !== undefined && failedAfterMs !== undefined) {
-          brackets.push({ pod: p.metadata!.name!, lowerMs: Math.round((err - (readyAfterMs - failedAfterMs)) * 1000) / 1000, upperMs: err });
-        }
+        const failedMs = readyAfterMs !== undefined && failedAfterMs !== undefined ? Math.round((err - (readyAfterMs - failedAfterMs)) * 1000) / 1000 : undefined;
+        if (failedMs !== undefined) brackets.push({ pod: p.metadata!.name!, lowerMs: failedMs, upperMs: err });
         // A 'sent' instant is the SYN's: its attempt started sendDelayMs before it.
         const sendDelay = from === 'sent' ? probe.data.perTarget?.[0]?.sendDelayMs : undefined;
         if (sendDelay !== undefined) sendDelays.push(sendDelay);
@@ -587,7 +586,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
           lateness.push(late);
           plannedAfter.push(Math.round((start - late) * 10) / 10);
         }
-        perPod.push({ pod: p.metadata!.name!, errorMs: err, attemptStartMs: start, lateMs: late, sendDelayMs: sendDelay, rttMs: probe.data.rttMs, attempts: probe.data.attempts, startVsExecMs: startVsExec });
+        perPod.push({ pod: p.metadata!.name!, errorMs: err, failedMs, attemptStartMs: start, lateMs: late, sendDelayMs: sendDelay, rttMs: probe.data.rttMs, attempts: probe.data.attempts, startVsExecMs: startVsExec });
       } else {
         perPod.push({ pod: p.metadata!.name!, errorMs: err, startVsExecMs: startVsExec });
       }

@@ -9,6 +9,8 @@ import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { wallMinusMonotonic } from './wall-offset.ts';
+
 const TRACEFS = '/sys/kernel/tracing';
 
 export interface TraceInstance {
@@ -24,19 +26,6 @@ export interface TraceInstance {
   /** A stamp of the trace (seconds, CLOCK_MONOTONIC) as wall-clock ms. */
   wallMs(seconds: string): number;
   stop(): Promise<void>;
-}
-
-/** Wall-clock ms − CLOCK_MONOTONIC ms, from the closest of a few paired readings. */
-function monotonicToWall(): number {
-  let best = { spread: Infinity, offset: 0 };
-  for (let i = 0; i < 20; i++) {
-    const a = process.hrtime.bigint();
-    const wall = Date.now();
-    const b = process.hrtime.bigint();
-    const spread = Number(b - a);
-    if (spread < best.spread) best = { spread, offset: wall - Number((a + b) / 2n) / 1e6 };
-  }
-  return best.offset;
 }
 
 /**
@@ -63,7 +52,7 @@ export async function traceInstance(name: string, opts: { bufferKb?: number } = 
     return { unavailable: `no tracefs instance at ${dir}: ${(err as Error).message}` };
   }
   const enabled: string[] = [];
-  const offset = monotonicToWall();
+  const { offsetMs: offset } = wallMinusMonotonic();
   return {
     async enable(event, filter) {
       await writeFile(join(dir, 'events', event, 'filter'), filter);

@@ -1,0 +1,48 @@
+// Wall-clock ms − CLOCK_MONOTONIC ms, the offset that turns the kernel's trace stamps (mono
+// clock) into the wall-clock instants the reporters write. Node has no wall clock finer than
+// Date.now()'s whole milliseconds (floored), so a reading taken at an arbitrary point of its
+// millisecond is early by up to 1 ms: 0.5 ms on average, and the same in every truth of a run
+// (the kernel's commit and every exec), as tracefs.ts did until 2026-12-07. The instant
+// Date.now() ticks over, though, the wall clock is exactly that whole millisecond. So this
+// watches it tick over, with the monotonic clock read around each reading, and dates the tick
+// between the monotonic reading before the last old value and the one after the first new one.
+
+export interface WallOffset {
+  /** Wall − monotonic, ms. */
+  offsetMs: number;
+  /** How wide the tick-over's bracket was, ms: the offset is within half of this. */
+  uncertaintyMs: number;
+}
+
+/**
+ * Watches `crossings` tick-overs of `readWall` (a few ms) and keeps the one most tightly
+ * bracketed by `readMono` (a preemption in between only widens its bracket). Clocks injected
+ * for the test; the defaults are the process's own.
+ */
+export function wallMinusMonotonic(
+  readMono: () => bigint = () => process.hrtime.bigint(),
+  readWall: () => number = Date.now,
+  crossings = 3,
+): WallOffset {
+  let best: WallOffset = { offsetMs: NaN, uncertaintyMs: Infinity };
+  let prev = { before: readMono(), wall: readWall() };
+  let seen = 0;
+  // Bounded however the clocks behave: a wall clock that never moves ends it too.
+  for (let i = 0; seen < crossings && i < 50_000_000; i++) {
+    const before = readMono();
+    const wall = readWall();
+    const after = readMono();
+    if (wall !== prev.wall) {
+      seen++;
+      // The tick to `wall` came after the previous reading (itself after prev.before) and before this one (before `after`).
+      const widthNs = after - prev.before;
+      const uncertaintyMs = Number(widthNs) / 2e6;
+      if (wall === prev.wall + 1 && uncertaintyMs < best.uncertaintyMs) {
+        best = { offsetMs: wall - Number(prev.before + widthNs / 2n) / 1e6, uncertaintyMs };
+      }
+    }
+    prev = { before, wall };
+  }
+  if (!Number.isFinite(best.offsetMs)) throw new Error(`the wall clock did not tick over by exactly 1 ms in ${seen} changes`);
+  return best;
+}
