@@ -152,23 +152,26 @@ export function successInstant(sentAt: number, doneAt: number): { at: number; fr
 }
 
 /**
- * The latest instant at which an attempt's packet is known not to have got through, before the
- * success at `successAt`: the latest `sendingAt` of an attempt that failed, or, when `unanswered`
- * (tcp and http(s)), of one still waiting for its connection then. A packet that left before a
- * later one got through and is still unanswered was dropped: had the path worked when it went
- * out, its connection would have come up a round trip later, before the later attempt's
- * success (settleWinner waits out the event loop's turn). A lookup still in flight proves
- * nothing (it may be slow, not dropped), so dns counts failures only.
+ * The latest instant at which an attempt's packet is known not to have got through, among those
+ * sent before the successful attempt's (`sentBefore`): the latest `sendingAt` of an attempt that
+ * failed, or, when `unanswered` (tcp and http(s)), of one still waiting for its connection. A
+ * SYN that left before one that got through, and is still unanswered, was dropped: had the path
+ * worked when it went out, its connection would have come up a round trip later, before the
+ * later attempt's success (settleWinner waits out the event loop's turn). A lookup still in
+ * flight proves nothing (it may be slow, not dropped), so dns counts failures only.
  */
-export function lowerBound(failedAt: number | undefined, inFlight: readonly InFlight[], successAt: number, unanswered: boolean): number | undefined {
-  let at = failedAt !== undefined && failedAt < successAt ? failedAt : undefined;
+export function lowerBound(failedAt: number | undefined, inFlight: readonly InFlight[], sentBefore: number, unanswered: boolean): number | undefined {
+  let at = failedAt !== undefined && failedAt < sentBefore ? failedAt : undefined;
   if (unanswered) {
     for (const e of inFlight) {
-      if (!e.connected && e.sendingAt !== undefined && e.sendingAt < successAt && (at === undefined || e.sendingAt > at)) at = e.sendingAt;
+      if (!e.connected && e.sendingAt !== undefined && e.sendingAt < sentBefore && (at === undefined || e.sendingAt > at)) at = e.sendingAt;
     }
   }
   return at;
 }
+
+/** When the successful attempt's packet was handed over (its recorded instant, for a probe that does not say). */
+const sentFrom = (w: { entry: InFlight; at: number }) => w.entry.sendingAt ?? w.at;
 
 export async function runProber(opts: ProberOptions): Promise<ProbeRun> {
   const { clock } = opts;
@@ -226,7 +229,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   const finish = () => {
     const w = winner!;
     result.doneAt = w.at;
-    const bound = lowerBound(failedAt, inFlight, w.at, awaitsOlder);
+    const bound = lowerBound(failedAt, inFlight, sentFrom(w), awaitsOlder);
     if (bound !== undefined) result.failedAt = bound;
     result.readyFrom = w.from;
     result.lateMs = Math.max(0, w.entry.startedAt - w.entry.plannedAt);
@@ -299,7 +302,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
         if (reason !== FINISHED) {
           // Sent before the success so far only: a failure after it (a flaky path) says nothing of when the path began to work.
           const sent = entry.sendingAt;
-          if (sent !== undefined && !(reason instanceof NotAttempted) && sent < (winner?.at ?? Infinity) && (failedAt === undefined || sent > failedAt)) failedAt = sent;
+          if (sent !== undefined && !(reason instanceof NotAttempted) && sent < (winner ? sentFrom(winner) : Infinity) && (failedAt === undefined || sent > failedAt)) failedAt = sent;
           lastFailureAnswered = !(reason instanceof AttemptAbort || reason instanceof NotAttempted);
           if (result.doneAt === undefined) result.lastError = reason instanceof Error ? reason.message : String(reason);
         }
