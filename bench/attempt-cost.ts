@@ -12,10 +12,12 @@
 // The child is bundled with the reporter bundle's options, so the prober runs as in a pod.
 // With --against=REF the prober variants also run as they were at that commit (its sources
 // checked out in a temporary git worktree), so a change's before and after come from one run.
+// With --node-flags=FLAGS (space-separated, such as "--single-threaded") they also run under a
+// node started with those flags, to weigh a flag before the image passes it.
 // Five processes per variant, interleaved; the medians are reported (one process's figure moves
 // by ±25 % on this machine). Needs root (ip netns, iptables). Writes
 // bench/results/attempt-cost-<date>-<commit>.json.
-//   node --import tsx bench/attempt-cost.ts [--against=REF]
+//   node --import tsx bench/attempt-cost.ts [--against=REF] [--node-flags=FLAGS]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +38,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** A variant run from a bundle: this tree's, or --against's commit's ("prober-http@abc1234"). */
-export interface Run { name: string; bundle: string; variant: Variant }
+export interface Run { name: string; bundle: string; variant: Variant; nodeFlags?: string[] }
 export interface VariantRow { variant: string; userMs: number; systemMs: number; totalMs: number; runs: PerTick[] }
 
 /** The median of each variant's runs (user, system, and their sum per process), in the order given. */
@@ -56,12 +58,13 @@ async function bundleChild(tree: string, outfile: string): Promise<string> {
   return outfile;
 }
 
-async function main(against: string | undefined): Promise<void> {
+async function main(against: string | undefined, nodeFlags: string[] | undefined): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/attempt-cost.ts needs root (a network namespace and an iptables rule in it)');
   const dir = mkdtempSync(join(tmpdir(), 'dpready-attempt-'));
   const plan: Run[] = [];
   const here = await bundleChild(ROOT, join(dir, 'child.mjs'));
   for (const variant of VARIANTS) plan.push({ name: variant, bundle: here, variant });
+  if (nodeFlags) for (const variant of VARIANTS.filter((v) => v.startsWith('prober'))) plan.push({ name: `${variant} ${nodeFlags.join(' ')}`, bundle: here, variant, nodeFlags });
   let againstCommit: string | undefined;
   if (against !== undefined) {
     againstCommit = git(['rev-parse', '--short', '--verify', `${against}^{commit}`]);
@@ -83,21 +86,21 @@ async function main(against: string | undefined): Promise<void> {
     const runs = new Map<string, PerTick[]>(plan.map((r) => [r.name, []]));
     for (let i = 0; i < RUNS; i++) {
       for (const r of plan) {
-        const out = inNs([process.execPath, r.bundle, r.variant, String(PORT)]).trim();
+        const out = inNs([process.execPath, ...(r.nodeFlags ?? []), r.bundle, r.variant, String(PORT)]).trim();
         runs.get(r.name)!.push(JSON.parse(out.split('\n').pop()!) as PerTick);
         process.stdout.write(`${r.name.padEnd(20)} run ${i + 1}: ${out}\n`);
       }
     }
     const rows = summarize(plan.map((r) => r.name), runs);
     process.stdout.write(`\nCPU per attempt (median of ${RUNS} processes, ${MEASURE_MS / 1000} s each at ${1000 / TICK_MS} attempts/s, unanswered):\n`);
-    for (const r of rows) process.stdout.write(`  ${r.variant.padEnd(20)} user ${r.userMs.toFixed(3)} ms  system ${r.systemMs.toFixed(3)} ms  total ${r.totalMs.toFixed(3)} ms\n`);
+    for (const r of rows) process.stdout.write(`  ${r.variant.padEnd(36)} user ${r.userMs.toFixed(3)} ms  system ${r.systemMs.toFixed(3)} ms  total ${r.totalMs.toFixed(3)} ms\n`);
     const commit = git(['rev-parse', '--short', 'HEAD']);
     const dirty = git(['status', '--porcelain', '--', 'src', 'bench/attempt-cost.ts', 'bench/attempt-cost-child.ts']) ? '-dirty' : '';
     const date = new Date().toISOString();
     const results = join(ROOT, 'bench', 'results');
     mkdirSync(results, { recursive: true });
     const file = join(results, `attempt-cost-${date.slice(0, 10)}-${commit}${dirty}.json`);
-    const command = `node --import tsx bench/attempt-cost.ts${against === undefined ? '' : ` --against=${against}`}`;
+    const command = `node --import tsx bench/attempt-cost.ts${against === undefined ? '' : ` --against=${against}`}${nodeFlags ? ` --node-flags="${nodeFlags.join(' ')}"` : ''}`;
     writeFileSync(file, `${JSON.stringify({ command, node: process.version, date, git: `${commit}${dirty}`, ...(againstCommit ? { against: againstCommit } : {}), runs: RUNS, tickMs: TICK_MS, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, rows }, null, 2)}\n`);
     process.stdout.write(`wrote ${file}\n`);
   } finally {
@@ -108,7 +111,10 @@ async function main(against: string | undefined): Promise<void> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
-  const bad = args.find((a) => !/^--against=./.test(a));
-  if (bad !== undefined) throw new Error(`unknown argument ${JSON.stringify(bad)}: the only one is --against=REF (a commit whose prober to run beside this tree's)`);
-  await main(args[0]?.slice('--against='.length));
+  const bad = args.find((a) => !/^--(against|node-flags)=./.test(a));
+  if (bad !== undefined) throw new Error(`unknown argument ${JSON.stringify(bad)}: the arguments are --against=REF (a commit whose prober to run beside this tree's) and --node-flags=FLAGS (node flags to run the prober under too)`);
+  const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const flags = value('node-flags')?.split(' ').filter(Boolean);
+  if (flags?.some((f) => !f.startsWith('--'))) throw new Error(`--node-flags: each flag starts with --, got ${JSON.stringify(flags.join(' '))}`);
+  await main(value('against'), flags);
 }
