@@ -9,7 +9,7 @@ import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { wallMinusMonotonic } from './wall-offset.ts';
+import { wallMinusMonotonic } from '../reporter/wall-offset.ts';
 
 const TRACEFS = '/sys/kernel/tracing';
 

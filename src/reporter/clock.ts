@@ -1,7 +1,9 @@
 // Time as the reporter sees it, injected everywhere so tests drive time instead of waiting.
 // `now` is monotonic (performance.now: ms since process start), so durations are immune to
-// wall-clock steps; wall time is derived once as performance.timeOrigin + now.
+// wall-clock steps; wall time is derived once, as the wall-clock instant of now()'s origin
+// (originWallMs) + now.
 import type { AttemptSignal } from './attempt-signal.ts';
+import { wallMinusMonotonic } from './wall-offset.ts';
 
 export interface Clock {
   /** Monotonic ms since process start. */
@@ -12,7 +14,7 @@ export interface Clock {
   wallAt(mono: number): number;
 }
 
-export const systemClock: Clock = {
+const monotonic: Omit<Clock, 'wallAt'> = {
   now: () => performance.now(),
   // A plain timer and listener, not timers/promises with a signal: that one rejects with a new
   // AbortError (a stack trace) every time a sleep is cut short, i.e. for every probe attempt.
@@ -27,9 +29,46 @@ export const systemClock: Clock = {
     const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
     signal?.addEventListener('abort', done, { once: true });
   }),
-  // timeOrigin is the instant the process started; adding monotonic time keeps start and
-  // ready on one time base, so ready - start equals the skew-free duration exactly.
-  wallAt: (mono) => performance.timeOrigin + mono,
+};
+
+/**
+ * The wall-clock instant (epoch ms) of performance.now()'s origin. Not performance.timeOrigin:
+ * Node takes the wall-clock reading for it at another moment of its start than the monotonic
+ * one that performance.now() counts from, and under CPU contention the two lay 44-76 ms apart in
+ * about one process of 30 (bench/time-origin.ts): that pod's every instant would be as late.
+ * Given `wallMinusMonoNs` (the image's entrypoint reads the two clocks together,
+ * DPREADY_WALL_MINUS_MONO_NS), that offset; else measured here where Date.now() ticks over
+ * (wall-offset.ts: up to a millisecond or so of spinning).
+ */
+export function originWallMs(wallMinusMonoNs?: bigint): number {
+  // now()'s origin on the monotonic clock: hrtime − performance.now(), read one after the other.
+  // A preemption between the two only lowers a sample, so the largest of a few is the one.
+  let originMonoMs = -Infinity;
+  for (let i = 0; i < 8; i++) {
+    const hr = process.hrtime.bigint();
+    const sinceOrigin = performance.now();
+    originMonoMs = Math.max(originMonoMs, Number(hr) / 1e6 - sinceOrigin);
+  }
+  // Whole ms from the BigInt, then the ns below them: a Number of ns since 1970 loses the µs.
+  const offsetMs = wallMinusMonoNs !== undefined
+    ? Number(wallMinusMonoNs / 1_000_000n) + Number(wallMinusMonoNs % 1_000_000n) / 1e6
+    : wallMinusMonotonic(undefined, undefined, 2).offsetMs;
+  return offsetMs + originMonoMs;
+}
+
+/** The process's clock, its wall-clock instants counted from `originWall` (originWallMs()). */
+export function systemClockAt(originWall: number): Clock {
+  return { ...monotonic, wallAt: (mono) => originWall + mono };
+}
+
+/**
+ * For callers that start no reporter run of their own (benchmarks, tests): the origin is
+ * measured on the first wall-clock instant asked for.
+ */
+let measuredOrigin: number | undefined;
+export const systemClock: Clock = {
+  ...monotonic,
+  wallAt: (mono) => (measuredOrigin ??= originWallMs()) + mono,
 };
 
 /** RFC3339 UTC with milliseconds, the annotation format. */

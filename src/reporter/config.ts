@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 
 import { parseDuration } from '../durations.ts';
 import { DpreadyError } from '../errors.ts';
+import { originWallMs } from './clock.ts';
 import { DEFAULT_SCHEDULE, type ScheduleOptions } from './schedule.ts';
 import { parseDenyTargets, parseTargets, type Target } from './targets.ts';
 
@@ -23,6 +24,11 @@ export interface ReporterConfig {
    * (DPREADY_START_NS), or else this process's start.
    */
   start: { at: number; from: 'exec' | 'node' };
+  /**
+   * The wall-clock instant (epoch ms) of the monotonic clock's origin, from which every instant
+   * written is counted (clock.ts originWallMs): DPREADY_WALL_MINUS_MONO_NS when set, else measured.
+   */
+  originWallMs: number;
   schedule: ScheduleOptions;
   attemptTimeoutMs: number;
   maxInFlight: number;
@@ -72,7 +78,11 @@ export const VARIABLES = {
   DPREADY_SERVICEACCOUNT_DIR: { default: '/var/run/secrets/kubernetes.io/serviceaccount', help: 'classic mode: the directory holding the pod\'s ServiceAccount token and ca.crt (the API server is KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT)' },
   DPREADY_REPORT_CA: { default: undefined, help: 'PEM of the CA that signs the controller\'s certificate (with DPREADY_REPORT_URL)' },
   DPREADY_START_NS: { default: undefined, help: 'set by the image\'s entrypoint (dpready-start): the instant the container\'s command started, Unix ns; recorded as the start (unset: this process\'s start)' },
+  DPREADY_WALL_MINUS_MONO_NS: { default: undefined, help: 'set by the image\'s entrypoint (dpready-start): the wall clock minus the monotonic clock, ns, read together; every instant written is dated by it (unset: the reporter measures it)' },
 } as const;
+
+/** How far DPREADY_WALL_MINUS_MONO_NS may lie from the clocks' offset read here (to the ms): a value from another host or boot is off by far more. */
+export const WALL_OFFSET_BOUND_MS = 1_000;
 
 /**
  * How far DPREADY_START_NS may lie from this process's start. Before it: Node's start-up after
@@ -98,7 +108,7 @@ interface Issue { name: keyof typeof VARIABLES; message: string }
  * rather than stopping at the first: a user fixing a manifest sees them all at once. Hand-written
  * (a dozen checks) rather than a schema library: the reporter's bundle loads only what it runs.
  */
-function readAll(env: Env, processStartWallMs: number) {
+function readAll(env: Env, processStartWallMs: number | undefined) {
   const issues: Issue[] = [];
   const read = <T>(name: keyof typeof VARIABLES, parse: (value: string) => T): T => {
     const given = env[name];
@@ -127,6 +137,20 @@ function readAll(env: Env, processStartWallMs: number) {
     if (!(choices as readonly string[]).includes(value)) throw new Error(`${show(name, value)}: expected one of ${choices.join(', ')}`);
     return value as T;
   });
+  const wallMinusMonoNs = optional('DPREADY_WALL_MINUS_MONO_NS', (value) => {
+    if (!/^[1-9]\d{0,18}$/.test(value)) throw new Error(`${show('DPREADY_WALL_MINUS_MONO_NS', value)}: expected a whole number of ns, as dpready-start sets it`);
+    const ns = BigInt(value);
+    // Date.now() − the monotonic clock, to within Date.now()'s millisecond.
+    const roughMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+    const offBy = Number(ns / 1_000_000n) - roughMs;
+    if (Math.abs(offBy) > WALL_OFFSET_BOUND_MS) {
+      throw new Error(`${show('DPREADY_WALL_MINUS_MONO_NS', value)}: ${Math.round(Math.abs(offBy))} ms ${offBy > 0 ? 'more' : 'less'} than the clocks' offset here; `
+        + `expected the offset dpready-start read on this host just before it ran this process (within ${WALL_OFFSET_BOUND_MS} ms). It is set by the image's entrypoint; unset it to have the reporter measure the offset itself`);
+    }
+    return ns;
+  });
+  // Read here, once the offset is known: DPREADY_START_NS is placed on the monotonic clock by it.
+  const origin = processStartWallMs ?? originWallMs(wallMinusMonoNs);
   const values = {
     MY_POD_NAME: pattern('MY_POD_NAME', DNS_SUBDOMAIN, 'a pod name (lowercase DNS subdomain, at most 253 characters)'),
     MY_POD_NAMESPACE: pattern('MY_POD_NAMESPACE', DNS_LABEL, 'a namespace name (lowercase DNS label, at most 63 characters)'),
@@ -175,24 +199,26 @@ function readAll(env: Env, processStartWallMs: number) {
       // Whole ms from BigInt, then the ns below them: a Number of ns since 1970 loses the µs.
       const ns = BigInt(value);
       const ms = Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
-      const early = processStartWallMs - ms;
+      const early = origin - ms;
       if (early > START_STAMP_BOUNDS.beforeMs || -early > START_STAMP_BOUNDS.afterMs) {
         throw new Error(`${show('DPREADY_START_NS', value)}: ${new Date(ms).toISOString()} is ${Math.round(Math.abs(early))} ms ${early > 0 ? 'before' : 'after'} this process started; `
           + `expected the instant dpready-start stamped just before it ran this process (at most ${START_STAMP_BOUNDS.beforeMs / 60_000} min before, ${START_STAMP_BOUNDS.afterMs} ms after). `
           + 'It is set by the image\'s entrypoint; unset it to record this process\'s start instead');
       }
-      return ms - processStartWallMs;
+      return ms - origin;
     }),
   };
-  return { values, issues };
+  return { values, issues, origin };
 }
 
 /**
  * Reads and validates the reporter's environment; throws DpreadyError listing every problem.
- * `processStartWallMs` is this process's start (epoch ms), which DPREADY_START_NS is checked against.
+ * `processStartWallMs` is this process's start (epoch ms; the monotonic clock's origin), which
+ * DPREADY_START_NS is checked against and placed by; a test gives it, a reporter measures it
+ * (clock.ts originWallMs, with DPREADY_WALL_MINUS_MONO_NS when set).
  */
-export function loadConfig(env: Env, processStartWallMs = performance.timeOrigin): ReporterConfig {
-  const { values: v, issues } = readAll(env, processStartWallMs);
+export function loadConfig(env: Env, processStartWallMs?: number): ReporterConfig {
+  const { values: v, issues, origin } = readAll(env, processStartWallMs);
   if (issues.length) {
     const onlyTargets = issues.every((i) => i.name === 'PROBE_TARGET' || i.name === 'PROBE_DENY_TARGET');
     throw new DpreadyError(onlyTargets ? 'DPR_BAD_TARGET' : 'DPR_BAD_CONFIG', issues.map((i) => i.message).join('\n'));
@@ -210,6 +236,7 @@ export function loadConfig(env: Env, processStartWallMs = performance.timeOrigin
     targets: v.PROBE_TARGET,
     timeoutMs: v.PROBE_TIMEOUT,
     start: v.DPREADY_START_NS !== undefined ? { at: v.DPREADY_START_NS, from: 'exec' } : { at: 0, from: 'node' },
+    originWallMs: origin,
     schedule: {
       ...DEFAULT_SCHEDULE,
       initialMs: v.PROBE_INITIAL_INTERVAL,

@@ -5,7 +5,7 @@
 // Node: the run's memory goes back to the node. Only a bad configuration exits (code 2) in
 // both modes, since nothing useful can run and a crash loop is then the visible signal it
 // should be.
-import { systemClock } from './clock.ts';
+import { systemClockAt } from './clock.ts';
 import { loadConfig, VARIABLES } from './config.ts';
 import { listenForReceive } from './receive-listener.ts';
 import { RECEIVE_PATH } from '../contract-names.ts';
@@ -38,6 +38,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const log = createLogger();
   const config = loadConfig(process.env);
+  // Every instant written is dated from the wall-clock instant of the monotonic clock's origin,
+  // paired by the image's entrypoint, not from performance.timeOrigin (clock.ts).
+  const clock = systemClockAt(config.originWallMs);
   if (config.unknownVariables.length) log.warn('unknown PROBE_* variables ignored (typo?)', { names: config.unknownVariables });
 
   const terminated = new AbortController();
@@ -49,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal('SIGINT'));
 
   // Listening before probing: the controller may knock as soon as the pod has an IP.
-  const receiver = config.receivePort !== undefined ? await listenForReceive(config.receivePort, systemClock) : undefined;
+  const receiver = config.receivePort !== undefined ? await listenForReceive(config.receivePort, clock) : undefined;
   if (receiver) log.info('receive check: listening for inbound probes', { port: receiver.port, path: RECEIVE_PATH });
 
   let api: { close(): void } | undefined;
@@ -57,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(receiver ? { receive: receiver } : {}),
     config,
     start: config.start,
-    clock: systemClock,
+    clock,
     probe: probeOnce,
     log,
     signal: terminated.signal,

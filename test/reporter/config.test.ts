@@ -57,6 +57,33 @@ test('DPREADY_START_NS: a value that is not the stamp of this process is an erro
   assert.equal(loadConfig({ ...base, DPREADY_START_NS: ns(processStart - 4_000) }, processStart).start.at, -4_000);
 });
 
+test('DPREADY_WALL_MINUS_MONO_NS: the entrypoint\'s offset dates every instant; a malformed or foreign value is an error naming it', () => {
+  const here = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+  const ns = (ms: number) => `${BigInt(Math.round(ms)) * 1_000_000n}`;
+  const c = loadConfig({ ...base, DPREADY_WALL_MINUS_MONO_NS: ns(here) });
+  // The origin is that offset plus performance.now()'s origin on the monotonic clock.
+  // (The largest of many adjacent readings of the monotonic origin: a pause between two only lowers one.)
+  let monoOrigin = -Infinity;
+  for (let i = 0; i < 1_000; i++) monoOrigin = Math.max(monoOrigin, Number(process.hrtime.bigint()) / 1e6 - performance.now());
+  const expected = Math.round(here) + monoOrigin;
+  assert.ok(Math.abs(c.originWallMs - expected) < 0.05, `${c.originWallMs} against ${expected}`);
+  const cases: [string, RegExp][] = [
+    ['', /DPREADY_WALL_MINUS_MONO_NS="": expected a whole number of ns/],
+    ['-3', /expected a whole number of ns/],
+    // 5,000 ms, give or take the ms both offsets are read to.
+    [ns(here - 5_000), /DPREADY_WALL_MINUS_MONO_NS="\d+": (499\d|500\d) ms less than the clocks' offset here; expected the offset dpready-start read on this host/],
+  ];
+  for (const [value, message] of cases) {
+    assert.throws(() => loadConfig({ ...base, DPREADY_WALL_MINUS_MONO_NS: value }), (err: unknown) => {
+      assert.ok(isDpreadyError(err) && err.code === 'DPR_BAD_CONFIG', String(err));
+      assert.match(err.message, message);
+      return true;
+    }, value);
+  }
+  // A test's own origin wins (as every test above gives one).
+  assert.equal(loadConfig(base, 1_764_950_000_000).originWallMs, 1_764_950_000_000);
+});
+
 test('seconds as in the existing reporter, and durations', () => {
   const c = loadConfig({ ...base, PROBE_TIMEOUT: '90', PROBE_INTERVAL: '0.5', PROBE_ATTEMPT_TIMEOUT: '750ms',
     PROBE_INITIAL_INTERVAL: '10ms', PROBE_INTERVAL_GROWTH: '0', PROBE_MAX_IN_FLIGHT: '3', PROBE_MODE: 'init',

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { wallMinusMonotonic } from '../../src/devcluster/wall-offset.ts';
+import { wallMinusMonotonic } from '../../src/reporter/wall-offset.ts';
 
 /** A monotonic clock that moves `stepNs` per reading (and jumps once, if asked), and a wall clock floored to the ms as Date.now() is. */
 function fakeClocks(offsetMs: number, stepNs: bigint, jump?: { atReading: number; ns: bigint }) {

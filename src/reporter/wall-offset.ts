@@ -1,5 +1,7 @@
-// Wall-clock ms − CLOCK_MONOTONIC ms, the offset that turns the kernel's trace stamps (mono
-// clock) into the wall-clock instants the reporters write. Node has no wall clock finer than
+// Wall-clock ms − CLOCK_MONOTONIC ms: the offset that turns the kernel's trace stamps (mono
+// clock) into the wall-clock instants the reporters write (devcluster/tracefs.ts), and the
+// reporter's own monotonic instants into wall-clock ones when the image's entrypoint did not
+// pair the two clocks for it (clock.ts). Node has no wall clock finer than
 // Date.now()'s whole milliseconds (floored), so a reading taken at an arbitrary point of its
 // millisecond is early by up to 1 ms: 0.5 ms on average, and the same in every truth of a run
 // (the kernel's commit and every exec), as tracefs.ts did until 2026-12-07. The instant

@@ -1,0 +1,36 @@
+// The reporter's wall clock: every instant it writes is counted from the wall-clock instant of
+// the monotonic clock's origin, paired with care, not from performance.timeOrigin.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { originWallMs, systemClock, systemClockAt } from '../../src/reporter/clock.ts';
+import { wallMinusMonotonic } from '../../src/reporter/wall-offset.ts';
+
+/** performance.now()'s origin on the monotonic clock, ms (the largest of many adjacent readings: a pause between two only lowers one). */
+const monoOrigin = () => {
+  let best = -Infinity;
+  for (let i = 0; i < 1_000; i++) best = Math.max(best, Number(process.hrtime.bigint()) / 1e6 - performance.now());
+  return best;
+};
+
+test('given the entrypoint\'s offset, the origin is that offset plus performance.now()\'s origin on the monotonic clock, to the µs', () => {
+  const offsetNs = 1_796_533_916_296_368_090n;
+  const origin = originWallMs(offsetNs);
+  assert.ok(Math.abs(origin - (1_796_533_916_296 + 0.368_09 + monoOrigin())) < 0.02, String(origin));
+  // The clock built on it dates each monotonic instant from it.
+  assert.equal(systemClockAt(origin).wallAt(250), origin + 250);
+});
+
+test('without it, the origin is measured: this host\'s clocks, as the tick-over method reads them', () => {
+  const measured = originWallMs();
+  const reference = wallMinusMonotonic().offsetMs + monoOrigin();
+  assert.ok(Math.abs(measured - reference) < 0.1, `measured ${measured}, reference ${reference}`);
+  // The shared clock (benchmarks, tests) agrees with Date.now(), which is floored to the ms
+  // (its first wall-clock instant measures the origin: a few ms, taken before the comparison).
+  systemClock.wallAt(0);
+  const before = Date.now();
+  const wall = systemClock.wallAt(performance.now());
+  const after = Date.now();
+  // Date.now() floors: the true instant of `before` is at least it, that of `after` below it + 1.
+  assert.ok(wall >= before - 0.05 && wall < after + 1.05, `${wall} between Date.now() readings ${before} and ${after}`);
+});
