@@ -34,8 +34,9 @@ const monotonic: Omit<Clock, 'wallAt'> = {
 /**
  * The wall-clock instant (epoch ms) of performance.now()'s origin. Not performance.timeOrigin:
  * Node takes the wall-clock reading for it at another moment of its start than the monotonic
- * one that performance.now() counts from, and under CPU contention the two lay 44-76 ms apart in
- * about one process of 30 (bench/time-origin.ts): that pod's every instant would be as late.
+ * one that performance.now() counts from, and on busy cores the two can lie tens of ms apart:
+ * 32 ms in one of 90 processes (bench/results/time-origin-2026-12-07-d9f144e.json; 44-76 ms in
+ * four of 120 by hand). That pod's every instant would be as late.
  * Given `wallMinusMonoNs` (the image's entrypoint reads the two clocks together,
  * DPREADY_WALL_MINUS_MONO_NS), that offset; else measured here where Date.now() ticks over
  * (wall-offset.ts: up to a millisecond or so of spinning).

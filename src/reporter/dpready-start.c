@@ -11,9 +11,10 @@
 //
 // It also passes the wall clock's offset from the monotonic clock (DPREADY_WALL_MINUS_MONO_NS),
 // read together here. Node's performance.now() counts on the monotonic clock, and the wall time
-// Node pairs with it (performance.timeOrigin) was taken at another moment of its start: under
-// CPU contention the two lay 44-76 ms apart in about one process of 30 (bench/time-origin.ts),
-// which would put that pod's datapath-ready instant as much late.
+// Node pairs with it (performance.timeOrigin) was taken at another moment of its start: on busy
+// cores the two can lie tens of ms apart (32 ms in one of 90 processes,
+// bench/results/time-origin-2026-12-07-d9f144e.json), which would put that pod's
+// datapath-ready instant as much late.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
