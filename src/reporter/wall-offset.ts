@@ -18,8 +18,10 @@ export interface WallOffset {
 
 /**
  * Watches `crossings` tick-overs of `readWall` (a few ms) and keeps the one most tightly
- * bracketed by `readMono` (a preemption in between only widens its bracket). Clocks injected
- * for the test; the defaults are the process's own.
+ * bracketed by `readMono` (a preemption in between only widens its bracket). A tick-over that
+ * skipped milliseconds (the process was off its core) still brackets the instant the wall
+ * clock reached its new value: before it, the reading was below the previous value + 1. Clocks
+ * injected for the test; the defaults are the process's own.
  */
 export function wallMinusMonotonic(
   readMono: () => bigint = () => process.hrtime.bigint(),
@@ -34,17 +36,19 @@ export function wallMinusMonotonic(
     const before = readMono();
     const wall = readWall();
     const after = readMono();
-    if (wall !== prev.wall) {
+    // Forward only: a wall clock stepped back (by NTP) says nothing of this.
+    if (wall > prev.wall) {
       seen++;
-      // The tick to `wall` came after the previous reading (itself after prev.before) and before this one (before `after`).
+      // The instant the wall clock reached `wall` came after the previous reading (itself after
+      // prev.before) and before this one (before `after`).
       const widthNs = after - prev.before;
       const uncertaintyMs = Number(widthNs) / 2e6;
-      if (wall === prev.wall + 1 && uncertaintyMs < best.uncertaintyMs) {
+      if (uncertaintyMs < best.uncertaintyMs) {
         best = { offsetMs: wall - Number(prev.before + widthNs / 2n) / 1e6, uncertaintyMs };
       }
     }
     prev = { before, wall };
   }
-  if (!Number.isFinite(best.offsetMs)) throw new Error(`the wall clock did not tick over by exactly 1 ms in ${seen} changes`);
+  if (!Number.isFinite(best.offsetMs)) throw new Error('the wall clock (Date.now()) did not move in 50,000,000 readings');
   return best;
 }

@@ -37,6 +37,16 @@ test('a tick-over whose bracket a preemption widened is not the one kept', () =>
   assert.ok(Math.abs(found.offsetMs - offsetMs) < 0.002, `found ${found.offsetMs}, true ${offsetMs}`);
 });
 
+test('on a loaded machine every tick-over may skip milliseconds (the process was off its core): each still brackets the instant the wall clock reached its new value', () => {
+  const offsetMs = 1_765_000_000_000.25;
+  // 2.5 ms per reading: Date.now() never moves by exactly 1 between two readings.
+  const { readMono, readWall } = fakeClocks(offsetMs, 2_500_000n);
+  const found = wallMinusMonotonic(readMono, readWall, 2);
+  // Each bracket spans about two readings (5 ms): the offset is within half of that.
+  assert.ok(Math.abs(found.offsetMs - offsetMs) <= found.uncertaintyMs, `found ${found.offsetMs} ± ${found.uncertaintyMs}, true ${offsetMs}`);
+  assert.ok(found.uncertaintyMs < 5, `uncertainty ${found.uncertaintyMs}`);
+});
+
 test('on this machine the offset agrees with the one Node paired at its own start (performance.timeOrigin)', () => {
   const found = wallMinusMonotonic();
   // performance.now() = hrtime − the time origin's hrtime, so this is Node's pairing of the two clocks.
