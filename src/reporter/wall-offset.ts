@@ -12,7 +12,7 @@
 export interface WallOffset {
   /** Wall − monotonic, ms. */
   offsetMs: number;
-  /** How wide the tick-over's bracket was, ms: the offset is within half of this. */
+  /** Half the width of the kept tick-over's bracket, ms: the offset is within this of the true one. */
   uncertaintyMs: number;
 }
 
