@@ -16,12 +16,18 @@ export interface WallOffset {
   uncertaintyMs: number;
 }
 
+/** A bracket this tight (half-width, ms) ends the watch once `crossings` tick-overs are seen. */
+export const TIGHT_MS = 0.01;
+/** Tick-overs watched at most (as many ms) when none is that tight: a busy machine's. */
+export const MAX_CROSSINGS = 12;
+
 /**
  * Watches `crossings` tick-overs of `readWall` (a few ms) and keeps the one most tightly
- * bracketed by `readMono` (a preemption in between only widens its bracket). A tick-over that
- * skipped milliseconds (the process was off its core) still brackets the instant the wall
- * clock reached its new value: before it, the reading was below the previous value + 1. Clocks
- * injected for the test; the defaults are the process's own.
+ * bracketed by `readMono` (a preemption in between only widens its bracket); on a busy machine,
+ * where a preemption can widen every bracket, it watches more, up to MAX_CROSSINGS, until one is
+ * within TIGHT_MS. A tick-over that skipped milliseconds (the process was off its core) still
+ * brackets the instant the wall clock reached its new value: before it, the reading was below
+ * the previous value + 1. Clocks injected for the test; the defaults are the process's own.
  */
 export function wallMinusMonotonic(
   readMono: () => bigint = () => process.hrtime.bigint(),
@@ -32,7 +38,8 @@ export function wallMinusMonotonic(
   let prev = { before: readMono(), wall: readWall() };
   let seen = 0;
   // Bounded however the clocks behave: a wall clock that never moves ends it too.
-  for (let i = 0; seen < crossings && i < 50_000_000; i++) {
+  const done = () => seen >= MAX_CROSSINGS || (seen >= crossings && best.uncertaintyMs <= TIGHT_MS);
+  for (let i = 0; !done() && i < 50_000_000; i++) {
     const before = readMono();
     const wall = readWall();
     const after = readMono();

@@ -22,14 +22,17 @@ test('dpready-start hands node the start stamp and the wall clock\'s offset from
   const before = Date.now();
   // The child prints what it was given, and the offset as it measures it itself (the slow way).
   const child = 'import("' + fileURLToPath(new URL('../../src/reporter/wall-offset.ts', import.meta.url)) + '").then((m) => console.log(JSON.stringify({ '
-    + 'start: process.env.DPREADY_START_NS, offset: process.env.DPREADY_WALL_MINUS_MONO_NS, measured: m.wallMinusMonotonic().offsetMs })))';
-  const out = JSON.parse(execFileSync(bin, [process.execPath, '--import', 'tsx', '-e', child], { encoding: 'utf8' })) as { start: string; offset: string; measured: number };
+    + 'start: process.env.DPREADY_START_NS, offset: process.env.DPREADY_WALL_MINUS_MONO_NS, measured: m.wallMinusMonotonic() })))';
+  const out = JSON.parse(execFileSync(bin, [process.execPath, '--import', 'tsx', '-e', child], { encoding: 'utf8' })) as { start: string; offset: string; measured: { offsetMs: number; uncertaintyMs: number } };
   assert.match(out.start, /^[1-9]\d{18}$/);
   const startMs = Number(BigInt(out.start) / 1_000_000n);
   assert.ok(startMs >= before - 1 && startMs <= Date.now(), `start ${startMs} within the run (${before}..${Date.now()})`);
   assert.match(out.offset, /^[1-9]\d+$/);
   const offsetMs = Number(BigInt(out.offset)) / 1e6;
-  // Both are this host's clocks' offset: the C pairing agrees with the tick-over measurement, in the child and here.
-  assert.ok(Math.abs(offsetMs - out.measured) < 0.1, `dpready-start ${offsetMs}, measured in node ${out.measured}`);
-  assert.ok(Math.abs(offsetMs - wallMinusMonotonic().offsetMs) < 0.1, 'and as measured here');
+  // Both are this host's clocks' offset: the C pairing (20 µs) agrees with the tick-over
+  // measurement, in the child and here, within the measurement's own bracket (wider on a busy machine).
+  const agrees = (m: { offsetMs: number; uncertaintyMs: number }, where: string) =>
+    assert.ok(Math.abs(offsetMs - m.offsetMs) < 0.05 + m.uncertaintyMs, `dpready-start ${offsetMs}, measured ${where} ${m.offsetMs} ± ${m.uncertaintyMs}`);
+  agrees(out.measured, 'in node');
+  agrees(wallMinusMonotonic(), 'here');
 });
