@@ -39,7 +39,7 @@ const monotonic: Omit<Clock, 'wallAt'> = {
  * four of 120 by hand). That pod's every instant would be as late.
  * Given `wallMinusMonoNs` (the image's entrypoint reads the two clocks together,
  * DPREADY_WALL_MINUS_MONO_NS), that offset; else measured here where Date.now() ticks over
- * (wall-offset.ts: up to a millisecond or so of spinning).
+ * (wall-offset.ts: 1–2 ms of spinning, up to 12 on a busy machine).
  */
 export function originWallMs(wallMinusMonoNs?: bigint): number {
   // now()'s origin on the monotonic clock: hrtime − performance.now(), read one after the other.
