@@ -1,6 +1,6 @@
 // One process of bench/time-origin.ts, started through dpready-start: how far each way of
 // dating its monotonic instants lies from this host's clocks, ms. Prints one JSON line.
-import { originWallMs } from '../src/reporter/clock.ts';
+import { monotonicOriginMs, originWallMs } from '../src/reporter/clock.ts';
 import { wallMinusMonotonic } from '../src/reporter/wall-offset.ts';
 
 export interface OriginErrors {
@@ -10,16 +10,9 @@ export interface OriginErrors {
   reporterMs: number;
 }
 
-/** performance.now()'s origin on the monotonic clock, ms: the largest of many adjacent readings (a pause between two only lowers one). */
-function monoOriginMs(): number {
-  let best = -Infinity;
-  for (let i = 0; i < 2_000; i++) best = Math.max(best, Number(process.hrtime.bigint()) / 1e6 - performance.now());
-  return best;
-}
-
 const given = process.env.DPREADY_WALL_MINUS_MONO_NS;
 if (!given) throw new Error('DPREADY_WALL_MINUS_MONO_NS is not set: run this under dpready-start');
 const reporter = originWallMs(BigInt(given));
-const truth = wallMinusMonotonic().offsetMs + monoOriginMs();
+const truth = wallMinusMonotonic().offsetMs + monotonicOriginMs(2_000);
 const out: OriginErrors = { timeOriginMs: performance.timeOrigin - truth, reporterMs: reporter - truth };
 process.stdout.write(`${JSON.stringify(out)}\n`);

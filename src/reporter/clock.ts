@@ -42,19 +42,27 @@ const monotonic: Omit<Clock, 'wallAt'> = {
  * (wall-offset.ts: 1–2 ms of spinning, up to 12 on a busy machine).
  */
 export function originWallMs(wallMinusMonoNs?: bigint): number {
-  // now()'s origin on the monotonic clock: hrtime − performance.now(), read one after the other.
-  // A preemption between the two only lowers a sample, so the largest of a few is the one.
-  let originMonoMs = -Infinity;
-  for (let i = 0; i < 8; i++) {
-    const hr = process.hrtime.bigint();
-    const sinceOrigin = performance.now();
-    originMonoMs = Math.max(originMonoMs, Number(hr) / 1e6 - sinceOrigin);
-  }
+  const originMonoMs = monotonicOriginMs();
   // Whole ms from the BigInt, then the ns below them: a Number of ns since 1970 loses the µs.
   const offsetMs = wallMinusMonoNs !== undefined
     ? Number(wallMinusMonoNs / 1_000_000n) + Number(wallMinusMonoNs % 1_000_000n) / 1e6
     : wallMinusMonotonic(undefined, undefined, 2).offsetMs;
   return offsetMs + originMonoMs;
+}
+
+/**
+ * performance.now()'s origin on the monotonic clock (process.hrtime), ms: hrtime − now(), read
+ * one after the other. A preemption between the two only lowers a sample, so the largest of a
+ * few is the one.
+ */
+export function monotonicOriginMs(samples = 8): number {
+  let origin = -Infinity;
+  for (let i = 0; i < samples; i++) {
+    const hr = process.hrtime.bigint();
+    const sinceOrigin = performance.now();
+    origin = Math.max(origin, Number(hr) / 1e6 - sinceOrigin);
+  }
+  return origin;
 }
 
 /** The process's clock, its wall-clock instants counted from `originWall` (originWallMs()). */

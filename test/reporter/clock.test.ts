@@ -3,15 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { originWallMs, systemClock, systemClockAt } from '../../src/reporter/clock.ts';
+import { monotonicOriginMs, originWallMs, systemClock, systemClockAt } from '../../src/reporter/clock.ts';
 import { wallMinusMonotonic } from '../../src/reporter/wall-offset.ts';
 
-/** performance.now()'s origin on the monotonic clock, ms (the largest of many adjacent readings: a pause between two only lowers one). */
-const monoOrigin = () => {
-  let best = -Infinity;
-  for (let i = 0; i < 1_000; i++) best = Math.max(best, Number(process.hrtime.bigint()) / 1e6 - performance.now());
-  return best;
-};
+/** performance.now()'s origin on the monotonic clock, ms, from many more readings than the reporter takes. */
+const monoOrigin = () => monotonicOriginMs(1_000);
 
 test('given the entrypoint\'s offset, the origin is that offset plus performance.now()\'s origin on the monotonic clock, to the µs', () => {
   const offsetNs = 1_796_533_916_296_368_090n;

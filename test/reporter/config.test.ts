@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { isDpreadyError } from '../../src/errors.ts';
+import { monotonicOriginMs } from '../../src/reporter/clock.ts';
 import { loadConfig } from '../../src/reporter/config.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -62,10 +63,7 @@ test('DPREADY_WALL_MINUS_MONO_NS: the entrypoint\'s offset dates every instant; 
   const ns = (ms: number) => `${BigInt(Math.round(ms)) * 1_000_000n}`;
   const c = loadConfig({ ...base, DPREADY_WALL_MINUS_MONO_NS: ns(here) });
   // The origin is that offset plus performance.now()'s origin on the monotonic clock.
-  // (The largest of many adjacent readings of the monotonic origin: a pause between two only lowers one.)
-  let monoOrigin = -Infinity;
-  for (let i = 0; i < 1_000; i++) monoOrigin = Math.max(monoOrigin, Number(process.hrtime.bigint()) / 1e6 - performance.now());
-  const expected = Math.round(here) + monoOrigin;
+  const expected = Math.round(here) + monotonicOriginMs(1_000);
   assert.ok(Math.abs(c.originWallMs - expected) < 0.05, `${c.originWallMs} against ${expected}`);
   const cases: [string, RegExp][] = [
     ['', /DPREADY_WALL_MINUS_MONO_NS="": expected a whole number of ns/],

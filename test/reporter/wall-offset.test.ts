@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { monotonicOriginMs } from '../../src/reporter/clock.ts';
 import { wallMinusMonotonic } from '../../src/reporter/wall-offset.ts';
 
 /** A monotonic clock that moves `stepNs` per reading (and jumps once, if asked), and a wall clock floored to the ms as Date.now() is. */
@@ -50,7 +51,7 @@ test('on a loaded machine every tick-over may skip milliseconds (the process was
 test('on this machine the offset agrees with the one Node paired at its own start (performance.timeOrigin)', () => {
   const found = wallMinusMonotonic();
   // performance.now() = hrtime − the time origin's hrtime, so this is Node's pairing of the two clocks.
-  const node = performance.timeOrigin - (Number(process.hrtime.bigint()) / 1e6 - performance.now());
+  const node = performance.timeOrigin - monotonicOriginMs(1_000);
   assert.ok(Math.abs(found.offsetMs - node) < 1, `found ${found.offsetMs}, Node's ${node}`);
   assert.ok(found.uncertaintyMs < 0.5, `uncertainty ${found.uncertaintyMs} ms`);
 });
