@@ -78,6 +78,18 @@ export const TIMER_SLACK_MS = 2;
  * much later.
  */
 export const QUIET_AFTER_SUCCESS_MS = 40;
+/**
+ * An http(s) attempt whose connection comes up holds its request this long from its SYN: one
+ * interval of the default floor, and 5 ms for a neighbour's tick that waits for a core. The
+ * quiet above keeps the work after a success off its neighbours' ticks, but not the success's
+ * own exchange: the request written and the status line read were 3.5 ms of CPU in a fresh
+ * process, most of it V8 compiling node's stream code on first use (bench/success-cost.ts).
+ * Twenty pods healing at one instant paid it within the same interval, on two cores, as their
+ * neighbours' ticks fell due. Held, it comes after them. What is recorded is the SYN's instant,
+ * so the hold changes nothing in it, and the result is written no later: the quiet (40 ms from
+ * the same instant) outlasts it.
+ */
+export const HOLD_REQUEST_MS = 25;
 
 export interface TargetResult {
   target: Target;
@@ -265,6 +277,8 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   // A lookup has no SYN to be resent early: its attempts run to the attempt timeout.
   const connectWithinMs = result.target.kind === 'dns' ? opts.attemptTimeoutMs : Math.min(opts.attemptTimeoutMs, CONNECT_WITHIN_MS);
   const unconnected = new AttemptAbort(`no connection within ${connectWithinMs} ms`);
+  // At most a quarter of the attempt's time, so that a short PROBE_ATTEMPT_TIMEOUT still leaves the exchange its own.
+  const holdRequestMs = Math.min(HOLD_REQUEST_MS, opts.attemptTimeoutMs / 4);
   const launch = (plannedAt: number) => {
     const attempt = new AttemptStop();
     // Due from its planned start, which is on the schedule's grid: at the floor an attempt's
@@ -288,7 +302,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
       settleWinner();
     };
     const onSending = (at: number) => { entry.sendingAt = at; };
-    opts.probe(result.target, { ...opts.probeOptions, signal: attempt, now: clock.now, onConnected, onSending }).then(
+    opts.probe(result.target, { ...opts.probeOptions, signal: attempt, now: clock.now, onConnected, onSending, holdRequestMs }).then(
       (ok) => {
         // The earliest success wins, wherever its answer came in the order (settleWinner).
         if (result.doneAt === undefined && !end.aborted) {

@@ -34,6 +34,12 @@ export interface ProbeOptions {
    * lower bound on the path's true instant.
    */
   onSending?: (at: number) => void;
+  /**
+   * For http(s): once the connection is up, the request (and for https the TLS handshake) waits
+   * until this long after the SYN's instant. The prober asks for it (HOLD_REQUEST_MS): the rest of
+   * a successful exchange is most of its CPU, and is not part of what it records.
+   */
+  holdRequestMs?: number;
 }
 
 export interface ProbeSuccess {
@@ -49,7 +55,7 @@ export interface ProbeSuccess {
   sentAt: number;
   /** Monotonic instant the attempt succeeded. */
   doneAt: number;
-  /** Attempt start to success, ms (includes name resolution for host names). */
+  /** Attempt start to success, ms (includes name resolution for host names), less any hold (holdRequestMs). */
   rttMs: number;
 }
 
@@ -218,6 +224,28 @@ export function finalStatus(head: string, target: string): number | undefined {
 }
 
 /**
+ * Keeps a connection that is up, with nothing asked of it, for `ms`. Rejects, with the socket
+ * destroyed, if the attempt is stopped or the connection fails meanwhile (a reset comes as an
+ * error; a peer's close is read as the answer's end once the request is written).
+ */
+function hold(socket: Socket, ms: number, signal: AttemptSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) { socket.destroy(); reject(abortError(signal)); return; }
+    const done = (outcome: () => void) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.removeListener('error', onError);
+      outcome();
+    };
+    const onAbort = () => done(() => { socket.destroy(); reject(abortError(signal)); });
+    const onError = (err: Error) => done(() => { socket.destroy(); reject(err); });
+    const timer = setTimeout(() => done(resolve), ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+  });
+}
+
+/**
  * One GET over a fresh connection, read as far as its final status line: 2xx and 3xx are
  * success, as the kubelet's HTTP probe (redirects are not followed). The request is written
  * and the status line read on the socket itself, not through node:http: on a dropped path
@@ -226,11 +254,18 @@ export function finalStatus(head: string, target: string): number | undefined {
  * magnitude more CPU than a warm exchange). Twenty reporters paid it at once on two cores, and the
  * last of them saw the healed path 185-317 ms late (2026-12-05-82f529f.json).
  */
-async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: string, opts: ProbeOptions): Promise<number> {
+async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: string, opts: ProbeOptions, sent: { at: number }): Promise<{ doneAt: number; heldMs: number }> {
   const { signal } = opts;
   // The connection first, the request only once it is up (see openSocket).
   const tcp = await openSocket(ip, target.port, opts);
   if (signal.aborted) { tcp.destroy(); throw abortError(signal); }
+  let heldMs = 0;
+  const wait = opts.holdRequestMs === undefined ? 0 : sent.at + opts.holdRequestMs - opts.now();
+  if (wait > 0) {
+    const from = opts.now();
+    await hold(tcp, wait, signal);
+    heldMs = opts.now() - from;
+  }
   const socket: Socket = target.kind === 'https'
     ? tlsModule().connect({
       socket: tcp,
@@ -239,7 +274,7 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
       rejectUnauthorized: !opts.insecureSkipVerify,
     })
     : tcp;
-  return new Promise((resolve, reject) => {
+  return new Promise<{ doneAt: number; heldMs: number }>((resolve, reject) => {
     let head = '';
     // The TLS socket and the connection under it (for http they are one; a second destroy does nothing).
     const settle = (outcome: () => void) => {
@@ -261,7 +296,7 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
         return;
       }
       if (status === undefined) return;
-      if (status < 400) settle(() => resolve(doneAt));
+      if (status < 400) settle(() => resolve({ doneAt, heldMs }));
       else settle(() => reject(new Error(`HTTP ${status} from ${target.raw}`)));
     });
     socket.once('end', () => settle(() => reject(new Error(`${target.raw} closed the connection before an HTTP status line`))));
@@ -276,6 +311,7 @@ export const probeOnce: ProbeFn = async (target, opts) => {
   // connection can have come up, so a settled tcp or http(s) attempt always has it.
   const sent = { at: startedAt };
   let doneAt: number;
+  let heldMs = 0;
   switch (target.kind) {
     case 'tcp': {
       // An IP target connects without an await in between: no promise and no microtask turn
@@ -287,7 +323,9 @@ export const probeOnce: ProbeFn = async (target, opts) => {
     case 'http':
     case 'https': {
       const ip = isIP(target.host) ? target.host : await lookupFirst(target.host, opts.signal);
-      doneAt = await httpGet(target, ip, recordingSent(opts, sent));
+      const got = await httpGet(target, ip, recordingSent(opts, sent), sent);
+      doneAt = got.doneAt;
+      heldMs = got.heldMs;
       break;
     }
     case 'dns':
@@ -296,5 +334,5 @@ export const probeOnce: ProbeFn = async (target, opts) => {
       doneAt = opts.now();
       break;
   }
-  return { sentAt: sent.at, doneAt, rttMs: doneAt - startedAt };
+  return { sentAt: sent.at, doneAt, rttMs: doneAt - startedAt - heldMs };
 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { QUIET_AFTER_SUCCESS_MS, runProber, type ProberOptions } from '../../src/reporter/prober.ts';
+import { HOLD_REQUEST_MS, QUIET_AFTER_SUCCESS_MS, runProber, type ProberOptions } from '../../src/reporter/prober.ts';
 import { NotAttempted, type ProbeFn } from '../../src/reporter/probes.ts';
 import { DEFAULT_SCHEDULE } from '../../src/reporter/schedule.ts';
 import { parseTarget, type Target } from '../../src/reporter/targets.ts';
@@ -13,12 +13,13 @@ import { FakeClock } from './fake-clock.ts';
  * attempt first spends that long resolving a name, and the path is judged when its
  * connection is asked for, as a SYN is.
  */
-function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt?: number | ((start: number) => number); before: 'refuse' | 'hang'; resetAfterConnect?: (start: number) => boolean; lookupMs?: number }>) {
-  const log = { starts: [] as number[], inFlight: 0, maxInFlight: 0, abortedAt: [] as number[] };
+function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt?: number | ((start: number) => number); before: 'refuse' | 'hang'; resetAfterConnect?: (start: number) => boolean; lookupMs?: number; holds?: boolean }>) {
+  const log = { starts: [] as number[], inFlight: 0, maxInFlight: 0, abortedAt: [] as number[], holds: [] as Array<number | undefined> };
   const probe: ProbeFn = (target: Target, opts) => {
     const p = path[target.raw]!;
     const start = clock.now();
     log.starts.push(start);
+    log.holds.push(opts.holdRequestMs);
     log.inFlight++;
     log.maxInFlight = Math.max(log.maxInFlight, log.inFlight);
     // Counted out the moment it is aborted or settles, as a destroyed socket is.
@@ -36,7 +37,8 @@ function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt
         if (sentAt >= p.worksAt) {
           // The connection is up at once; the answer takes the rtt.
           opts.onConnected?.();
-          const rtt = typeof p.rtt === 'function' ? p.rtt(start) : p.rtt ?? 1;
+          // With `holds`, as an http(s) attempt: the request waits out the hold it was asked for.
+          const rtt = (typeof p.rtt === 'function' ? p.rtt(start) : p.rtt ?? 1) + (p.holds ? opts.holdRequestMs ?? 0 : 0);
           void clock.sleep(rtt, opts.signal).then(() => {
             if (opts.signal.aborted) return;
             if (p.resetAfterConnect?.(start)) reject(new Error(`read ECONNRESET ${target.raw}`));
@@ -412,6 +414,24 @@ test('after a success the run stays quiet for QUIET_AFTER_SUCCESS_MS: no new att
   // The successful attempt's own socket goes when it settles (101); the five still hanging from
   // before the heal (0-80) are closed at the end of the quiet, not then.
   assert.deepEqual(log.abortedAt, [101, 140, 140, 140, 140, 140]);
+});
+
+test('attempts hold their request HOLD_REQUEST_MS after the SYN (a quarter of a short attempt timeout at most); the result is handed on no later for it', async () => {
+  // The success's own exchange must not land on its neighbours' next ticks either (prober.ts).
+  const { run, resolvedAt, log } = await healedAt100('http://a/', 1_000, { holds: true });
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 100);
+  assert.ok(log.holds.every((h) => h === HOLD_REQUEST_MS), `holds asked: ${[...new Set(log.holds)].join(' ')}`);
+  assert.ok(HOLD_REQUEST_MS < QUIET_AFTER_SUCCESS_MS);
+  assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
+
+  const clock = new FakeClock();
+  const { probe, log: short } = simulated(clock, { 'http://b/': { worksAt: 0, before: 'hang', holds: true } });
+  const running = runProber(options(clock, probe, ['http://b/'], { attemptTimeoutMs: 40 }));
+  await clock.advance(1_000);
+  const r = await running;
+  assert.ok(r.outcome === 'ready');
+  assert.deepEqual(short.holds, [10]);
 });
 
 test('a lookup that succeeds does not wait for older lookups still pending: a dropped query cannot be told from a slow one', async () => {

@@ -224,6 +224,51 @@ test('an attempt is aborted by its signal', async () => {
   await close(mute);
 });
 
+test('http: holdRequestMs keeps the request until that long after the SYN; rttMs leaves the hold out', async (t) => {
+  // A raw server that notes when each connection came and when its request did.
+  const seen: Array<{ accepted: number; request?: number }> = [];
+  const server = createTcpServer((s) => {
+    const c: { accepted: number; request?: number } = { accepted: systemClock.now() };
+    seen.push(c);
+    s.once('data', () => { c.request = systemClock.now(); s.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n'); });
+    s.on('error', () => {});
+  });
+  t.after(() => close(server));
+  const port = await listen(server);
+  const ok = await probeOnce(parseTarget(`http://127.0.0.1:${port}/`), opts({ holdRequestMs: 60 }));
+  assert.equal(seen.length, 1);
+  const c = seen[0]!;
+  // The timer fires no earlier than asked, less node's whole-millisecond rounding.
+  assert.ok(c.request! - ok.sentAt >= 59, `request ${c.request! - ok.sentAt} ms after the SYN`);
+  assert.ok(ok.doneAt - ok.sentAt >= 59);
+  assert.ok(ok.rttMs < ok.doneAt - ok.sentAt - 50, `rttMs ${ok.rttMs} should leave the ${ok.doneAt - ok.sentAt} ms hold out`);
+  // Without a hold the request follows the connection at once.
+  seen.length = 0;
+  const now = await probeOnce(parseTarget(`http://127.0.0.1:${port}/`), opts());
+  assert.ok(seen[0]!.request! - now.sentAt < 50, `unheld request ${seen[0]!.request! - now.sentAt} ms after the SYN`);
+});
+
+test('http: a connection reset during the hold fails the attempt with its error, and a stop during it ends it at once', async (t) => {
+  // Reset once the connection is well up (at once, the reset can beat the connect's own completion).
+  const resetting = createTcpServer((s) => { setTimeout(() => s.resetAndDestroy(), 30); });
+  t.after(() => close(resetting));
+  const port = await listen(resetting);
+  let connected = false;
+  const t0 = systemClock.now();
+  await assert.rejects(probeOnce(parseTarget(`http://127.0.0.1:${port}/`), opts({ holdRequestMs: 1_000, onConnected: () => { connected = true; } })), /ECONNRESET/);
+  assert.ok(connected, 'the reset came after the connection was up');
+  assert.ok(systemClock.now() - t0 < 500, 'the reset ends the hold, not its timer');
+
+  const mute = createTcpServer((s) => s.resume());
+  t.after(() => close(mute));
+  const mutePort = await listen(mute);
+  const ac = new AbortController();
+  const t1 = systemClock.now();
+  const attempt = probeOnce(parseTarget(`http://127.0.0.1:${mutePort}/`), opts({ signal: ac.signal, holdRequestMs: 5_000, onConnected: () => setTimeout(() => ac.abort(new Error('stopped in the hold')), 20) }));
+  await assert.rejects(attempt, /stopped in the hold/);
+  assert.ok(systemClock.now() - t1 < 1_000, 'the stop ends the hold, not its timer');
+});
+
 /** A self-signed certificate for 127.0.0.1 and localhost, as `openssl req -x509` makes one, signed by node-forge (no CLI needed). */
 function selfSigned(): { cert: string; key: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
