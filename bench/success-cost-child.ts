@@ -1,8 +1,9 @@
 // One run of bench/success-cost.ts, in a process of its own: the reporter's prober against an
 // http target on this namespace's loopback whose packets are dropped until the parent lets them
 // through, then the CPU of the successful attempt, from its launch to its answer read, as one
-// JSON line. `warm` runs the success path once first (bench/success-warm-up.ts, an experiment
-// the reporter does not ship); `cold` does not, as the reporter.
+// JSON line. `warm` runs the reporter's warm-up first (src/reporter/warm-up.ts, which a reporter
+// still probing a second after its start runs); `cold` does not, as a reporter whose path heals
+// within its first second.
 //   node <bundle> cold|warm <port>
 import { fileURLToPath } from 'node:url';
 
@@ -11,13 +12,17 @@ import { runProber } from '../src/reporter/prober.ts';
 import { probeOnce, type ProbeFn } from '../src/reporter/probes.ts';
 import { DEFAULT_SCHEDULE } from '../src/reporter/schedule.ts';
 import { parseTarget } from '../src/reporter/targets.ts';
-import { warmUpSuccessPath } from './success-warm-up.ts';
+import { warmUp, warmUpKinds } from '../src/reporter/warm-up.ts';
 
 export const MODES = ['cold', 'warm'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** What one process measured: its successful attempt's CPU (all threads), ms, the attempts it took, and the warm-up's CPU when it ran one. */
-export interface SuccessRun { mode: Mode; successCpuMs: number; attempts: number; warmUpCpuMs?: number }
+export interface SuccessRun {
+  mode: Mode; successCpuMs: number; attempts: number; warmUpCpuMs?: number;
+  /** The same attempt's CPU from its launch to its connection up: the part before its hold (probes.ts), which falls among the neighbours' ticks. */
+  toConnectedCpuMs?: number;
+}
 
 async function main(mode: Mode, port: number): Promise<void> {
   const target = parseTarget(`http://127.0.0.1:${port}/healthz`);
@@ -25,17 +30,27 @@ async function main(mode: Mode, port: number): Promise<void> {
   let warmUpCpuMs: number | undefined;
   if (mode === 'warm') {
     const c0 = process.cpuUsage();
-    await warmUpSuccessPath([target], probeOnce, systemClock);
+    await warmUp(warmUpKinds([target]), probeOnce, systemClock.now);
     const c = process.cpuUsage(c0);
     warmUpCpuMs = Math.round((c.user + c.system) / 10) / 100;
   }
   // Each attempt's CPU from its launch to its end; the success's is the one kept.
   let successCpuMs: number | undefined;
+  let toConnectedCpuMs: number | undefined;
   const timed: ProbeFn = (t, o) => {
     const c0 = process.cpuUsage();
-    return probeOnce(t, o).then((ok) => {
+    let connected: number | undefined;
+    const onConnected = () => {
       const c = process.cpuUsage(c0);
-      successCpuMs ??= (c.user + c.system) / 1000;
+      connected = (c.user + c.system) / 1000;
+      o.onConnected?.();
+    };
+    return probeOnce(t, { ...o, onConnected }).then((ok) => {
+      const c = process.cpuUsage(c0);
+      if (successCpuMs === undefined) {
+        successCpuMs = (c.user + c.system) / 1000;
+        toConnectedCpuMs = connected;
+      }
       return ok;
     });
   };
@@ -45,7 +60,7 @@ async function main(mode: Mode, port: number): Promise<void> {
     deadline: systemClock.now() + 20_000, clock: systemClock, probe: timed,
   });
   if (run.outcome !== 'ready' || successCpuMs === undefined) throw new Error(`no success within 20 s (${run.results[0]!.lastError ?? run.outcome})`);
-  const out: SuccessRun = { mode, successCpuMs: Math.round(successCpuMs * 1000) / 1000, attempts: run.results[0]!.attempts, ...(warmUpCpuMs !== undefined ? { warmUpCpuMs } : {}) };
+  const out: SuccessRun = { mode, successCpuMs: Math.round(successCpuMs * 1000) / 1000, attempts: run.results[0]!.attempts, ...(warmUpCpuMs !== undefined ? { warmUpCpuMs } : {}), ...(toConnectedCpuMs !== undefined ? { toConnectedCpuMs: Math.round(toConnectedCpuMs * 1000) / 1000 } : {}) };
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
 }

@@ -15,6 +15,7 @@ import { findWaiter, handOver } from './handover.ts';
 import { kubePodApi } from './kube-pod-api.ts';
 import { probeOnce } from './probes.ts';
 import { run } from './run.ts';
+import { warmUp, warmUpKinds } from './warm-up.ts';
 
 function help(): string {
   const rows = Object.entries(VARIABLES).map(([k, v]) => `  ${k.padEnd(27)} ${v.help}${v.default !== undefined ? ` (default ${v.default})` : ''}`);
@@ -62,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     start: config.start,
     clock,
     probe: probeOnce,
+    warmUp: (targets) => warmUp(warmUpKinds(targets), probeOnce, clock.now),
     log,
     signal: terminated.signal,
     podApi: async () => {

@@ -67,7 +67,16 @@ export interface RunDeps {
   onAttempt?: (target: Target, at: number) => void;
   /** The receive check's listener (PROBE_RECEIVE_PORT): resolves at the first knock. */
   receive?: { firstKnock: Promise<number> };
+  /** Runs the success path once against loopback (warm-up.ts); called WARM_UP_AFTER_MS after the start if probing still goes on. */
+  warmUp?: (targets: readonly Target[]) => Promise<void>;
 }
+
+/**
+ * A reporter still probing this long after its start warms its success path up (warm-up.ts):
+ * a pod whose path works at once never pays for it, and the node's burst of container starts,
+ * in which its CPU would delay its neighbours' starts, is mostly over.
+ */
+export const WARM_UP_AFTER_MS = 1_000;
 
 export async function run(deps: RunDeps): Promise<RunResult> {
   const { config, clock, log } = deps;
@@ -109,6 +118,24 @@ export async function run(deps: RunDeps): Promise<RunResult> {
       deps.onAttempt?.(target, at);
     },
   });
+
+  if (deps.warmUp) {
+    const warm = deps.warmUp;
+    const probingOver = new AbortController();
+    void probing.then(() => probingOver.abort(), () => probingOver.abort());
+    void clock.sleep(origin + WARM_UP_AFTER_MS - clock.now(), probingOver.signal).then(async () => {
+      if (probingOver.signal.aborted) return;
+      const began = clock.now();
+      const cpu = process.cpuUsage();
+      try {
+        await warm(config.targets);
+        const used = process.cpuUsage(cpu);
+        log.info('success path warmed up on loopback', { ms: round(clock.now() - began), cpuMs: round((used.user + used.system) / 1000) });
+      } catch (err) {
+        log.warn('success path not warmed up; the first success runs it cold', { error: describe(err) });
+      }
+    });
+  }
 
   // The deny targets, on their own timers from the start too (deny-prober.ts); stopped on
   // their own, since they outlive the datapath's success.

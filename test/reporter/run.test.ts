@@ -10,7 +10,7 @@ import { QUIET_AFTER_SUCCESS_MS } from '../../src/reporter/prober.ts';
 import { silentLogger } from '../../src/reporter/log.ts';
 import type { PodApi } from '../../src/reporter/pod-writer.ts';
 import type { ProbeFn } from '../../src/reporter/probes.ts';
-import { run, type RunDeps } from '../../src/reporter/run.ts';
+import { run, WARM_UP_AFTER_MS, type RunDeps } from '../../src/reporter/run.ts';
 import { FakeClock, WALL0 } from './fake-clock.ts';
 
 const iso = (mono: number) => new Date(WALL0 + mono).toISOString();
@@ -101,6 +101,31 @@ test('slow datapath: start goes out when the grace ends, ready at first success'
   assert.ok(sofar.attempts > 0 && sofar.targets.length > 0 && sofar.startToReadyMs === undefined);
   assert.equal(ANNOTATION_START in pod.patches[1]!.body.metadata.annotations, false);
   assert.equal(pod.annotations[ANNOTATION_DP_READY], iso(pod.patches[1]!.at - QUIET_AFTER_SUCCESS_MS));
+});
+
+test('warm-up: a reporter still probing WARM_UP_AFTER_MS after its start warms up once; one whose path works before then never does; a failed warm-up changes nothing', async () => {
+  for (const { worksAt, fails, expect } of [
+    { worksAt: 2_500, fails: false, expect: [WARM_UP_AFTER_MS] },
+    { worksAt: 300, fails: false, expect: [] },
+    { worksAt: 2_500, fails: true, expect: [WARM_UP_AFTER_MS] },
+  ]) {
+    const clock = new FakeClock();
+    const pod = fakePod(clock);
+    const warmedAt: number[] = [];
+    const running = run({
+      ...deps(clock, pod, pathWorksAt(clock, worksAt)),
+      warmUp: async (targets) => {
+        warmedAt.push(clock.now());
+        assert.deepEqual(targets.map((t) => t.raw), ['10.0.0.1:80']);
+        if (fails) throw new Error('listen EADDRNOTAVAIL');
+      },
+    });
+    await clock.advance(5_000);
+    const r = await running;
+    assert.equal(r.outcome, 'ready', `path works at ${worksAt}`);
+    assert.deepEqual(warmedAt, expect, `path works at ${worksAt}`);
+    assert.equal(pod.annotations[ANNOTATION_DP_READY], iso(pod.patches.at(-1)!.at - QUIET_AFTER_SUCCESS_MS));
+  }
 });
 
 test('deadline: start, then a failure annotation with the reason, then exit code 3', async () => {
