@@ -156,6 +156,8 @@ interface InFlight {
   connected: boolean;
   /** Just before its packet went to the kernel (ProbeOptions.onSending); unset until then. */
   sendingAt?: number;
+  /** An http(s) attempt whose connection is up holds its request until then (HOLD_REQUEST_MS). */
+  holdsUntil?: number;
 }
 
 /** The instant recorded for a success (see the top of this file). */
@@ -279,6 +281,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   const unconnected = new AttemptAbort(`no connection within ${connectWithinMs} ms`);
   // At most a quarter of the attempt's time, so that a short PROBE_ATTEMPT_TIMEOUT still leaves the exchange its own.
   const holdRequestMs = Math.min(HOLD_REQUEST_MS, opts.attemptTimeoutMs / 4);
+  const holds = result.target.kind === 'http' || result.target.kind === 'https';
   const launch = (plannedAt: number) => {
     const attempt = new AttemptStop();
     // Due from its planned start, which is on the schedule's grid: at the floor an attempt's
@@ -292,6 +295,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     const onConnected = () => {
       entry.connected = true;
       entry.expiresAt = plannedAt + opts.attemptTimeoutMs;
+      if (holds && entry.sendingAt !== undefined) entry.holdsUntil = entry.sendingAt + holdRequestMs;
     };
     // Both handlers end with settled(), not a .finally(): one promise and one turn of the
     // microtask queue fewer, up to 50 times a second.
@@ -352,12 +356,18 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     // With a success in hand no attempt is needed, only older ones awaited (settleWinner).
     if (winner) { next = Infinity; continue; }
     if (clock.now() < next - TIMER_SLACK_MS) continue;
-    if (admit(inFlight.length, opts.maxInFlight) === 'replace-oldest') {
-      const oldest = inFlight.shift()!;
-      const age = Math.round(clock.now() - oldest.startedAt);
-      oldest.attempt.abort(new AttemptAbort(`no answer within ${age} ms (replaced by a newer attempt)`));
+    // A tick that falls while a connection is up and holding its request is skipped: that SYN
+    // got through, and another would only add its CPU to the interval the hold keeps clear for
+    // the neighbours. Should the held attempt fail after all, the next tick is on the grid.
+    const now = clock.now();
+    if (!inFlight.some((e) => e.holdsUntil !== undefined && e.holdsUntil > now)) {
+      if (admit(inFlight.length, opts.maxInFlight) === 'replace-oldest') {
+        const oldest = inFlight.shift()!;
+        const age = Math.round(now - oldest.startedAt);
+        oldest.attempt.abort(new AttemptAbort(`no answer within ${age} ms (replaced by a newer attempt)`));
+      }
+      launch(next);
     }
-    launch(next);
     const gap = nextInterval(answeredMs, lastFailureAnswered, opts.schedule);
     if (lastFailureAnswered) answeredMs += gap;
     next += gap;

@@ -424,6 +424,8 @@ test('attempts hold their request HOLD_REQUEST_MS after the SYN (a quarter of a 
   assert.ok(log.holds.every((h) => h === HOLD_REQUEST_MS), `holds asked: ${[...new Set(log.holds)].join(' ')}`);
   assert.ok(HOLD_REQUEST_MS < QUIET_AFTER_SUCCESS_MS);
   assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
+  // The tick at 120 fell within the hold of the connection that came up at 100: skipped.
+  assert.ok(log.starts.every((t) => t <= 100), `attempts at ${log.starts.join(' ')}`);
 
   const clock = new FakeClock();
   const { probe, log: short } = simulated(clock, { 'http://b/': { worksAt: 0, before: 'hang', holds: true } });
@@ -432,6 +434,14 @@ test('attempts hold their request HOLD_REQUEST_MS after the SYN (a quarter of a 
   const r = await running;
   assert.ok(r.outcome === 'ready');
   assert.deepEqual(short.holds, [10]);
+});
+
+test('a held attempt that fails after all: the ticks its hold skipped resume on the grid', async () => {
+  // The first connection (the attempt of 100) is reset after its hold; the next tick after the hold is 140.
+  const { run, log } = await healedAt100('http://a/', 1_000, { holds: true, resetAfterConnect: (start) => start === 100 });
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 140);
+  assert.deepEqual(log.starts.filter((t) => t >= 100), [100, 140]);
 });
 
 test('a lookup that succeeds does not wait for older lookups still pending: a dropped query cannot be told from a slow one', async () => {
