@@ -23,6 +23,7 @@ import {
   BASELINE_MSG, baselineScript, containerCgroup, containerPids, containerPrograms, criStartedAt, firstAttemptAt, logLineAt, reportSink, sampleCgroup,
   type CgroupSample, type ContainerCgroup,
 } from './reporter-cost.ts';
+import { WARM_UP_MSG } from '../src/reporter/run.ts';
 import { traceCommit, type CommitTrace } from '../src/devcluster/commit-trace.ts';
 import { traceExecs, type Exec, type ExecTrace } from './exec-trace.ts';
 import { groupOf, traceSwitches, type CoresWindow, type SchedTrace } from './sched-trace.ts';
@@ -129,6 +130,11 @@ export interface RealNodeFigures {
   /** Why nft gave no truth (then the error figures are against the instant the commit was sent, and unjudged). */
   truthProblem?: string;
   attemptsPerSecond: ReturnType<typeof p50p99>;
+  /**
+   * The reporters' warm-up (src/reporter/warm-up.ts), from each pod's log line: how many ran it
+   * before the heal, and its CPU per pod.
+   */
+  warmUp?: { pods: number; warmed: number; cpuMs: ReturnType<typeof p50p99> };
   markErrorMs: number;
   markAttemptsPerSecond: number;
   versions: { kubernetes: string; containerd: string; runc: string; cni: string };
@@ -545,6 +551,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     const perPod: NonNullable<NonNullable<RealNodeFigures['dpReadySplit']>['perPod']> = [];
     const startGaps: Array<{ pod: string; exec: number; waitMs: number }> = [];
     const rates: number[] = [];
+    const warmUpCpu: number[] = [];
     const rateOf = new Map<string, number>();
     for (const p of pods) {
       const a = p.metadata!.annotations!;
@@ -590,6 +597,8 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       } else {
         perPod.push({ pod: p.metadata!.name!, errorMs: err, startVsExecMs: startVsExec });
       }
+      const warm = await logLineAt({ namespace: p.metadata!.namespace!, name: p.metadata!.name!, uid: p.metadata!.uid! }, 'dpready-reporter', WARM_UP_MSG).catch(() => undefined);
+      if (warm?.cpuMs !== undefined && warm.at < healedAt) warmUpCpu.push(warm.cpuMs);
       if (probe.success && probe.data.startToReadyMs) {
         rates.push(probe.data.attempts / (probe.data.startToReadyMs / 1000));
         rateOf.set(p.metadata!.name!, probe.data.attempts / (probe.data.startToReadyMs / 1000));
@@ -712,6 +721,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       ...(removal.noTruth ? { truthProblem: removal.noTruth }
         : !kernelCommit && removal.committed === undefined ? { truthProblem: 'tracefs recorded no sendmsg by iptables-restore (and nft monitor was not started, as the trace was on)' } : {}),
       attemptsPerSecond: p50p99(rates),
+      warmUp: { pods: pods.length, warmed: warmUpCpu.length, cpuMs: p50p99(warmUpCpu) },
       markErrorMs: MARK_ERROR_MS, markAttemptsPerSecond: MARK_ATTEMPTS_PER_SECOND,
       versions: {
         kubernetes: await kubernetesVersion(cp),
