@@ -4,8 +4,9 @@
 #   docker build -t ghcr.io/dpready/dpready:0.1.0 .
 # TypeScript is compiled here, at build time; the image runs plain JavaScript from dist/ and
 # has neither TypeScript nor tsx, so the reporter's start-up (which it measures) compiles nothing.
-# The reporter runs from its own bundle, dist/reporter.js (`dpready reporter` loads it), the
-# controller from dist/controller.js; after
+# Node runs dist/entry.cjs: it loads the reporter's own CommonJS bundle, dist/reporter.cjs,
+# with require() (no ES module loader before the first attempt; src/entry.ts), and hands every
+# other command to dist/cli.js; the controller runs from dist/controller.js. After
 # its work a sidecar reporter execs /bin/sh + sleep (both in the base image) to wait for SIGTERM.
 # The entrypoint is dpready-start, a small static C program that stamps the container's start
 # before Node's own start-up (which the reporter would otherwise count as start error).
@@ -22,15 +23,16 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
-# Also bundles the reporter into dist/reporter.js (esbuild): what every pod loads; and the
+# Also bundles the reporter into dist/reporter.cjs and the entrypoint dist/entry.cjs (esbuild): what
+# every pod loads; and the
 # controller into dist/controller.js and its dist/controller-*.js chunks (its libraries bundled;
 # client-node, node-forge and @fastify/swagger-ui stay in node_modules, loaded when used).
 RUN npm run build \
  # dev-cluster builds Kubernetes from source with Go and reads test/ scripts: not for an image.
  && rm -rf dist/devcluster \
- && node dist/cli.js --help >/dev/null \
- && node dist/cli.js reporter --help >/dev/null \
- && node dist/cli.js controller --help >/dev/null
+ && node dist/entry.cjs --help >/dev/null \
+ && node dist/entry.cjs reporter --help >/dev/null \
+ && node dist/entry.cjs controller --help >/dev/null
 
 # ---- dpready-start: the start stamp every container runs first (src/reporter/dpready-start.c) ---
 # Static, so it runs before (and without) the dynamic loader; the compiler stays in this stage.
@@ -69,5 +71,5 @@ USER 65532:65532
 EXPOSE 8080
 # dpready-start stamps the instant the container's command ran (DPREADY_START_NS), then execs
 # node under the same PID; the reporter records that instant as its start.
-ENTRYPOINT ["/usr/local/bin/dpready-start", "node", "/app/dist/cli.js"]
+ENTRYPOINT ["/usr/local/bin/dpready-start", "node", "/app/dist/entry.cjs"]
 CMD ["--help"]

@@ -54,7 +54,7 @@ const git = (args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding:
 
 /** The child bundled from the sources under `tree`. */
 async function bundleChild(tree: string, outfile: string): Promise<string> {
-  await build({ ...REPORTER_BUNDLE, entryPoints: [join(tree, 'bench/attempt-cost-child.ts')], outfile });
+  await build({ ...REPORTER_BUNDLE, format: 'esm', entryPoints: [join(tree, 'bench/attempt-cost-child.ts')], outfile });
   return outfile;
 }
 

@@ -2,6 +2,8 @@
 // `dpready <command>`: one binary for every role, so one image serves reporter and controller.
 // Each command lives in its own module, loaded only when chosen, so the reporter's start-up
 // (which is measured) does not pay for the controller's dependencies.
+import { createRequire } from 'node:module';
+
 import { finishCommand } from './command-exit.ts';
 import { DpreadyError } from './errors.ts';
 
@@ -20,10 +22,11 @@ const COMMANDS: Record<string, Command> = {
   'dev-cluster': { summary: 'run a local Kubernetes control plane with fake (KWOK) nodes until interrupted', load: () => import('./devcluster/command.ts') },
   reporter: {
     summary: 'probe the datapath from inside a pod and record it on the pod',
-    // Built, the reporter is its own bundle (dist/reporter.js, scripts/bundle-reporter.ts): one
-    // file to load in every pod. From source (tsx), its module graph.
-    load: () => (import.meta.url.endsWith('.ts') ? import('./reporter/main.ts')
-      : import(new URL('./reporter.js', import.meta.url).href) as Promise<typeof import('./reporter/main.ts')>),
+    // Built, the reporter is its own CommonJS bundle (dist/reporter.cjs, scripts/bundle-reporter.ts):
+    // one file to load in every pod. The image's entrypoint (src/entry.ts) loads it without this
+    // module at all. From source (tsx), its module graph.
+    load: async () => (import.meta.url.endsWith('.ts') ? import('./reporter/main.ts')
+      : createRequire(import.meta.url)('./reporter.cjs') as typeof import('./reporter/bin.ts')),
   },
   stats: { summary: 'print time-to-start and time-to-datapath-ready percentiles, worst and failed pods', load: () => import('./api/stats-command.ts') },
 };

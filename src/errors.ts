@@ -64,7 +64,7 @@ export class DpreadyError extends Error {
 }
 
 /**
- * True for a DpreadyError from any copy of this module: the reporter's bundle (dist/reporter.js)
+ * True for a DpreadyError from any copy of this module: the reporter's bundle (dist/reporter.cjs)
  * carries its own, and the CLI that loads it must still recognise its errors.
  */
 export function isDpreadyError(err: unknown, code?: ErrorCode): err is DpreadyError {

@@ -67,7 +67,7 @@ describe('the built CLI runs `controller` from the bundle', () => {
   const cli = join(dir, 'cli.js');
   before(async () => {
     await build({ ...CONTROLLER_BUNDLE, outdir: dir, sourcemap: false });
-    await build({ ...REPORTER_BUNDLE, entryPoints: ['src/cli.ts'], outfile: cli, external: ['./controller/main.ts', './reporter/main.ts', './devcluster/*', './api/*'] });
+    await build({ ...REPORTER_BUNDLE, format: 'esm', entryPoints: ['src/cli.ts'], outfile: cli, external: ['./controller/main.ts', './reporter/main.ts', './devcluster/*', './api/*'] });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

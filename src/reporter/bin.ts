@@ -1,12 +1,13 @@
-// Entry of the reporter's own bundle, dist/reporter.js (scripts/bundle-reporter.ts): `dpready
-// reporter` loads it instead of the CLI's module graph, and `node dist/reporter.js` runs it
-// directly. It holds the reporter and nothing else, so each pod's Node loads one file.
-import { pathToFileURL } from 'node:url';
-
+// Entry of the reporter's own bundle, dist/reporter.cjs (scripts/bundle-reporter.ts): the image's
+// entrypoint (src/entry.ts) and `dpready reporter` (src/cli.ts) load it with require(), instead
+// of the CLI's module graph. It holds the reporter and nothing else, so each pod's Node loads
+// one file, as CommonJS: no ES module loader on the way to the first attempt.
 import { finishCommand } from '../command-exit.ts';
 import { main } from './main.ts';
 
 export { main };
 
-// Run directly (not imported by the CLI): the arguments follow the script.
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) finishCommand(main(process.argv.slice(2)));
+/** `dpready reporter ARGS`: runs the reporter and sets the process's exit code. */
+export function runCommand(argv: string[]): void {
+  finishCommand(main(argv));
+}

@@ -101,7 +101,7 @@ if ! fresh agnhost "$agn_key"; then
 fi
 
 # ---- dpready: the project's Dockerfile, unchanged -----------------------------------------
-dp_key=$( (echo "$base_key"; cd "$repo" && find src -type f | sort | xargs cat; cat Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json) | key_of - "$here/images.sh")
+dp_key=$( (echo "$base_key"; cd "$repo" && find src scripts -type f | sort | xargs cat; cat Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json) | key_of - "$here/images.sh")
 if ! fresh dpready "$dp_key"; then
   start=$SECONDS
   echo "building dpready.local/dpready:dev from $repo/Dockerfile (buildah bud)" >&2

@@ -18,7 +18,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { parseAllDocuments } from 'yaml';
 import { build as esbuild } from 'esbuild';
-import { REPORTER_BUNDLE } from '../../scripts/bundle-reporter.ts';
+import { ENTRY_BUNDLE, REPORTER_BUNDLE } from '../../scripts/bundle-reporter.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { ResultIndex } from '../../src/api/result-index.ts';
 import {
@@ -147,9 +147,10 @@ function assertSucceeded(rs: Result[], list: k8s.V1Pod[], targets: string[]): vo
 async function buildCli(): Promise<{ cli: string; dir: string }> {
   const dir = await mkdtemp(join(ROOT, 'node_modules', '.cache-dpready-examples-'));
   await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dir]);
-  // The reporter's bundle beside the CLI, as `npm run build` puts it: `dpready reporter` loads it.
-  await esbuild({ ...REPORTER_BUNDLE, outfile: join(dir, 'reporter.js') });
-  return { cli: join(dir, 'cli.js'), dir };
+  // The reporter's bundle and the image's entrypoint beside the CLI, as `npm run build` puts them.
+  await esbuild({ ...REPORTER_BUNDLE, outfile: join(dir, 'reporter.cjs') });
+  await esbuild({ ...ENTRY_BUNDLE, outfile: join(dir, 'entry.cjs') });
+  return { cli: join(dir, 'entry.cjs'), dir };
 }
 
 describe('examples/', { concurrency: false }, () => {
@@ -308,7 +309,7 @@ describe('examples/', { concurrency: false }, () => {
     }
   });
 
-  test('the compiled CLI (what the image runs: dist/cli.js, no TypeScript) reports for an example pod with its bound token', async () => {
+  test('the compiled CLI (what the image runs: dist/entry.cjs, no TypeScript) reports for an example pod with its bound token', async () => {
     const cp = cluster();
     const ns = uniqueName('ex-built');
     const target = await Target.reserve();
