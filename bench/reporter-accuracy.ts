@@ -139,7 +139,8 @@ export async function reporterAccuracy(opts: { runs?: number; processRuns?: numb
   }
   const node = process.execPath;
   const commands: Record<string, string[]> = { 'tsx src/cli.ts': [node, '--import', 'tsx', 'src/cli.ts'] };
-  if (existsSync(`${ROOT}dist/reporter.js`)) commands['node dist/cli.js'] = [node, 'dist/cli.js'];
+  // Built: what the image runs, the entrypoint and the reporter's CommonJS bundle (src/entry.ts).
+  if (existsSync(`${ROOT}dist/reporter.cjs`)) commands['node dist/entry.cjs'] = [node, 'dist/entry.cjs'];
   const proc: ReporterAccuracyFigures['process'] = {};
   if (processRuns > 0) {
     // A directory of our own: other tooling may sweep the harness's default dpready-cp-* ones.
