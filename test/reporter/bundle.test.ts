@@ -66,8 +66,8 @@ test('the entrypoint and the CLI route `reporter` to the bundle, and a bad confi
 });
 
 test('through the entrypoint the reporter reaches its first attempt without the ES module loader', async () => {
-  // The ES module loader reads files on libuv's thread pool and costs each pod's start-up CPU
-  // (src/entry.ts); NODE_DEBUG=esm prints a line for each module it loads.
+  // The ES module loader costs each pod's start-up CPU: its own internals are compiled at every
+  // start (src/entry.ts). NODE_DEBUG=esm prints a line for each module it loads.
   const dir = await mkdtemp(join(tmpdir(), 'dpready-bundle-'));
   try {
     await builtDist(dir);
