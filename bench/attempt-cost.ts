@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 
 import { build } from 'esbuild';
 
-import { REPORTER_BUNDLE } from '../scripts/bundle-reporter.ts';
+import { ESM_BUNDLE } from '../scripts/bundle-reporter.ts';
 import { MEASURE_MS, TICK_MS, VARIANTS, WARMUP_MS, type PerTick, type Variant } from './attempt-cost-child.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,7 +54,7 @@ const git = (args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding:
 
 /** The child bundled from the sources under `tree`. */
 async function bundleChild(tree: string, outfile: string): Promise<string> {
-  await build({ ...REPORTER_BUNDLE, format: 'esm', entryPoints: [join(tree, 'bench/attempt-cost-child.ts')], outfile });
+  await build({ ...ESM_BUNDLE, entryPoints: [join(tree, 'bench/attempt-cost-child.ts')], outfile });
   return outfile;
 }
 

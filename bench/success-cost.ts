@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { build } from 'esbuild';
 
-import { REPORTER_BUNDLE } from '../scripts/bundle-reporter.ts';
+import { ESM_BUNDLE } from '../scripts/bundle-reporter.ts';
 import { MODES, type Mode, type SuccessRun } from './success-cost-child.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/success-cost.ts needs root (a network namespace and an iptables rule in it)');
   const dir = mkdtempSync(join(tmpdir(), 'dpready-success-'));
   const bundle = join(dir, 'child.mjs');
-  await build({ ...REPORTER_BUNDLE, format: 'esm', entryPoints: [join(ROOT, 'bench/success-cost-child.ts')], outfile: bundle });
+  await build({ ...ESM_BUNDLE, entryPoints: [join(ROOT, 'bench/success-cost-child.ts')], outfile: bundle });
   const ns = `dpready-success-${process.pid}`;
   const inNs = (cmd: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...cmd], { cwd: ROOT, encoding: 'utf8' });
   execFileSync('ip', ['netns', 'add', ns]);

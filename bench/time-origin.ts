@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 import { build } from 'esbuild';
 
-import { REPORTER_BUNDLE } from '../scripts/bundle-reporter.ts';
+import { ESM_BUNDLE } from '../scripts/bundle-reporter.ts';
 import type { OriginErrors } from './time-origin-child.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       throw new Error(`building dpready-start with gcc failed (test/controlplane/node-packages.sh installs gcc and libc6-dev, as root): ${(err as Error).message}`, { cause: err });
     }
     const child = join(dir, 'child.mjs');
-    await build({ ...REPORTER_BUNDLE, format: 'esm', entryPoints: [join(ROOT, 'bench/time-origin-child.ts')], outfile: child });
+    await build({ ...ESM_BUNDLE, entryPoints: [join(ROOT, 'bench/time-origin-child.ts')], outfile: child });
     const all: OriginErrors[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const busy = Array.from({ length: BUSY_LOOPS }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));

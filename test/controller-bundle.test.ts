@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { build, type Metafile } from 'esbuild';
 import { CONTROLLER_BUNDLE, CONTROLLER_EXTERNAL } from '../scripts/bundle-controller.ts';
-import { REPORTER_BUNDLE } from '../scripts/bundle-reporter.ts';
+import { ESM_BUNDLE } from '../scripts/bundle-reporter.ts';
 import { startFakeApiServer } from '../bench/fake-apiserver.ts';
 import { freePort } from '../bench/ports.ts';
 
@@ -67,7 +67,7 @@ describe('the built CLI runs `controller` from the bundle', () => {
   const cli = join(dir, 'cli.js');
   before(async () => {
     await build({ ...CONTROLLER_BUNDLE, outdir: dir, sourcemap: false });
-    await build({ ...REPORTER_BUNDLE, format: 'esm', entryPoints: ['src/cli.ts'], outfile: cli, external: ['./controller/main.ts', './reporter/main.ts', './devcluster/*', './api/*'] });
+    await build({ ...ESM_BUNDLE, entryPoints: ['src/cli.ts'], outfile: cli, external: ['./controller/main.ts', './reporter/main.ts', './devcluster/*', './api/*'] });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,5 +1,6 @@
 // How the local tooling runs the dpready CLI: the compiled one when asked, through the image's
-// entrypoint (dist/entry.cjs, which loads dist/cli.js or the reporter's bundle), else the sources through tsx, so a stale dist/ is never picked up by accident.
+// entrypoint (dist/entry.cjs, which loads dist/cli.js or the reporter's bundle), else the
+// sources through tsx, so a stale dist/ is never picked up by accident.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { build } from 'esbuild';
 
-import { ENTRY_BUNDLE, REPORTER_BUNDLE } from '../../scripts/bundle-reporter.ts';
+import { ENTRY_BUNDLE, ESM_BUNDLE, REPORTER_BUNDLE } from '../../scripts/bundle-reporter.ts';
 
 test('dist/reporter.cjs is built from src/ alone, small, with Node built-ins left as requires', async () => {
   const result = await build({ ...REPORTER_BUNDLE, write: false, metafile: true });
@@ -35,7 +35,7 @@ async function builtDist(dir: string): Promise<void> {
   // Two copies of errors.ts, as in the image: the CLI's and the bundle's own.
   await build({ ...REPORTER_BUNDLE, outfile: join(dir, 'reporter.cjs') });
   await build({ ...ENTRY_BUNDLE, outfile: join(dir, 'entry.cjs') });
-  await build({ ...REPORTER_BUNDLE, format: 'esm', entryPoints: ['src/cli.ts'], outfile: join(dir, 'cli.js'), external: ['./reporter/main.ts', './controller/main.ts', './devcluster/*', './api/*', './build-info.ts'] });
+  await build({ ...ESM_BUNDLE, entryPoints: ['src/cli.ts'], outfile: join(dir, 'cli.js'), external: ['./reporter/main.ts', './controller/main.ts', './devcluster/*', './api/*', './build-info.ts'] });
 }
 
 function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
