@@ -11,9 +11,10 @@ import { systemClock } from '../src/reporter/clock.ts';
 import { runProber } from '../src/reporter/prober.ts';
 import { probeOnce } from '../src/reporter/probes.ts';
 import { DEFAULT_SCHEDULE } from '../src/reporter/schedule.ts';
+import { connectTcp, type TcpConnection } from '../src/reporter/tcp-connect.ts';
 import { parseTarget } from '../src/reporter/targets.ts';
 
-export const VARIANTS = ['timer', 'socket', 'prober-tcp', 'prober-http'] as const;
+export const VARIANTS = ['timer', 'socket', 'handle', 'prober-tcp', 'prober-http'] as const;
 export type Variant = (typeof VARIANTS)[number];
 export const TICK_MS = 20;
 export const WARMUP_MS = 3_000;
@@ -28,19 +29,27 @@ export function perTick(ticks: number, cpu: NodeJS.CpuUsage): PerTick {
   return { ticks, userMs: r(cpu.user), systemMs: r(cpu.system) };
 }
 
-/** A bare timer on the 20 ms grid; with `connectTo`, also a bare net.connect per tick, destroyed 900 ms later by a later tick. */
-function bareTicks(connectTo: number | undefined, signal: AbortSignal, onTick: () => void): void {
-  const open: Array<{ socket: Socket; expiresAt: number }> = [];
+/**
+ * A bare timer on the 20 ms grid; with `connectTo`, also a bare connection attempt per tick
+ * (net.connect, or with `handle` the reporter's connectTcp), closed 900 ms later by a later tick.
+ */
+function bareTicks(connectTo: number | undefined, handle: boolean, signal: AbortSignal, onTick: () => void): void {
+  const open: Array<{ socket: Socket | TcpConnection; expiresAt: number }> = [];
+  const close = (s: Socket | TcpConnection) => { if ('destroy' in s) s.destroy(); else s.close(); };
   let next = performance.now();
   const tick = () => {
-    if (signal.aborted) { for (const o of open) o.socket.destroy(); return; }
+    if (signal.aborted) { for (const o of open) close(o.socket); return; }
     onTick();
     if (connectTo !== undefined) {
       const now = performance.now();
-      while (open.length && open[0]!.expiresAt <= now) open.shift()!.socket.destroy();
-      const socket = connect({ host: '127.0.0.1', port: connectTo });
-      socket.on('error', () => { /* none expected: the port drops */ });
-      open.push({ socket, expiresAt: now + 900 });
+      while (open.length && open[0]!.expiresAt <= now) close(open.shift()!.socket);
+      if (handle) {
+        open.push({ socket: connectTcp('127.0.0.1', connectTo, 4, () => { /* none expected: the port drops */ }), expiresAt: now + 900 });
+      } else {
+        const socket = connect({ host: '127.0.0.1', port: connectTo });
+        socket.on('error', () => { /* none expected: the port drops */ });
+        open.push({ socket, expiresAt: now + 900 });
+      }
     }
     next += TICK_MS;
     setTimeout(tick, Math.max(0, next - performance.now()));
@@ -58,8 +67,8 @@ async function main(variant: Variant, port: number): Promise<void> {
     }, WARMUP_MS);
   });
   const stop = new AbortController();
-  if (variant === 'timer' || variant === 'socket') {
-    bareTicks(variant === 'socket' ? port : undefined, stop.signal, () => { ticks++; });
+  if (variant === 'timer' || variant === 'socket' || variant === 'handle') {
+    bareTicks(variant === 'timer' ? undefined : port, variant === 'handle', stop.signal, () => { ticks++; });
   } else {
     const target = parseTarget(variant === 'prober-tcp' ? `tcp://127.0.0.1:${port}` : `http://127.0.0.1:${port}/healthz`);
     // The reporter's defaults (PROBE_ATTEMPT_TIMEOUT 2s, PROBE_MAX_IN_FLIGHT 100).

@@ -6,7 +6,9 @@
 // user and system CPU per tick over 10 s after 3 s of warm-up (bench/attempt-cost-child.ts):
 //   timer        a bare 20 ms timer: the wake-up alone, which any Node prober pays per attempt
 //   socket       the timer plus a bare net.connect() per tick, destroyed 900 ms later by a later
-//                tick (as the prober abandons an unconnected attempt): Node's own floor
+//                tick (as the prober abandons an unconnected attempt): net.Socket's floor
+//   handle       the same with the reporter's connectTcp (src/reporter/tcp-connect.ts), node's
+//                TCP handle without a Socket: the floor of what the probes now make
 //   prober-tcp   the reporter's prober and probes (src/reporter) against a tcp target
 //   prober-http  the same against an http target (what the real node's reporters probe)
 // The child is bundled with the reporter bundle's options, so the prober runs as in a pod.

@@ -2,9 +2,10 @@
 // kubelet's probes do): a kept-alive socket would prove an old path, not the current one.
 // An attempt resolves with its completion instant, taken in the callback that observed
 // success, so the ready timestamp is not delayed by anything that runs after it.
-import { connect, isIP, type Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 
 import type { AttemptSignal } from './attempt-signal.ts';
+import { connectTcp, type TcpConnection } from './tcp-connect.ts';
 import type { Target } from './targets.ts';
 
 export interface ProbeOptions {
@@ -19,17 +20,17 @@ export interface ProbeOptions {
   /** Called once an http(s) attempt's TCP connection is up (the prober then lets it run to its timeout). */
   onConnected?: () => void;
   /**
-   * Called with now() once a tcp or http(s) attempt's SYN is in the kernel's hands: after its
-   * connect(2), which node runs on the next tick. A refusal proves a rule was there when the SYN
+   * Called with now() once a tcp or http(s) attempt's SYN is in the kernel's hands: just after
+   * its connect(2) returned (tcp-connect.ts makes the call at once). A refusal proves a rule was there when the SYN
    * crossed, so the deny prober dates it from here, not from before it asked: a reporter that
    * waits for a core in between would otherwise date a denial before the rule existed.
    * A success's sentAt is this same instant.
    */
   onSent?: (at: number) => void;
   /**
-   * Called with now() before the attempt's packet is handed to the kernel: as a tcp or http(s)
-   * attempt asks node to connect (after any lookup of the host's name; node makes the connect(2)
-   * on the next tick), as a dns attempt asks for its lookup. Its packet leaves after this
+   * Called with now() before the attempt's packet is handed to the kernel: just before a tcp or
+   * http(s) attempt's connect(2) (after any lookup of the host's name), as a dns attempt asks for
+   * its lookup. Its packet leaves after this
    * instant, so an attempt that then fails proves the path did not work at it: the prober's
    * lower bound on the path's true instant.
    */
@@ -44,8 +45,8 @@ export interface ProbeOptions {
 
 export interface ProbeSuccess {
   /**
-   * Monotonic instant the attempt's own packet went out: for tcp and http(s), read on the tick
-   * after its connect(2) (the SYN leaves inside that call), so after any lookup of the host's
+   * Monotonic instant the attempt's own packet went out: for tcp and http(s), read just after
+   * its connect(2) returned (the SYN leaves inside that call), so after any lookup of the host's
    * name and after any wait for a core before the call; for dns, when the query was asked for.
    * A lookup is not the datapath being probed, and on a busy node it takes tens of ms: an
    * attempt that began while the path was still broken could send its SYN after it healed.
@@ -112,10 +113,30 @@ async function lookupFirst(host: string, signal: AttemptSignal): Promise<string>
   return (await resolveAll(host, signal))[0]!;
 }
 
-/** onSent, after the connect(2) that net.connect() queued for an address on the next tick. */
-function afterConnectCall(opts: ProbeOptions): void {
-  const { onSent } = opts;
-  if (onSent) process.nextTick(() => { if (!opts.signal.aborted) onSent(opts.now()); });
+/**
+ * Connects to ip:port (connectTcp), saying onSending just before the connect(2) and onSent just
+ * after it, and resolves with the connection and the instant it came up. Aborting it closes the
+ * connection and creates no error object (an HTTP request aborted before connecting made a
+ * "socket hang up" error with its stack trace, measured as most of the user CPU of an attempt).
+ */
+function openConnection(ip: string, port: number, opts: ProbeOptions): Promise<{ conn: TcpConnection; upAt: number }> {
+  const { signal } = opts;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    opts.onSending?.(opts.now());
+    const conn = connectTcp(ip, port, isIP(ip) === 6 ? 6 : 4, (err) => {
+      signal.removeEventListener('abort', onAbort);
+      if (err) {
+        conn.close();
+        reject(err);
+        return;
+      }
+      resolve({ conn, upAt: opts.now() });
+    });
+    opts.onSent?.(opts.now());
+    const onAbort = () => { conn.close(); reject(abortError(signal)); };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** `opts` with onSent also recording the instant in `sent` (the attempt's ProbeSuccess.sentAt). */
@@ -124,57 +145,20 @@ function recordingSent(opts: ProbeOptions, sent: { at: number }): ProbeOptions {
   return { ...opts, onSent: (at) => { sent.at = at; onSent?.(at); } };
 }
 
-function tcpConnect(host: string, port: number, opts: ProbeOptions): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const { signal } = opts;
-    if (signal.aborted) return reject(abortError(signal));
-    opts.onSending?.(opts.now());
-    const socket = connect({ host, port });
-    afterConnectCall(opts);
-    const onAbort = () => { socket.destroy(); reject(abortError(signal)); };
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => {
-      const doneAt = opts.now();
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve(doneAt);
-    });
-    socket.once('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      reject(err);
-    });
-  });
+async function tcpConnect(ip: string, port: number, opts: ProbeOptions): Promise<number> {
+  const { conn, upAt } = await openConnection(ip, port, opts);
+  conn.close();
+  return upAt;
 }
 
 /**
- * A TCP connection to ip:port, resolved once connected and left open. Under a dropped path
- * this socket is all an attempt builds: aborting it destroys the socket and creates no error
- * object (an HTTP request aborted before connecting made a "socket hang up" error with its
- * stack trace, measured as most of the user CPU of an attempt).
+ * A TCP connection to ip:port as a net.Socket, resolved once connected and left open. Under a
+ * dropped path no Socket is made at all: an attempt is the handle alone (tcp-connect.ts).
  */
-function openSocket(ip: string, port: number, opts: ProbeOptions): Promise<Socket> {
-  const { signal, onConnected } = opts;
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    opts.onSending?.(opts.now());
-    const socket = connect({ host: ip, port });
-    afterConnectCall(opts);
-    const onAbort = () => { socket.destroy(); reject(abortError(signal)); };
-    const onError = (err: Error) => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      reject(err);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      signal.removeEventListener('abort', onAbort);
-      socket.removeListener('error', onError);
-      onConnected?.();
-      resolve(socket);
-    });
-  });
+async function openSocket(ip: string, port: number, opts: ProbeOptions): Promise<Socket> {
+  const { conn } = await openConnection(ip, port, opts);
+  opts.onConnected?.();
+  return conn.toSocket();
 }
 
 // TLS through process.getBuiltinModule, loaded only when an https target is first probed: an ES
@@ -307,8 +291,8 @@ async function httpGet(target: Extract<Target, { kind: 'http' | 'https' }>, ip: 
 
 export const probeOnce: ProbeFn = async (target, opts) => {
   const startedAt = opts.now();
-  // The SYN's instant comes from onSent, on the tick after connect(2): before it fires no
-  // connection can have come up, so a settled tcp or http(s) attempt always has it.
+  // The SYN's instant comes from onSent, read as connect(2) returns: before then no connection
+  // can have come up, so a settled tcp or http(s) attempt always has it.
   const sent = { at: startedAt };
   let doneAt: number;
   let heldMs = 0;

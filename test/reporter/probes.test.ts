@@ -55,34 +55,33 @@ test('onSending and onSent: tcp and http attempts say once just before their SYN
     assert.deepEqual(seen, ['sending', 'sent', 'refused'], raw);
     assert.ok(sendingAt >= startedAt && sentAt >= sendingAt, `${raw}: began ${startedAt}, sending ${sendingAt}, sent ${sentAt}`);
   }
+  // Stopped before it began: neither is said, as no packet went out.
   const aborted = new AbortController();
-  let called = false;
-  const attempt = probeOnce(parseTarget(`tcp://127.0.0.1:${port}`), opts({ signal: aborted.signal, onSent: () => { called = true; } }));
   aborted.abort();
-  await assert.rejects(attempt);
-  assert.equal(called, false, 'aborted before its connect ran');
+  let called = false;
+  await assert.rejects(probeOnce(parseTarget(`tcp://127.0.0.1:${port}`), opts({ signal: aborted.signal, onSending: () => { called = true; }, onSent: () => { called = true; } })));
+  assert.equal(called, false, 'stopped before its connect');
 });
 
-test('a success is dated after its connect(2): a reporter that waits for a core before the syscall dates it after the wait', async () => {
+test('a success is dated after its connect(2): a reporter that waits for a core just before the syscall dates it after the wait', async () => {
   const server = createTcpServer((s) => s.end());
   const port = await listen(server);
   const web = createHttpServer((_req, res) => res.writeHead(200).end('ok'));
   const webPort = await listen(web);
   try {
     for (const raw of [`tcp://127.0.0.1:${port}`, `http://127.0.0.1:${webPort}/`]) {
-      const attempt = probeOnce(parseTarget(raw), opts());
-      // The attempt has asked node to connect; node makes the connect(2) on the next tick.
-      // This code runs in a microtask job (it follows an await), so this microtask runs before
-      // that tick, and holds the thread as a reporter that waits for a core there does: its SYN
-      // goes out after the wait. (An attempt that read the clock before asking dated it earlier.)
+      // onSending runs just before the connect(2): a wait there is a reporter that lost its
+      // core between reading the clock and making the call. The SYN goes out after the wait,
+      // so its instant must too (an attempt that reused the reading before the call would not).
       let waitedUntil = 0;
-      queueMicrotask(() => {
-        const until = systemClock.now() + 30;
-        while (systemClock.now() < until) { /* the reporter waiting for a core */ }
-        waitedUntil = systemClock.now();
-      });
-      const ok = await attempt;
-      assert.ok(waitedUntil > 0, `${raw}: the wait ran before the attempt settled`);
+      const ok = await probeOnce(parseTarget(raw), opts({
+        onSending: () => {
+          const until = systemClock.now() + 30;
+          while (systemClock.now() < until) { /* the reporter waiting for a core */ }
+          waitedUntil = systemClock.now();
+        },
+      }));
+      assert.ok(waitedUntil > 0, `${raw}: the wait ran`);
       assert.ok(ok.sentAt >= waitedUntil, `${raw}: dated ${(waitedUntil - ok.sentAt).toFixed(1)} ms before its SYN could go out`);
       assert.ok(ok.doneAt >= ok.sentAt, `${raw}: done before sent`);
     }
