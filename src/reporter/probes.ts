@@ -21,18 +21,18 @@ export interface ProbeOptions {
   onConnected?: () => void;
   /**
    * Called with now() once a tcp or http(s) attempt's SYN is in the kernel's hands: just after
-   * its connect(2) returned (tcp-connect.ts makes the call at once). A refusal proves a rule was there when the SYN
-   * crossed, so the deny prober dates it from here, not from before it asked: a reporter that
-   * waits for a core in between would otherwise date a denial before the rule existed.
+   * its connect(2) returned (tcp-connect.ts makes the call at once). A refusal proves a rule was
+   * there when the SYN crossed, so the deny prober dates it from here, not from before it asked:
+   * a reporter that waits for a core in between would otherwise date a denial before the rule
+   * existed.
    * A success's sentAt is this same instant.
    */
   onSent?: (at: number) => void;
   /**
    * Called with now() before the attempt's packet is handed to the kernel: just before a tcp or
    * http(s) attempt's connect(2) (after any lookup of the host's name), as a dns attempt asks for
-   * its lookup. Its packet leaves after this
-   * instant, so an attempt that then fails proves the path did not work at it: the prober's
-   * lower bound on the path's true instant.
+   * its lookup. Its packet leaves after this instant, so an attempt that then fails proves the
+   * path did not work at it: the prober's lower bound on the path's true instant.
    */
   onSending?: (at: number) => void;
   /**
