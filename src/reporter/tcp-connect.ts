@@ -4,11 +4,11 @@
 // abandoned before their connection comes up, so nothing of a stream is ever used. net.connect()
 // builds one anyway (the Socket, its readable and writable state, its events), defers the
 // connect(2) to the next tick, and tears it all down again on destroy(). Measured on this
-// machine (bench/attempt-cost.ts, the variants `socket` and `handle`), that was about half of an
-// unanswered attempt's CPU above the timer's wake-up, multiplied by every reporter of a node.
-// With the handle, the connect(2) runs inside connectTcp(), so the instant read after it is
-// after the SYN with nothing in between, and a connection that comes up becomes a net.Socket
-// only then, for the exchange over it.
+// machine (bench/attempt-cost.ts), the Socket was half of a bare connect's CPU above the timer's
+// wake-up (the variants `socket` and `handle`) and a fifth of the prober's whole attempt,
+// multiplied by every reporter of a node. With the handle, the connect(2) runs inside
+// connectTcp(), so the instant read after it is after the SYN with nothing in between, and a
+// connection that comes up becomes a net.Socket only when its exchange begins (probes.ts).
 //
 // process.binding('tcp_wrap') is what node's own net module is built on. It is deprecated as a
 // public API (DEP0111), documentation-only in Node 24 (a warning under --pending-deprecation
