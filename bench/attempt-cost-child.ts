@@ -20,13 +20,27 @@ export const TICK_MS = 20;
 export const WARMUP_MS = 3_000;
 export const MEASURE_MS = 10_000;
 
-export interface PerTick { ticks: number; userMs: number; systemMs: number }
+/**
+ * The spread of the intervals between consecutive attempt starts, ms (prober variants): a
+ * success's instant is late against the path's heal by up to the interval it fell in, so an
+ * attempt started early or late stretches that bound past the schedule's 20 ms.
+ */
+export interface Gaps { n: number; p1: number; p10: number; p50: number; p90: number; p99: number }
+export interface PerTick { ticks: number; userMs: number; systemMs: number; gapsMs?: Gaps }
 
 /** CPU per tick over the measured window, from the ticks in it and process.cpuUsage's difference. */
 export function perTick(ticks: number, cpu: NodeJS.CpuUsage): PerTick {
   if (ticks <= 0) throw new Error('no tick in the measured window');
   const r = (us: number) => Math.round((us / 1000 / ticks) * 1000) / 1000;
   return { ticks, userMs: r(cpu.user), systemMs: r(cpu.system) };
+}
+
+/** The gaps between consecutive instants (attempt starts), by nearest rank. */
+export function gaps(starts: readonly number[]): Gaps {
+  if (starts.length < 2) throw new Error(`no gap between ${starts.length} attempt start(s)`);
+  const g = starts.slice(1).map((t, i) => t - starts[i]!).sort((a, b) => a - b);
+  const q = (p: number) => Math.round(g[Math.max(0, Math.ceil(g.length * p) - 1)]! * 100) / 100;
+  return { n: g.length, p1: q(0.01), p10: q(0.1), p50: q(0.5), p90: q(0.9), p99: q(0.99) };
 }
 
 /**
@@ -59,11 +73,19 @@ function bareTicks(connectTo: number | undefined, handle: boolean, signal: Abort
 
 async function main(variant: Variant, port: number): Promise<void> {
   let ticks = 0;
+  // Attempt starts in the measured window (prober variants).
+  let starts: number[] | undefined;
   const measured = new Promise<PerTick>((resolve) => {
     setTimeout(() => {
       const t0 = ticks;
       const c0 = process.cpuUsage();
-      setTimeout(() => resolve(perTick(ticks - t0, process.cpuUsage(c0))), MEASURE_MS);
+      starts = [];
+      setTimeout(() => {
+        const cpu = perTick(ticks - t0, process.cpuUsage(c0));
+        const spread = starts!.length ? { gapsMs: gaps(starts!) } : {};
+        starts = undefined;
+        resolve({ ...cpu, ...spread });
+      }, MEASURE_MS);
     }, WARMUP_MS);
   });
   const stop = new AbortController();
@@ -75,7 +97,7 @@ async function main(variant: Variant, port: number): Promise<void> {
     void runProber({
       targets: [target], schedule: DEFAULT_SCHEDULE, attemptTimeoutMs: 2_000, maxInFlight: 100,
       deadline: systemClock.now() + WARMUP_MS + MEASURE_MS + 5_000, clock: systemClock, probe: probeOnce,
-      signal: stop.signal, onAttempt: () => { ticks++; },
+      signal: stop.signal, onAttempt: (_target, at) => { ticks++; starts?.push(at); },
     });
   }
   const result = await measured;

@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 import { ESM_BUNDLE } from '../scripts/bundle-reporter.ts';
-import { MEASURE_MS, TICK_MS, VARIANTS, WARMUP_MS, type PerTick, type Variant } from './attempt-cost-child.ts';
+import { MEASURE_MS, TICK_MS, VARIANTS, WARMUP_MS, type Gaps, type PerTick, type Variant } from './attempt-cost-child.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The port the namespace's loopback drops. */
@@ -41,14 +41,23 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** A variant run from a bundle: this tree's, or --against's commit's ("prober-http@abc1234"). */
 export interface Run { name: string; bundle: string; variant: Variant; nodeFlags?: string[] }
-export interface VariantRow { variant: string; userMs: number; systemMs: number; totalMs: number; runs: PerTick[] }
+export interface VariantRow {
+  variant: string; userMs: number; systemMs: number; totalMs: number;
+  /** Prober variants: the median over the processes of each one's gap quantiles (attempt-cost-child.ts's Gaps), ms. */
+  gapsMs?: Omit<Gaps, 'n'>;
+  runs: PerTick[];
+}
 
 /** The median of each variant's runs (user, system, and their sum per process), in the order given. */
 export function summarize(names: string[], runs: Map<string, PerTick[]>): VariantRow[] {
   return names.map((variant) => {
     const rs = runs.get(variant) ?? [];
     if (rs.length === 0) throw new Error(`no run of ${variant} produced a figure`);
-    return { variant, userMs: median(rs.map((r) => r.userMs)), systemMs: median(rs.map((r) => r.systemMs)), totalMs: median(rs.map((r) => round3(r.userMs + r.systemMs))), runs: rs };
+    const withGaps = rs.flatMap((r) => (r.gapsMs ? [r.gapsMs] : []));
+    const gapsMs = withGaps.length
+      ? { p1: median(withGaps.map((g) => g.p1)), p10: median(withGaps.map((g) => g.p10)), p50: median(withGaps.map((g) => g.p50)), p90: median(withGaps.map((g) => g.p90)), p99: median(withGaps.map((g) => g.p99)) }
+      : undefined;
+    return { variant, userMs: median(rs.map((r) => r.userMs)), systemMs: median(rs.map((r) => r.systemMs)), totalMs: median(rs.map((r) => round3(r.userMs + r.systemMs))), ...(gapsMs ? { gapsMs } : {}), runs: rs };
   });
 }
 
@@ -96,6 +105,8 @@ async function main(against: string | undefined, nodeFlags: string[] | undefined
     const rows = summarize(plan.map((r) => r.name), runs);
     process.stdout.write(`\nCPU per attempt (median of ${RUNS} processes, ${MEASURE_MS / 1000} s each at ${1000 / TICK_MS} attempts/s, unanswered):\n`);
     for (const r of rows) process.stdout.write(`  ${r.variant.padEnd(36)} user ${r.userMs.toFixed(3)} ms  system ${r.systemMs.toFixed(3)} ms  total ${r.totalMs.toFixed(3)} ms\n`);
+    process.stdout.write(`\nIntervals between consecutive attempt starts (the schedule's ${TICK_MS} ms; median over the processes of each one's quantiles):\n`);
+    for (const r of rows) if (r.gapsMs) process.stdout.write(`  ${r.variant.padEnd(36)} p1 ${r.gapsMs.p1} p10 ${r.gapsMs.p10} p50 ${r.gapsMs.p50} p90 ${r.gapsMs.p90} p99 ${r.gapsMs.p99} ms\n`);
     const commit = git(['rev-parse', '--short', 'HEAD']);
     const dirty = git(['status', '--porcelain', '--', 'src', 'bench/attempt-cost.ts', 'bench/attempt-cost-child.ts']) ? '-dirty' : '';
     const date = new Date().toISOString();

@@ -12,7 +12,15 @@ export interface Clock {
   sleep(ms: number, signal?: AttemptSignal): Promise<void>;
   /** Wall-clock epoch ms for a monotonic instant from now(). */
   wallAt(mono: number): number;
+  /**
+   * Blocks the thread until the monotonic instant `at`, at most a few ms ahead (the prober's
+   * timer slack); returns at once if it has passed.
+   */
+  waitUntil(at: number): void;
 }
+
+// Atomics.wait on a cell nobody writes: a futex sleep with a µs deadline, outside the event loop.
+const futexCell = new Int32Array(new SharedArrayBuffer(4));
 
 const monotonic: Omit<Clock, 'wallAt'> = {
   now: () => performance.now(),
@@ -29,6 +37,10 @@ const monotonic: Omit<Clock, 'wallAt'> = {
     const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
     signal?.addEventListener('abort', done, { once: true });
   }),
+  waitUntil: (at) => {
+    const ms = at - performance.now();
+    if (ms > 0) Atomics.wait(futexCell, 0, 0, ms);
+  },
 };
 
 /**

@@ -61,9 +61,14 @@ export const CONNECT_WITHIN_MS = 900;
  * 193 of 300 bare 20 ms timers did), plus however long the loop had been running when the timer
  * was set (the tick's own work; up to 1.5 ms early in all, by hand). A tick that treated such a
  * wake as too early slept again, and the shortest timer is 1 ms: 1.35-1.43 wake-ups per attempt
- * instead of 1, and up to 1 ms more lateness. So whatever falls due within this slack is done
- * at once: an attempt may start up to this much before its tick, and one may be abandoned this
- * much before its time, neither of which matters to what is recorded (an attempt's actual start).
+ * instead of 1, and up to 1 ms more lateness. So whatever falls due within this slack is done on
+ * this wake-up. An attempt may be abandoned up to this much before its time, which changes
+ * nothing recorded. A tick's attempt waits out the rest on the thread (Clock.waitUntil, a futex
+ * sleep with a µs deadline and no turn of the event loop), so it starts on its tick, not before:
+ * a success is late against the heal by up to the gap between its SYN and the one before, and
+ * an attempt started early stretches that gap past the interval by as much. Started at the wake,
+ * the gaps between attempts spread over 19-21 ms (p10-p90); waited out, over 19.6-20.4 ms
+ * (bench/attempt-cost.ts, its gaps).
  */
 export const TIMER_SLACK_MS = 2;
 /**
@@ -107,7 +112,7 @@ export interface TargetResult {
   /**
    * How late the successful attempt started against the schedule, ms: the time its tick waited
    * for the event loop (a core, on a busy node). Part of the error of `doneAt`; the rest is
-   * the interval's quantisation. A start within TIMER_SLACK_MS before its tick counts as 0.
+   * the interval's quantisation. Never negative: an attempt does not start before its tick.
    */
   lateMs?: number;
   /**
@@ -346,8 +351,8 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
   while (!stop.aborted) {
     // Wake for the next tick, or earlier when an attempt expires before it (intervals above
     // the attempt timeout).
-    // Within TIMER_SLACK_MS of it, whatever is due is done now (a wake-up saved); so after any
-    // wake-up either an attempt expires or the tick's attempt starts.
+    // Within TIMER_SLACK_MS of it, whatever is due is done on this wake-up (a wake-up saved); so
+    // after any wake-up either an attempt expires or the tick's attempt starts, on its tick.
     const wake = Math.min(next, firstExpiry());
     const wait = wake - clock.now();
     if (wait > TIMER_SLACK_MS) await clock.sleep(wait, stop);
@@ -366,6 +371,8 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
         const age = Math.round(now - oldest.startedAt);
         oldest.attempt.abort(new AttemptAbort(`no answer within ${age} ms (replaced by a newer attempt)`));
       }
+      // The timer woke up to TIMER_SLACK_MS early: the rest on the thread, not a second timer.
+      clock.waitUntil(next);
       launch(next);
     }
     const gap = nextInterval(answeredMs, lastFailureAnswered, opts.schedule);

@@ -34,3 +34,15 @@ test('without it, the origin is measured: this host\'s clocks, as the tick-over 
   // Date.now() floors: the true instant of `before` is at least it, that of `after` below it + 1.
   assert.ok(wall >= before - slack && wall < after + 1 + slack, `${wall} between Date.now() readings ${before} and ${after} (± ${slack})`);
 });
+
+test('waitUntil blocks the thread until the instant, without a turn of the event loop; an instant past returns at once', () => {
+  let turned = false;
+  setImmediate(() => { turned = true; });
+  const at = performance.now() + 3;
+  systemClock.waitUntil(at);
+  assert.ok(performance.now() >= at, `returned ${at - performance.now()} ms early`);
+  assert.equal(turned, false, 'the event loop ran during the wait');
+  const before = performance.now();
+  systemClock.waitUntil(before - 5);
+  assert.ok(performance.now() - before < 1, 'waited for an instant already past');
+});

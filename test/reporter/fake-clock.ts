@@ -16,6 +16,8 @@ export class FakeClock implements Clock {
 
   now = (): number => this.t;
   wallAt = (mono: number): number => WALL0 + mono;
+  /** A blocking wait takes no turn of the event loop: time just moves on. */
+  waitUntil = (at: number): void => { if (at > this.t) this.t = at; };
 
   sleep = (ms: number, signal?: AttemptSignal): Promise<void> => {
     if (signal?.aborted) return Promise.resolve();
