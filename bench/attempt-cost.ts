@@ -13,7 +13,8 @@
 //   prober-http  the same against an http target (what the real node's reporters probe)
 // The child is bundled with the reporter bundle's options, so the prober runs as in a pod.
 // With --against=REF the prober variants also run as they were at that commit (its sources
-// checked out in a temporary git worktree), so a change's before and after come from one run.
+// checked out in a temporary git worktree, measured by this tree's child), so a change's before
+// and after come from one run.
 // With --node-flags=FLAGS (space-separated, such as "--single-threaded") they also run under a
 // node started with those flags, to weigh a flag before the image passes it.
 // Five processes per variant, interleaved; the medians are reported (one process's figure moves
@@ -21,7 +22,7 @@
 // bench/results/attempt-cost-<date>-<commit>.json.
 //   node --import tsx bench/attempt-cost.ts [--against=REF] [--node-flags=FLAGS]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +83,8 @@ async function main(against: string | undefined, nodeFlags: string[] | undefined
     const tree = join(dir, 'against');
     git(['worktree', 'add', '--detach', tree, againstCommit]);
     try {
+      // This tree's child measures the commit's prober: the same figures (the gaps too) either side.
+      copyFileSync(join(ROOT, 'bench/attempt-cost-child.ts'), join(tree, 'bench/attempt-cost-child.ts'));
       const before = await bundleChild(tree, join(dir, 'child-against.mjs'));
       for (const variant of VARIANTS.filter((v) => v.startsWith('prober'))) plan.push({ name: `${variant}@${againstCommit}`, bundle: before, variant });
     } finally {
