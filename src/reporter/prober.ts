@@ -66,9 +66,11 @@ export const CONNECT_WITHIN_MS = 900;
  * nothing recorded. A tick's attempt waits out the rest on the thread (Clock.waitUntil, a futex
  * sleep with a µs deadline and no turn of the event loop), so it starts on its tick, not before:
  * a success is late against the heal by up to the gap between its SYN and the one before, and
- * an attempt started early stretches that gap past the interval by as much. Started at the wake,
- * the gaps between attempts spread over 19-21 ms (p10-p90); waited out, over 19.6-20.4 ms
- * (bench/attempt-cost.ts, its gaps).
+ * an attempt started early stretches that gap past the interval by as much. It narrows the gaps
+ * only a little: on this machine most of their spread is the other way, timers (and the futex)
+ * waking late, 0.4 ms at p50 and 2.2 ms at p99 by hand on an idle VM. Gaps p10-p90, unanswered
+ * tcp attempts: 18.85-21.19 ms started at the wake, 19.04-20.87 waited out (http 18.92-20.94,
+ * 19.3-20.78; bench/results/attempt-cost-2026-12-07-a73fbd9.json), CPU per attempt within noise.
  */
 export const TIMER_SLACK_MS = 2;
 /**
