@@ -98,6 +98,8 @@ async function main(variant: Variant, port: number): Promise<void> {
       targets: [target], schedule: DEFAULT_SCHEDULE, attemptTimeoutMs: 2_000, maxInFlight: 100,
       deadline: systemClock.now() + WARMUP_MS + MEASURE_MS + 5_000, clock: systemClock, probe: probeOnce,
       signal: stop.signal, onAttempt: (_target, at) => { ticks++; starts?.push(at); },
+      // As run.ts runs it in a pod without a receive check or deny targets.
+      sleepOnThread: true,
     });
   }
   const result = await measured;

@@ -17,10 +17,22 @@ export interface Clock {
    * timer slack); returns at once if it has passed.
    */
   waitUntil(at: number): void;
+  /**
+   * Blocks the thread until the monotonic instant `until` (waitUntil), then lets the event loop
+   * take one turn: resolves once what came in meanwhile (completions, answers, due timers) has
+   * been handled.
+   */
+  sleepOnThread(until: number): Promise<void>;
 }
 
 // Atomics.wait on a cell nobody writes: a futex sleep with a µs deadline, outside the event loop.
 const futexCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Clock.waitUntil on the real clock. */
+function waitUntil(at: number): void {
+  const ms = at - performance.now();
+  if (ms > 0) Atomics.wait(futexCell, 0, 0, ms);
+}
 
 const monotonic: Omit<Clock, 'wallAt'> = {
   now: () => performance.now(),
@@ -37,9 +49,10 @@ const monotonic: Omit<Clock, 'wallAt'> = {
     const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
     signal?.addEventListener('abort', done, { once: true });
   }),
-  waitUntil: (at) => {
-    const ms = at - performance.now();
-    if (ms > 0) Atomics.wait(futexCell, 0, 0, ms);
+  waitUntil,
+  sleepOnThread: (until) => {
+    waitUntil(until);
+    return new Promise<void>((resolve) => setImmediate(resolve));
   },
 };
 

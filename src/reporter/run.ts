@@ -104,6 +104,10 @@ export async function run(deps: RunDeps): Promise<RunResult> {
     targets: config.targets, schedule: config.schedule, attemptTimeoutMs: config.attemptTimeoutMs,
     maxInFlight: config.maxInFlight, deadline, clock, probe: deps.probe, signal: stop,
     probeOptions: { ...(config.ca ? { ca: config.ca } : {}), insecureSkipVerify: config.insecureSkipVerify },
+    // A knock, or a deny target's answer, is dated when the event loop reads it: a loop asleep
+    // on the thread for up to an interval would date it that much late. Without them, what else
+    // runs here (the pod API's calls, the warm-up, the grace's timer) can wait a tick.
+    sleepOnThread: !deps.receive && !config.denyTargets?.length,
     onAttempt: (target, at) => {
       if (!firstAttemptLogged) {
         firstAttemptLogged = true;

@@ -11,13 +11,23 @@ export const settle = () => new Promise<void>((r) => setImmediate(() => setImmed
 
 export class FakeClock implements Clock {
   t = 0;
-  private timers: { at: number; seq: number; fire: () => void }[] = [];
+  private timers: { at: number; seq: number; fire: () => void; thread?: boolean }[] = [];
   private seq = 0;
 
   now = (): number => this.t;
   wallAt = (mono: number): number => WALL0 + mono;
   /** A blocking wait takes no turn of the event loop: time just moves on. */
   waitUntil = (at: number): void => { if (at > this.t) this.t = at; };
+  /**
+   * A sleep on the thread: a timer for `until`, but every timer that falls due before it waits
+   * for it (the event loop does not run meanwhile), then fires at `until`, just before it.
+   */
+  sleepOnThread = (until: number): Promise<void> => new Promise<void>((resolve) => {
+    const at = Math.max(this.t, until);
+    this.threadUntil = at;
+    this.timers.push({ at, seq: this.seq++, fire: () => { this.threadUntil = undefined; resolve(); }, thread: true });
+  });
+  private threadUntil: number | undefined;
 
   sleep = (ms: number, signal?: AttemptSignal): Promise<void> => {
     if (signal?.aborted) return Promise.resolve();
@@ -30,21 +40,24 @@ export class FakeClock implements Clock {
       }, { once: true });
     });
   };
+  /** When a timer fires: no earlier than a pending sleep on the thread ends (those first, then it). */
+  private due = (x: { at: number; thread?: boolean }) => (x.thread || this.threadUntil === undefined ? x.at : Math.max(x.at, this.threadUntil));
 
   /** Moves time forward by `ms`, firing due timers one by one in time order. */
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;
     await settle();
     for (;;) {
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      this.timers.sort((a, b) => this.due(a) - this.due(b) || Number(a.thread ?? false) - Number(b.thread ?? false) || a.seq - b.seq);
       const next = this.timers[0];
-      if (!next || next.at > end) break;
+      if (!next || this.due(next) > end) break;
       this.timers.shift();
-      this.t = Math.max(this.t, next.at);
+      this.t = Math.max(this.t, this.due(next));
       next.fire();
       await settle();
     }
-    this.t = end;
+    // A blocking wait (waitUntil) may have carried time past the end already.
+    this.t = Math.max(this.t, end);
     await settle();
   }
 

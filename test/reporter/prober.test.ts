@@ -13,7 +13,7 @@ import { FakeClock } from './fake-clock.ts';
  * attempt first spends that long resolving a name, and the path is judged when its
  * connection is asked for, as a SYN is.
  */
-function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt?: number | ((start: number) => number); before: 'refuse' | 'hang'; resetAfterConnect?: (start: number) => boolean; lookupMs?: number; holds?: boolean }>) {
+function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt?: number | ((start: number) => number); before: 'refuse' | 'hang'; resetAfterConnect?: (start: number) => boolean; lookupMs?: number; holds?: boolean; upAfterMs?: number }>) {
   const log = { starts: [] as number[], inFlight: 0, maxInFlight: 0, abortedAt: [] as number[], holds: [] as Array<number | undefined> };
   const probe: ProbeFn = (target: Target, opts) => {
     const p = path[target.raw]!;
@@ -35,15 +35,19 @@ function simulated(clock: FakeClock, path: Record<string, { worksAt: number; rtt
         opts.onSending?.(clock.now());
         const sentAt = clock.now();
         if (sentAt >= p.worksAt) {
-          // The connection is up at once; the answer takes the rtt.
-          opts.onConnected?.();
-          // With `holds`, as an http(s) attempt: the request waits out the hold it was asked for.
-          const rtt = (typeof p.rtt === 'function' ? p.rtt(start) : p.rtt ?? 1) + (p.holds ? opts.holdRequestMs ?? 0 : 0);
-          void clock.sleep(rtt, opts.signal).then(() => {
-            if (opts.signal.aborted) return;
-            if (p.resetAfterConnect?.(start)) reject(new Error(`read ECONNRESET ${target.raw}`));
-            else resolve({ sentAt, doneAt: clock.now(), rttMs: clock.now() - start });
-          });
+          // The connection is up at once (or `upAfterMs` after the SYN, a timer of its own); the answer takes the rtt.
+          const up = () => {
+            opts.onConnected?.();
+            // With `holds`, as an http(s) attempt: the request waits out the hold it was asked for, from the SYN.
+            const rtt = (typeof p.rtt === 'function' ? p.rtt(start) : p.rtt ?? 1) + (p.holds ? Math.max(0, sentAt + (opts.holdRequestMs ?? 0) - clock.now()) : 0);
+            void clock.sleep(rtt, opts.signal).then(() => {
+              if (opts.signal.aborted) return;
+              if (p.resetAfterConnect?.(start)) reject(new Error(`read ECONNRESET ${target.raw}`));
+              else resolve({ sentAt, doneAt: clock.now(), rttMs: clock.now() - start });
+            });
+          };
+          if (p.upAfterMs === undefined) up();
+          else void clock.sleep(p.upAfterMs, opts.signal).then(() => { if (!opts.signal.aborted) up(); });
         } else if (p.before === 'refuse') {
           reject(new Error(`connect ECONNREFUSED ${target.raw}`));
         } // 'hang': only an abort ends it
@@ -453,4 +457,67 @@ test('a lookup that succeeds does not wait for older lookups still pending: a dr
   assert.ok(run.outcome === 'ready');
   assert.equal(run.readyAt, 100);
   assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
+});
+
+test('sleepOnThread: a silent path\'s ticks sleep on the thread, and a connection that comes up between ticks is handled at the next one, still recorded at its SYN', async () => {
+  // Twenty pods see one heal; each completion handled as it came was a wake-up of its own in
+  // the interval where the neighbours' first ticks after the heal fall due (SLEEP_ON_THREAD).
+  const clock = new FakeClock();
+  let sleeps = 0;
+  const counting: FakeClock = Object.assign(Object.create(clock) as FakeClock, {
+    sleep: (ms: number, signal?: AbortSignal) => { sleeps++; return clock.sleep(ms, signal); },
+  });
+  // Up half a ms after its SYN, done then (a tcp target).
+  const { probe, log } = simulated(clock, { 'a:1': { worksAt: 100, before: 'hang', upAfterMs: 0.5, rtt: 0 } });
+  let resolvedAt: number | undefined;
+  const running = runProber(options(counting, probe, ['a:1'], { maxInFlight: 100, sleepOnThread: true })).then((r) => { resolvedAt = clock.now(); return r; });
+  await clock.advance(1_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 100);
+  // Handled at the tick of 120, which then starts no attempt: its round trip reads 20 ms.
+  assert.equal(run.results[0]!.rttMs, 20);
+  assert.deepEqual(log.starts, [0, 20, 40, 60, 80, 100]);
+  // No timer for the six ticks: the deadline's, then the quiet's and the sleep after the success.
+  assert.ok(sleeps <= 3, `${sleeps} timers`);
+  assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
+
+  // Without it, the completion is handled as it comes.
+  const plain = new FakeClock();
+  const { probe: p2 } = simulated(plain, { 'a:1': { worksAt: 100, before: 'hang', upAfterMs: 0.5, rtt: 0 } });
+  const r2 = runProber(options(plain, p2, ['a:1'], { maxInFlight: 100 }));
+  await plain.advance(1_000);
+  const run2 = await r2;
+  assert.ok(run2.outcome === 'ready');
+  assert.equal(run2.results[0]!.rttMs, 0.5);
+});
+
+test('sleepOnThread: once a connection is up its exchange runs on the event loop, not on the ticks; an answering path sleeps there too', async () => {
+  const clock = new FakeClock();
+  // An http target: up half a ms after the SYN at 100, the request held to 125 (from the SYN), answered 1 ms later.
+  const { probe, log } = simulated(clock, { 'http://a/': { worksAt: 100, before: 'hang', upAfterMs: 0.5, rtt: 1, holds: true } });
+  let resolvedAt: number | undefined;
+  const running = runProber(options(clock, probe, ['http://a/'], { maxInFlight: 100, sleepOnThread: true })).then((r) => { resolvedAt = clock.now(); return r; });
+  await clock.advance(1_000);
+  const run = await running;
+  assert.ok(run.outcome === 'ready');
+  assert.equal(run.readyAt, 100);
+  // Seen up at the tick of 120; the rest of its hold (to 125) and its answer then ran on their own timers: done at 126, not at a tick.
+  assert.equal(run.results[0]!.rttMs, 26);
+  assert.deepEqual(log.starts, [0, 20, 40, 60, 80, 100]);
+  assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
+
+  // A refusing target: the interval grows past the floor, and the prober sleeps on the event loop.
+  const refusing = new FakeClock();
+  let sleeps = 0;
+  const counting: FakeClock = Object.assign(Object.create(refusing) as FakeClock, {
+    sleep: (ms: number, signal?: AbortSignal) => { sleeps++; return refusing.sleep(ms, signal); },
+  });
+  const { probe: p2, log: log2 } = simulated(refusing, { 'a:1': { worksAt: Infinity, before: 'refuse' } });
+  const r2 = runProber(options(counting, p2, ['a:1'], { sleepOnThread: true, deadline: 10_000 }));
+  await refusing.advance(11_000);
+  assert.equal((await r2).outcome, 'deadline');
+  // Every wait of the run was a timer but the deadline's, once the answers had grown the interval past the floor.
+  const beyondFloor = log2.starts.slice(1).filter((t, i) => t - log2.starts[i]! > 20 + 2).length;
+  assert.ok(beyondFloor > 0 && sleeps >= beyondFloor, `${sleeps} timers, ${beyondFloor} waits above the floor`);
 });
