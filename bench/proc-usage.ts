@@ -19,15 +19,33 @@ export function childUsage(pid: number | undefined): ProcUsage | undefined {
   try { return procUsage(pid); } catch { return undefined; }
 }
 
-/** The machine's CPU time from /proc/stat's first line, in ticks: busy (not idle or iowait) and in all. */
-export function machineCpu(): { busy: number; total: number } {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+/** CPU time of all CPUs, in ticks: busy (not idle or iowait, steal included), steal, and in all. */
+export interface MachineCpu { busy: number; steal: number; total: number }
+
+/**
+ * /proc/stat's first line (`cpu user nice system idle iowait irq softirq steal ...`) as
+ * MachineCpu. Steal is the time the hypervisor ran something else while this machine's CPUs
+ * had work: on a VM it is a wait no process here can see, and it counts as busy.
+ */
+export function parseCpuLine(line: string): MachineCpu {
+  const [name, ...fields] = line.trim().split(/\s+/);
   const ticks = fields.map(Number);
+  if (name !== 'cpu' || ticks.length < 8 || ticks.some((t) => !Number.isFinite(t))) throw new Error(`not /proc/stat's cpu line: ${JSON.stringify(line)}`);
   const total = ticks.reduce((a, b) => a + b, 0);
-  return { busy: total - ticks[3]! - ticks[4]!, total };
+  return { busy: total - ticks[3]! - ticks[4]!, steal: ticks[7]!, total };
+}
+
+/** The machine's CPU time from /proc/stat's first line. */
+export function machineCpu(): MachineCpu {
+  return parseCpuLine(readFileSync('/proc/stat', 'utf8').split('\n')[0]!);
 }
 
 /** Share of all CPUs busy between two machineCpu() readings, %. */
-export function busyPercent(from: { busy: number; total: number }, to: { busy: number; total: number }): number {
+export function busyPercent(from: Omit<MachineCpu, 'steal'>, to: Omit<MachineCpu, 'steal'>): number {
   return Math.round(((to.busy - from.busy) / Math.max(1, to.total - from.total)) * 1000) / 10;
+}
+
+/** Share of all CPUs' time stolen by the hypervisor between two machineCpu() readings, %. */
+export function stealPercent(from: MachineCpu, to: MachineCpu): number {
+  return Math.round(((to.steal - from.steal) / Math.max(1, to.total - from.total)) * 1000) / 10;
 }

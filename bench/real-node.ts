@@ -28,7 +28,7 @@ import { traceCommit, type CommitTrace } from '../src/devcluster/commit-trace.ts
 import { traceExecs, type Exec, type ExecTrace } from './exec-trace.ts';
 import { groupOf, traceSwitches, type CoresWindow, type SchedTrace } from './sched-trace.ts';
 import { readdirSync } from 'node:fs';
-import { busyPercent, machineCpu } from './proc-usage.ts';
+import { busyPercent, machineCpu, stealPercent } from './proc-usage.ts';
 import { checkBrackets, expectedGridMaxMs, passChance, type Bracket, type BracketCheck } from './grid-floor.ts';
 import { DEFAULT_SCHEDULE } from '../src/reporter/schedule.ts';
 import { p50p99, summarizeAbs, type Summary } from './stats.ts';
@@ -98,6 +98,12 @@ export interface RealNodeFigures {
    * 10m requests, and their event loops see answers late.
    */
   nodeBusyPercent?: { brokenWindow: number; secondAfterHeal: number };
+  /**
+   * Of the same windows, the share of the CPUs' time the hypervisor gave to something else while
+   * this machine had work (/proc/stat's steal; counted as busy above), %: on a VM, a wait for a
+   * core that no trace inside it shows.
+   */
+  stealPercent?: { brokenWindow: number; secondAfterHeal: number };
   /**
    * Who had the cores, from the kernel's context switches (bench/sched-trace.ts): windows in ms
    * from the heal, each with its busy share and the CPU ms of each group of threads. A tick after
@@ -711,6 +717,7 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
       dpReadyBracket: checkBrackets(pods.length, brackets),
       createIntervalMs: CREATE_INTERVAL_MS,
       nodeBusyPercent: { brokenWindow: busyPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: busyPercent(cpuAtHeal, afterHeal.node) },
+      stealPercent: { brokenWindow: stealPercent(cpuAtStart, cpuAtHeal), secondAfterHeal: stealPercent(cpuAtHeal, afterHeal.node) },
       reportersCpuMsSecondAfterHeal: afterHeal.reportersMs,
       coresAfterHeal,
       startWaits,

@@ -149,6 +149,15 @@ test('real node: the first attempt is judged as a ratio to a bare node -e of the
   assert.deepEqual(first.map((m) => [m.status, m.figure]), [['pass', '300 / 250 ms = 1.2×'], ['pass', '300 / 250 ms = 1.2×'], ['unmeasured', 'not measured']]);
   const slow = marksOf(report({ realNode: { ...n, baseline: { ...n.baseline, init: n.baseline.classic } } })).filter((m) => m.what.includes('bare node -e'));
   assert.equal(slow[2]!.status, 'miss'); // 500 / 250 = 2×
+  // Judged unrounded: 170.2 / 113.2 is 1.5035×, a miss that two decimals would print as 1.5×.
+  const close = { ...cost, firstAttemptMs: pm(170.2) };
+  const edge = marksOf(report({ realNode: { ...n, cost: { ...n.cost, report: close }, baseline: { ...n.baseline, report: { ...n.baseline.report, printMs: pm(113.2) } } } as unknown as RealNodeFigures }))
+    .filter((m) => m.what.includes('bare node -e'));
+  assert.deepEqual([edge[0]!.status, edge[0]!.figure], ['miss', '170.2 / 113.2 ms = 1.504×']);
+  const exact = { ...cost, firstAttemptMs: pm(150) };
+  const atMark = marksOf(report({ realNode: { ...n, cost: { ...n.cost, report: exact }, baseline: { ...n.baseline, report: { ...n.baseline.report, printMs: pm(100) } } } as unknown as RealNodeFigures }))
+    .filter((m) => m.what.includes('bare node -e'));
+  assert.deepEqual([atMark[0]!.status, atMark[0]!.figure], ['pass', '150 / 100 ms = 1.5×']);
 });
 
 test('the receive prober\'s mark has a lower bound: a prober that knocks too rarely misses', () => {
