@@ -23,7 +23,7 @@
 import { AttemptStop } from './attempt-signal.ts';
 import type { Clock } from './clock.ts';
 import { NotAttempted, type ProbeFn, type ProbeOptions } from './probes.ts';
-import { admit, nextInterval, type ScheduleOptions } from './schedule.ts';
+import { admit, DEFAULT_SCHEDULE, nextInterval, type ScheduleOptions } from './schedule.ts';
 import type { Target } from './targets.ts';
 
 export interface ProberOptions {
@@ -104,19 +104,23 @@ export const QUIET_AFTER_SUCCESS_MS = 40;
  */
 export const HOLD_REQUEST_MS = 25;
 /*
- * SLEEP_ON_THREAD. With `sleepOnThread`, while no attempt has a connection and none has succeeded,
- * the wait for the next tick is a futex sleep, then one turn of the event loop handles whatever
- * came in meanwhile, then the tick (Clock.sleepOnThread). A connection that comes up
+ * SLEEP_ON_THREAD. With `sleepOnThread`, while no attempt has a connection and none has
+ * succeeded, the wait for the next tick is a futex sleep, then one turn of the event loop handles
+ * whatever came in meanwhile, then the tick (Clock.sleepOnThread). A connection that comes up
  * between two ticks then wakes nobody: it is handled at the next tick, on the wake-up that tick
- * makes anyway. Why: twenty pods of a node see one heal, and each success's completion was a wake-up of
- * its own with the prober's work after it (about 0.7 ms of CPU a pod on the real node) in the
- * 20 ms in which the neighbours' first ticks after the heal fall due. The reporters had 26 of the
- * two cores' 40 ms in that interval against 12 in the one before it, and those ticks, whose
- * instants are what they record, went out late. The instant recorded is the SYN's, so handling
- * the completion a tick later changes nothing in it; the hold and the quiet count from the SYN
- * too. Once a connection is up (its exchange needs the event loop) or the path answers (the
- * interval grows), the prober sleeps in the event loop again.
+ * makes anyway. Why: twenty pods of a node see one heal, and each success's completion was a
+ * wake-up of its own with the prober's work after it (about 0.7 ms of CPU a pod on the real
+ * node) in the 20 ms in which the neighbours' first ticks after the heal fall due. The reporters
+ * had 26 of the two cores' 40 ms in that interval against 12 in the one before it, and those
+ * ticks, whose instants are what they record, went out late (20 ms at the median with it:
+ * docs/performance.md, "Ticks on the grid"). The instant recorded is the SYN's, so handling the completion a tick
+ * later changes nothing in it; the hold and the quiet count from the SYN too. Once a connection
+ * is up (its exchange needs the event loop), or the path answers (the interval grows), or the
+ * wait is longer than THREAD_SLEEP_MAX_MS (a PROBE_INITIAL_INTERVAL above the default), the
+ * prober sleeps in the event loop again.
  */
+/** The longest wait slept on the thread: the default floor and the slack. */
+export const THREAD_SLEEP_MAX_MS = DEFAULT_SCHEDULE.initialMs + TIMER_SLACK_MS;
 
 export interface TargetResult {
   target: Target;
@@ -379,7 +383,7 @@ async function runTarget(result: TargetResult, t0: number, end: AbortSignal, opt
     const wait = wake - clock.now();
     if (wait > TIMER_SLACK_MS) {
       // On the thread while the path is silent (SLEEP_ON_THREAD): at the floor, with nothing up.
-      if (opts.sleepOnThread && !winner && wait <= opts.schedule.initialMs + TIMER_SLACK_MS && !inFlight.some((e) => e.connected)) {
+      if (opts.sleepOnThread && !winner && wait <= Math.min(opts.schedule.initialMs + TIMER_SLACK_MS, THREAD_SLEEP_MAX_MS) && !inFlight.some((e) => e.connected)) {
         await clock.sleepOnThread(wake);
       } else {
         await clock.sleep(wait, stop);

@@ -520,4 +520,17 @@ test('sleepOnThread: once a connection is up its exchange runs on the event loop
   // Every wait of the run was a timer but the deadline's, once the answers had grown the interval past the floor.
   const beyondFloor = log2.starts.slice(1).filter((t, i) => t - log2.starts[i]! > 20 + 2).length;
   assert.ok(beyondFloor > 0 && sleeps >= beyondFloor, `${sleeps} timers, ${beyondFloor} waits above the floor`);
+
+  // A floor set above the default (PROBE_INITIAL_INTERVAL=1s): never a second on the thread.
+  const slow = new FakeClock();
+  let onThread = 0;
+  const watched: FakeClock = Object.assign(Object.create(slow) as FakeClock, {
+    sleepOnThread: (until: number) => { onThread++; return slow.sleepOnThread(until); },
+  });
+  const { probe: p3, log: log3 } = simulated(slow, { 'a:1': { worksAt: Infinity, before: 'hang' } });
+  const r3 = runProber(options(watched, p3, ['a:1'], { sleepOnThread: true, deadline: 5_500, schedule: { ...DEFAULT_SCHEDULE, initialMs: 1_000 } }));
+  await slow.advance(6_000);
+  assert.equal((await r3).outcome, 'deadline');
+  assert.deepEqual(log3.starts, [0, 1_000, 2_000, 3_000, 4_000, 5_000]);
+  assert.equal(onThread, 0);
 });
