@@ -459,14 +459,20 @@ test('a lookup that succeeds does not wait for older lookups still pending: a dr
   assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
 });
 
+/** `clock` seen through a wrapper that counts its timers (sleep calls): a sleep on the thread is none. */
+function countingSleeps(clock: FakeClock): FakeClock & { sleeps: number } {
+  const counting = Object.assign(Object.create(clock) as FakeClock, {
+    sleeps: 0,
+    sleep: (ms: number, signal?: AbortSignal) => { counting.sleeps++; return clock.sleep(ms, signal); },
+  });
+  return counting;
+}
+
 test('sleepOnThread: a silent path\'s ticks sleep on the thread, and a connection that comes up between ticks is handled at the next one, still recorded at its SYN', async () => {
   // Twenty pods see one heal; each completion handled as it came was a wake-up of its own in
   // the interval where the neighbours' first ticks after the heal fall due (SLEEP_ON_THREAD).
   const clock = new FakeClock();
-  let sleeps = 0;
-  const counting: FakeClock = Object.assign(Object.create(clock) as FakeClock, {
-    sleep: (ms: number, signal?: AbortSignal) => { sleeps++; return clock.sleep(ms, signal); },
-  });
+  const counting = countingSleeps(clock);
   // Up half a ms after its SYN, done then (a tcp target).
   const { probe, log } = simulated(clock, { 'a:1': { worksAt: 100, before: 'hang', upAfterMs: 0.5, rtt: 0 } });
   let resolvedAt: number | undefined;
@@ -479,7 +485,7 @@ test('sleepOnThread: a silent path\'s ticks sleep on the thread, and a connectio
   assert.equal(run.results[0]!.rttMs, 20);
   assert.deepEqual(log.starts, [0, 20, 40, 60, 80, 100]);
   // No timer for the six ticks: the deadline's, then the quiet's and the sleep after the success.
-  assert.ok(sleeps <= 3, `${sleeps} timers`);
+  assert.ok(counting.sleeps <= 3, `${counting.sleeps} timers`);
   assert.equal(resolvedAt, 100 + QUIET_AFTER_SUCCESS_MS);
 
   // Without it, the completion is handled as it comes.
@@ -509,17 +515,14 @@ test('sleepOnThread: once a connection is up its exchange runs on the event loop
 
   // A refusing target: the interval grows past the floor, and the prober sleeps on the event loop.
   const refusing = new FakeClock();
-  let sleeps = 0;
-  const counting: FakeClock = Object.assign(Object.create(refusing) as FakeClock, {
-    sleep: (ms: number, signal?: AbortSignal) => { sleeps++; return refusing.sleep(ms, signal); },
-  });
+  const counting = countingSleeps(refusing);
   const { probe: p2, log: log2 } = simulated(refusing, { 'a:1': { worksAt: Infinity, before: 'refuse' } });
   const r2 = runProber(options(counting, p2, ['a:1'], { sleepOnThread: true, deadline: 10_000 }));
   await refusing.advance(11_000);
   assert.equal((await r2).outcome, 'deadline');
   // Every wait of the run was a timer but the deadline's, once the answers had grown the interval past the floor.
   const beyondFloor = log2.starts.slice(1).filter((t, i) => t - log2.starts[i]! > 20 + 2).length;
-  assert.ok(beyondFloor > 0 && sleeps >= beyondFloor, `${sleeps} timers, ${beyondFloor} waits above the floor`);
+  assert.ok(beyondFloor > 0 && counting.sleeps >= beyondFloor, `${counting.sleeps} timers, ${beyondFloor} waits above the floor`);
 
   // A floor set above the default (PROBE_INITIAL_INTERVAL=1s): never a second on the thread.
   const slow = new FakeClock();
