@@ -76,7 +76,11 @@ export async function containerPrograms(c: ContainerCgroup): Promise<string[]> {
 }
 
 /** A JSON log line of a container as the kubelet keeps it: its wall-clock instant and Node's uptime then. */
-export interface LogInstant { at: number; sinceProcessStartMs?: number; cpuMs?: number }
+export interface LogInstant {
+  at: number; sinceProcessStartMs?: number; cpuMs?: number;
+  /** The reporter's scheduler slice as dpready-start got it (DPREADY_SCHED_SLICE). */
+  schedSlice?: string;
+}
 
 /** The first log line whose msg is `msg`, from the kubelet's pod log of `container`. */
 export async function logLineAt(pod: { namespace: string; name: string; uid: string }, container: string, msg: string): Promise<LogInstant | undefined> {
@@ -89,11 +93,12 @@ export async function logLineAt(pod: { namespace: string; name: string; uid: str
       const json = line.slice(line.indexOf('{'));
       if (!json.includes(`"${msg}"`)) continue;
       try {
-        const l = JSON.parse(json) as { time: string; sinceProcessStartMs?: number; cpuMs?: number };
+        const l = JSON.parse(json) as { time: string; sinceProcessStartMs?: number; cpuMs?: number; schedSlice?: unknown };
         return {
           at: Date.parse(l.time),
           ...(typeof l.sinceProcessStartMs === 'number' ? { sinceProcessStartMs: l.sinceProcessStartMs } : {}),
           ...(typeof l.cpuMs === 'number' ? { cpuMs: l.cpuMs } : {}),
+          ...(typeof l.schedSlice === 'string' ? { schedSlice: l.schedSlice } : {}),
         };
       } catch { /* a partial line */ }
     }
