@@ -211,8 +211,6 @@ export interface ModeCost {
   cpuPerAttemptMs: P50Max;
   /** Container CPU from start to the end of the broken window, less its attempts: start-up and API calls, ms. */
   cpuStartMs: P50Max;
-  /** How many reporters logged each scheduler slice (DPREADY_SCHED_SLICE: 100000ns, or why not). */
-  schedSlice?: Record<string, number>;
 }
 
 export type RealNodeResult = RealNodeFigures | { skipped: string };
@@ -278,7 +276,6 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
   const cpuFirst: number[] = [];
   const perAttempt: number[] = [];
   const startCpu: number[] = [];
-  const slices: Record<string, number> = {};
   for (const t of ts) {
     const m = t.pod.metadata!;
     const [at, started] = await Promise.all([firstAttemptAt({ namespace: m.namespace!, name: m.name!, uid: m.uid! }, 'dpready-reporter'), criStartedAt(criRoot, t.id).catch(() => undefined)]);
@@ -292,8 +289,6 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
       }
       if (at.cpuMs !== undefined) cpuFirst.push(at.cpuMs);
     }
-    const slice = at?.schedSlice ?? 'not logged';
-    slices[slice] = (slices[slice] ?? 0) + 1;
     const rate = attemptsPerSecond(t);
     if (t.start && t.end && rate) {
       const attempts = rate * (t.windowMs / 1000);
@@ -312,7 +307,6 @@ async function modeCost(ts: Tracked[], criRoot: string, attemptsPerSecond: (t: T
     cpuToFirstAttemptMs: p50max(cpuFirst),
     cpuPerAttemptMs: p50max(perAttempt),
     cpuStartMs: p50max(startCpu),
-    schedSlice: slices,
   };
 }
 

@@ -409,7 +409,7 @@ export function formatReport(r: BenchReport): string {
     out.push(`   attempts/s per pod while broken: p50 ${n.attemptsPerSecond.p50}, max ${n.attemptsPerSecond.max}`);
     if (n.warmUp) out.push(`   warm-up before the heal: ${n.warmUp.warmed} of ${n.warmUp.pods} pods, CPU p50 ${n.warmUp.cpuMs.p50} ms, max ${n.warmUp.cpuMs.max} ms`);
     for (const [mode, c] of Object.entries(n.cost ?? {})) {
-      out.push(`   ${mode} mode (${c.pods} pods), p50/max: peak ${c.peakMiB.p50}/${c.peakMiB.max} MiB, RSS probing ${c.probingRssMiB.p50}/${c.probingRssMiB.max} MiB, first attempt ${c.firstAttemptMs.p50}/${c.firstAttemptMs.max} ms after CRI start, CPU ${c.cpuPerAttemptMs.p50}/${c.cpuPerAttemptMs.max} ms per attempt, ${c.cpuStartMs.p50}/${c.cpuStartMs.max} ms to start${c.schedSlice ? `; scheduler slice: ${Object.entries(c.schedSlice).map(([v, n]) => `${v} in ${n}`).join(', ')}` : ''}`);
+      out.push(`   ${mode} mode (${c.pods} pods), p50/max: peak ${c.peakMiB.p50}/${c.peakMiB.max} MiB, RSS probing ${c.probingRssMiB.p50}/${c.probingRssMiB.max} MiB, first attempt ${c.firstAttemptMs.p50}/${c.firstAttemptMs.max} ms after CRI start, CPU ${c.cpuPerAttemptMs.p50}/${c.cpuPerAttemptMs.max} ms per attempt, ${c.cpuStartMs.p50}/${c.cpuStartMs.max} ms to start`);
       if (c.processStartMs) out.push(`     first attempt split, p50/max: Node's process start − CRI start ${c.processStartMs.p50}/${c.processStartMs.max} ms; first attempt − process start ${c.sinceProcessStartMs.p50}/${c.sinceProcessStartMs.max} ms${c.cpuToFirstAttemptMs ? `; CPU used by then ${c.cpuToFirstAttemptMs.p50}/${c.cpuToFirstAttemptMs.max} ms` : ''}`);
     }
     for (const [mode, b] of Object.entries(n.baseline ?? {})) {

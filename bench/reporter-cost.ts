@@ -76,11 +76,7 @@ export async function containerPrograms(c: ContainerCgroup): Promise<string[]> {
 }
 
 /** A JSON log line of a container as the kubelet keeps it: its wall-clock instant and Node's uptime then. */
-export interface LogInstant {
-  at: number; sinceProcessStartMs?: number; cpuMs?: number;
-  /** The reporter's scheduler slice as dpready-start got it (DPREADY_SCHED_SLICE). */
-  schedSlice?: string;
-}
+export interface LogInstant { at: number; sinceProcessStartMs?: number; cpuMs?: number }
 
 /** The first log line whose msg is `msg`, from the kubelet's pod log of `container`. */
 export async function logLineAt(pod: { namespace: string; name: string; uid: string }, container: string, msg: string): Promise<LogInstant | undefined> {
@@ -93,12 +89,11 @@ export async function logLineAt(pod: { namespace: string; name: string; uid: str
       const json = line.slice(line.indexOf('{'));
       if (!json.includes(`"${msg}"`)) continue;
       try {
-        const l = JSON.parse(json) as { time: string; sinceProcessStartMs?: number; cpuMs?: number; schedSlice?: unknown };
+        const l = JSON.parse(json) as { time: string; sinceProcessStartMs?: number; cpuMs?: number };
         return {
           at: Date.parse(l.time),
           ...(typeof l.sinceProcessStartMs === 'number' ? { sinceProcessStartMs: l.sinceProcessStartMs } : {}),
           ...(typeof l.cpuMs === 'number' ? { cpuMs: l.cpuMs } : {}),
-          ...(typeof l.schedSlice === 'string' ? { schedSlice: l.schedSlice } : {}),
         };
       } catch { /* a partial line */ }
     }
