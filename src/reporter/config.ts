@@ -29,8 +29,6 @@ export interface ReporterConfig {
    * written is counted (clock.ts originWallMs): DPREADY_WALL_MINUS_MONO_NS when set, else measured.
    */
   originWallMs: number;
-  /** What dpready-start got from the kernel for this process's scheduler slice (DPREADY_SCHED_SLICE), logged as given. */
-  schedSlice?: string;
   schedule: ScheduleOptions;
   attemptTimeoutMs: number;
   maxInFlight: number;
@@ -81,7 +79,6 @@ export const VARIABLES = {
   DPREADY_REPORT_CA: { default: undefined, help: 'PEM of the CA that signs the controller\'s certificate (with DPREADY_REPORT_URL)' },
   DPREADY_START_NS: { default: undefined, help: 'set by the image\'s entrypoint (dpready-start): the instant the container\'s command started, Unix ns; recorded as the start (unset: this process\'s start)' },
   DPREADY_WALL_MINUS_MONO_NS: { default: undefined, help: 'set by the image\'s entrypoint (dpready-start): the wall clock minus the monotonic clock, ns, read together; every instant written is dated by it (unset: the reporter measures it)' },
-  DPREADY_SCHED_SLICE: { default: undefined, help: 'set by the image\'s entrypoint (dpready-start): the scheduler slice the kernel gave this process (such as 100000ns), or why it kept its default; shown in the first attempt\'s log line' },
 } as const;
 
 /** How far DPREADY_WALL_MINUS_MONO_NS may lie from the clocks' offset read here (to the ms): a value from another host or boot is off by far more. */
@@ -258,7 +255,6 @@ export function loadConfig(env: Env, processStartWallMs?: number): ReporterConfi
     denyConfirm: v.PROBE_DENY_CONFIRM,
     ...(report ? { report } : {}),
     ...(env.DPREADY_SERVICEACCOUNT_DIR ? { serviceAccountDir: env.DPREADY_SERVICEACCOUNT_DIR } : {}),
-    ...(env.DPREADY_SCHED_SLICE ? { schedSlice: env.DPREADY_SCHED_SLICE } : {}),
     // Kubernetes injects <SERVICE>_PORT… variables for every service, so a service named
     // "probe" would collide; unknown names are warned about, not rejected.
     unknownVariables: Object.keys(env).filter((k) => k.startsWith('PROBE_') && !known.has(k)

@@ -15,58 +15,12 @@
 // cores the two can lie tens of ms apart (32 ms in one of 90 processes,
 // bench/results/time-origin-2026-12-07-d9f144e.json), which would put that pod's
 // datapath-ready instant as much late.
-//
-// And it asks the kernel for a short scheduler slice (sched_setattr's sched_runtime, EEVDF's
-// custom slice, Linux 6.12 and later) for the whole process, which node inherits across the
-// exec, its threads too. A reporter's work is a tick every 20 ms of well under a millisecond;
-// what decides its error is how soon after its timer fires it gets a core on a busy node. With
-// the default slice (0.75 ms × (1 + log2 CPUs)) a woken reporter waits for the running task's
-// slice, or the next scheduler tick (4 ms at HZ=250); with a shorter one it preempts at wake-up.
-// It is a hint, not a priority: the share of CPU stays the cgroup's, and no privilege is needed.
-// Where the kernel refuses (a seccomp profile, an older kernel), the reporter runs as before and
-// says so (DPREADY_SCHED_SLICE).
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-/** The slice asked for, ns: the kernel's lower clamp, near one tick's CPU (0.4-0.6 ms per attempt). */
-#define SLICE_NS 100000ULL
-
-/** The kernel's struct sched_attr, its first version (48 bytes): glibc wraps it only from 2.41. */
-struct sched_attr_v0 {
-  uint32_t size, sched_policy;
-  uint64_t sched_flags;
-  int32_t sched_nice;
-  uint32_t sched_priority;
-  uint64_t sched_runtime, sched_deadline, sched_period;
-};
-
-/**
- * Sets this process's slice to SLICE_NS, keeping its policy and nice value (lowering nice would
- * need a privilege the container does not have). Returns the slice the kernel reports after it,
- * or 0 with errno set.
- */
-static unsigned long long short_slice(void) {
-  struct sched_attr_v0 a;
-  memset(&a, 0, sizeof a);
-  if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0) return 0;
-  // Only the fair policies have a slice (0 SCHED_OTHER, 3 SCHED_BATCH); leave any other alone.
-  if (a.sched_policy != 0 && a.sched_policy != 3) { errno = EINVAL; return 0; }
-  a.size = sizeof a;
-  a.sched_flags = 0;
-  a.sched_runtime = SLICE_NS;
-  if (syscall(SYS_sched_setattr, 0, &a, 0) != 0) return 0;
-  memset(&a, 0, sizeof a);
-  if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0) return 0;
-  // A kernel before 6.12 accepts the call and keeps no slice: it reads back 0.
-  if (a.sched_runtime == 0) errno = ENOSYS;
-  return a.sched_runtime;
-}
 
 static long long ns_of(const struct timespec *t) { return (long long)t->tv_sec * 1000000000LL + t->tv_nsec; }
 
@@ -110,14 +64,6 @@ int main(int argc, char **argv) {
       fprintf(stderr, "dpready-start: setenv: %s\n", strerror(errno));
       return 126;
     }
-  }
-  unsigned long long slice = short_slice();
-  char outcome[96];
-  if (slice) snprintf(outcome, sizeof outcome, "%lluns", slice);
-  else snprintf(outcome, sizeof outcome, "kernel default (%s)", strerror(errno));
-  if (setenv("DPREADY_SCHED_SLICE", outcome, 1) != 0) {
-    fprintf(stderr, "dpready-start: setenv: %s\n", strerror(errno));
-    return 126;
   }
   execvp(argv[1], &argv[1]);
   // The shell's conventions: 127 not found, 126 found but not runnable.

@@ -50,7 +50,7 @@ export interface RunResult {
 
 export interface RunDeps {
   config: Pick<ReporterConfig, 'targets' | 'timeoutMs' | 'schedule' | 'attemptTimeoutMs' | 'maxInFlight'
-    | 'ca' | 'insecureSkipVerify' | 'startGraceMs' | 'apiCallTimeoutMs'> & Partial<Pick<ReporterConfig, 'denyTargets' | 'denyConfirm' | 'schedSlice'>>;
+    | 'ca' | 'insecureSkipVerify' | 'startGraceMs' | 'apiCallTimeoutMs'> & Partial<Pick<ReporterConfig, 'denyTargets' | 'denyConfirm'>>;
   clock: Clock;
   probe: ProbeFn;
   /** Created lazily: building the client must not delay the first attempt. */
@@ -119,7 +119,6 @@ export async function run(deps: RunDeps): Promise<RunResult> {
         log.info('first probe attempt', {
           target: target.raw, sinceStartMs: round(at - origin), startFrom: startInstant.from,
           sinceProcessStartMs: round(at), cpuMs: round((cpu.user + cpu.system) / 1000),
-          ...(config.schedSlice ? { schedSlice: config.schedSlice } : {}),
         });
       }
       deps.onAttempt?.(target, at);
