@@ -31,7 +31,7 @@ import { readdirSync } from 'node:fs';
 import { busyPercent, machineCpu, stealPercent } from './proc-usage.ts';
 import { checkBrackets, expectedGridMaxMs, passChance, type Bracket, type BracketCheck } from './grid-floor.ts';
 import { DEFAULT_SCHEDULE } from '../src/reporter/schedule.ts';
-import { p50p99, summarizeAbs, type Summary } from './stats.ts';
+import { p50p99, summarizeAbsJudged, type Summary } from './stats.ts';
 
 export interface RealNodeFigures {
   pods: number;
@@ -570,8 +570,10 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
         const pids = classic.find((t) => t.id === id)?.pids;
         const exec = pids ? execIn(pids, execs) : undefined;
         if (exec !== undefined) {
-          startVsExec = Math.round((Date.parse(a[ANNOTATION_START]!) - exec) * 10) / 10;
-          vsExec.push(startVsExec);
+          // Judged unrounded (summarizeAbsJudged); shown per pod to 0.1 ms.
+          const vs = Date.parse(a[ANNOTATION_START]!) - exec;
+          vsExec.push(vs);
+          startVsExec = Math.round(vs * 10) / 10;
           if (startVsExec > START_WAIT_SHOWN_MS) startGaps.push({ pod: p.metadata!.name!, exec, waitMs: startVsExec });
           if (startedAt) criVsExec.push(Math.round((startedAt - exec) * 10) / 10);
         }
@@ -701,11 +703,11 @@ export async function realNodeAccuracy(opts: { pods: number; brokenMs: number; r
     return {
       pods: pods.length,
       ...(opts.reporterCpu !== undefined ? { reporterCpuRequest: opts.reporterCpu } : {}),
-      startError: signed(startErr), startAbsError: summarizeAbs(startErr),
+      startError: signed(startErr), startAbsError: summarizeAbsJudged(startErr),
       startVsExec: 'unavailable' in execTrace ? execTrace
         : vsExec.length === 0 ? { unavailable: `tracefs reported ${execs.length} execs of dpready-start or node, none in a reporter container` }
-        : { reportedMinusExec: signed(vsExec), reportedMinusExecAbs: summarizeAbs(vsExec), criMinusExec: signed(criVsExec.length ? criVsExec : [NaN]) },
-      dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbs(dpErr),
+        : { reportedMinusExec: signed(vsExec), reportedMinusExecAbs: summarizeAbsJudged(vsExec), criMinusExec: signed(criVsExec.length ? criVsExec : [NaN]) },
+      dpReadyError: signed(dpErr), dpReadyAbsError: summarizeAbsJudged(dpErr),
       dpReadySplit: { attemptStartMs: signed(attemptStart.length ? attemptStart : [NaN]), roundTripMs: p50p99(roundTrip.length ? roundTrip : [NaN]), recordedAs, ...(lateness.length ? { lateMs: p50p99(lateness), plannedAfterTruthMs: signed(plannedAfter) } : {}), ...(sendDelays.length ? { sendDelayMs: p50p99(sendDelays) } : {}), perPod },
       ...(delays.length === pods.length ? {
         dpReadyFloor: {

@@ -120,6 +120,31 @@ test('real node: the error mark needs nft\'s truth; without it the figure is not
   assert.match(none[0]!.why!, /handle 7/);
 });
 
+test('real node: the error marks are judged on the unrounded p99, and shown with more decimals where 0.1 ms would read the other way', () => {
+  const h = { pods: 20, programs: ['sh', 'sleep'], rssMiB: { n: 20, p50: 0.2, max: 0.2 }, usageMiB: { n: 20, p50: 0.5, max: 0.5 }, cpuMs: { n: 20, p50: 0, max: 0 }, overSeconds: 30, maxRestarts: 0, restartWindowSeconds: 60 };
+  const pm = (p50: number) => ({ n: 20, p50, max: p50 });
+  const cost = { pods: 20, peakMiB: pm(20), probingRssMiB: pm(18), firstAttemptMs: pm(100), processStartMs: pm(50), sinceProcessStartMs: pm(50), cpuPerAttemptMs: pm(0.5), cpuStartMs: pm(100) };
+  const err = (p99: number, p99Unrounded?: number) => ({ n: 20, median: 9, p99, max: p99, ...(p99Unrounded === undefined ? {} : { p99Unrounded }) });
+  const run = (dp: ReturnType<typeof err>, start: ReturnType<typeof err>) => {
+    const n = {
+      pods: 20, dpReadyAbsError: dp, startAbsError: err(100), attemptsPerSecond: { n: 20, p50: 48, p99: 49, max: 49 }, markErrorMs: 20, markAttemptsPerSecond: 50, truth: 'kernel commit',
+      startVsExec: { reportedMinusExec: { n: 20, p50: 1, p99: 20, max: 20, min: 0 }, reportedMinusExecAbs: start, criMinusExec: { n: 20, p50: 50, p99: 100, max: 100, min: 0 } },
+      afterHandover: h, cost: { report: cost, classic: cost, init: cost },
+      baseline: { report: { pods: 5, printMs: pm(100), processStartMs: pm(50) }, classic: { pods: 5, printMs: pm(100), processStartMs: pm(50) }, init: { pods: 5, printMs: pm(100), processStartMs: pm(50) } },
+      marks: { firstAttemptRatio: 1.5, firstAttemptMs: 50, peakMiB: { report: 40, classic: 48 }, afterRssMiB: 4, afterCpuMs: 0, errorMs: 20 },
+    } as unknown as RealNodeFigures;
+    const marks = marksOf(report({ realNode: n }));
+    const pick = (what: RegExp) => { const m = marks.find((k) => what.test(k.what))!; return [m.status, m.figure]; };
+    return { dp: pick(/time-to-datapath-ready/), start: pick(/time-to-start .*kernel's exec/) };
+  };
+  // 20.04 ms prints as 20 at 0.1 ms, and is over the 20 ms mark.
+  assert.deepEqual(run(err(20, 20.04), err(20, 20.0004)), { dp: ['miss', '20.04 ms'], start: ['miss', '20.0004 ms (vs CRI\'s StartedAt: 100 ms)'] });
+  // At the mark is met; a figure the rounding does not flip is shown to 0.1 ms.
+  assert.deepEqual(run(err(20, 20), err(19.3, 19.26)), { dp: ['pass', '20 ms'], start: ['pass', '19.3 ms (vs CRI\'s StartedAt: 100 ms)'] });
+  // A result from before the unrounded p99 was kept is judged on the rounded one, as it was.
+  assert.deepEqual(run(err(20), err(20.1)).dp, ['pass', '20 ms']);
+});
+
 test('real node: each pod\'s own bracket must hold the truth in every pod; a pod without one leaves the mark unmeasured', () => {
   const n = { pods: 3, dpReadyAbsError: { n: 3, median: 5, p99: 9, max: 9 }, attemptsPerSecond: { n: 3, p50: 10, p99: 20, max: 20 }, markErrorMs: 20, markAttemptsPerSecond: 50, truth: 'kernel commit' };
   const bracketMark = (b: unknown) => marksOf(report({ realNode: { ...n, dpReadyBracket: b } as unknown as RealNodeFigures })).find((m) => m.what.includes('own bracket'));
