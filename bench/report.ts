@@ -79,18 +79,21 @@ function judged(what: string, value: number, figure: string, mark: string, pass:
 }
 
 /**
- * An error mark's p99 as judged (unrounded where the result kept it: results before 2026-12-07's
- * session 21 did not) and as shown: to 0.1 ms, or with as many more decimals as it takes for the
- * figure to read the verdict it got.
+ * A figure judged `q ≤ mark`, as shown: to `decimals`, or with as many more as it takes for the
+ * shown figure to read the verdict it got (1.5035× is over 1.5×, 20.04 ms over 20 ms).
  */
+function shownFor(q: number, mark: number, decimals: number): number {
+  for (let d = decimals; d <= 6; d++) {
+    const shown = Math.round(q * 10 ** d) / 10 ** d;
+    if ((shown <= mark) === (q <= mark)) return shown;
+  }
+  return q;
+}
+
+/** An error mark's p99 as judged: unrounded where the result kept it (results before 2026-12-07's session 21 did not). */
 function errorP99(s: Summary, mark: number): { ok: boolean; shown: number } {
   const q = s.p99Unrounded ?? s.p99;
-  const ok = q <= mark;
-  for (let scale = 10; scale <= 1e6; scale *= 10) {
-    const shown = Math.round(q * scale) / scale;
-    if ((shown <= mark) === ok) return { ok, shown };
-  }
-  return { ok, shown: q };
+  return { ok: q <= mark, shown: shownFor(q, mark, 1) };
 }
 
 /** The reporter's own cost on the real node (issue 18): from its container's cgroup and log. */
@@ -124,7 +127,7 @@ function reporterCostMarks(n: RealNodeFigures): Mark[] {
     // (2026-12-07-e1d74dc.json was judged PASS on the rounded figure). Printed with a third
     // decimal when the second would show the other verdict.
     const mark = m.firstAttemptRatio;
-    const shown = (q: number) => ((r2(q) <= mark) === (q <= mark) ? r2(q) : Math.round(q * 1000) / 1000);
+    const shown = (q: number) => shownFor(q, mark, 2);
     const ratioQ = c.firstAttemptMs.n && b.printMs.n ? c.firstAttemptMs.p50 / Math.max(1, b.printMs.p50) : NaN;
     const ratio = shown(ratioQ);
     const fromExec = c.firstAttemptSinceExecMs;
